@@ -1,0 +1,72 @@
+"""Values passed between the emulator's HTTP server and the services behind it.
+
+The server (``server.py``) parses HTTP, checks the bearer token, applies limits and faults,
+then hands an ``EmuRequest`` to the Graph service, which returns an ``EmuResponse``. Nothing
+here is shared with o365sql's driver code.
+
+INTERFACE CONTRACT between the server/identity side and the Graph side of the emulator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a validated access token speaks for.
+
+    ``user_id`` is the signed-in user's object id (None for app-only tokens); ``scopes`` are the
+    delegated scopes (``Mail.Read`` ...), ``roles`` the application roles (``Mail.Read`` ... for
+    app-only tokens). ``client_id`` is the app the token was issued to.
+    """
+
+    client_id: str
+    user_id: str | None
+    scopes: frozenset[str] = frozenset()
+    roles: frozenset[str] = frozenset()
+
+    @property
+    def app_only(self) -> bool:
+        return self.user_id is None
+
+
+@dataclass
+class EmuRequest:
+    """A Graph request after the server has authenticated it.
+
+    ``path`` is the percent-decoded path below ``/v1.0`` (``/me/messages``); ``query`` is the raw,
+    still-encoded query string; header names are lower-case.
+    """
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    principal: Principal
+    request_id: str
+    limits: "MailboxLimits | None" = None
+
+
+@dataclass
+class EmuResponse:
+    """What the server writes back (in one send)."""
+
+    status: int
+    body: Any = None  # dict/list → JSON; str/bytes → sent as is; None → empty body
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+
+
+class MailboxLimits(Protocol):
+    """Outlook's per-mailbox limits, owned by the server; ``$batch`` applies them per inner request.
+
+    ``enter`` returns None when the request may proceed (then ``leave`` must be called when it
+    ends) or the Retry-After seconds of a 429 to answer with.
+    """
+
+    def enter(self, mailbox: str) -> float | None: ...
+
+    def leave(self, mailbox: str) -> None: ...

@@ -1,0 +1,1 @@
+"""Table definitions, one TOML file per virtual table (installed as ``o365sql.schema``)."""
