@@ -1,38 +1,160 @@
 """Table catalog: the virtual tables, their columns and Graph capabilities, loaded from ``schema/*.toml``.
 
-This is data for the planner (``planning/``) and the OData renderer (``odata/``); it does no I/O
-beyond reading the TOML files once.
+Pipeline stage: catalog (pure data). It hands ``Catalog``/``Table``/``Column``/``Endpoint`` to the
+planner (``planning/``), the OData renderer (``odata/``), the converter and execution (``sys_*``
+rows). It does no I/O beyond reading the TOML files once per location (cached).
 
 INTERFACE CONTRACT (shared by the planning, odata, execution and catalog work; do not change
-field names without updating every user):
+field names without updating every user). Fields marked (+) were added after the first contract;
+all have defaults.
 
-* ``Column.name``: the SQL name, CData style (``Subject``, ``From_EmailAddress_Address``,
-  ``Start_DateTime``); matched case-insensitively.
-* ``Column.path``: the JSON path in a Graph entity, e.g. ``("from", "emailAddress", "address")``.
-  Empty for pseudo-columns.
-* ``Column.select``: the top-level Graph property to put in ``$select`` (``"from"``); ``None``
-  for pseudo-columns.
-* ``Column.edm_type``: the EDM type from the v1.0 CSDL (``"Edm.String"``,
-  ``"Edm.DateTimeOffset"``, ``"microsoft.graph.importance"``, ``"Collection(Edm.String)"`` ...).
-* ``Column.sql_type``: one of ``o365sql.types.SQL_TYPES``.
-* ``Column.filter_ops``: the ``$filter`` operators/functions Graph evaluates on this column:
-  subset of ``eq ne gt ge lt le startswith endswith contains in any``.
-* ``Column.filter_exact``: False when Graph evaluates the column's string comparisons loosely
-  (Exchange compares strings case-insensitively): pushed as a pre-filter and re-checked locally.
-* ``Column.orderable``: Graph accepts ``$orderby`` on it.
-* ``Column.heavy``: left out of ``SELECT *`` (bodies, attachment content).
-* ``Column.pseudo``: an address column (``UserId``, ``ParentFolderId``, ``CalendarId``,
-  ``StartDateTime``/``EndDateTime`` window) that selects the endpoint, not a Graph property.
+Column
+======
+* ``name``: the SQL name, CData style, matched case-insensitively. **Naming rule:** the Graph
+  property name with its first letter upper-cased (``subject`` -> ``Subject``, ``iCalUId`` ->
+  ``ICalUId``); properties of complex values are flattened with ``_`` one level per property
+  (``from/emailAddress/address`` -> ``From_EmailAddress_Address``, ``body/content`` ->
+  ``Body_Content``, ``location/address/city`` -> ``Location_Address_City``).
+* ``path``: the JSON path in a Graph entity, e.g. ``("from", "emailAddress", "address")``.
+  Empty for pseudo-columns. Instance annotations use their JSON name: ``("@odata.etag",)``
+  (column ``Etag``) and ``("@odata.type",)`` (column ``ODataType``).
+* ``select``: the top-level Graph property to put in ``$select`` (``"from"``); ``None`` for
+  pseudo-columns and for annotations, which Graph returns without being selected.
+* ``edm_type``: the EDM type from the v1.0 CSDL of the leaf (``"Edm.String"``,
+  ``"microsoft.graph.importance"``, ``"Collection(microsoft.graph.recipient)"``).
+* ``sql_type``: one of ``o365sql.types.SQL_TYPES``. Mapping: Edm.String -> VARCHAR, Edm.Boolean ->
+  BOOLEAN, Edm.Int32/Int16/Byte -> INTEGER, Edm.Int64 -> BIGINT, Edm.Double/Single -> DOUBLE,
+  Edm.Decimal -> DECIMAL, Edm.DateTimeOffset -> DATETIME, Edm.Date -> DATE, Edm.TimeOfDay ->
+  TIME, Edm.Binary -> VARBINARY (Graph sends base64), Edm.Guid -> GUID (text), enum types ->
+  ENUM (``enum_values``), Edm.Duration -> VARCHAR (ISO 8601 text), collections and complex values
+  without declared properties -> JSON.
+* **Collections** (``toRecipients``, ``categories``, ``attendees``, ``businessPhones`` ...) are ONE
+  column each, sql_type ``JSON``, holding Graph's array as compact JSON text with items unchanged
+  (``json.dumps(value, ensure_ascii=False, separators=(",", ":"))``, e.g.
+  ``[{"emailAddress":{"name":"Ann","address":"ann@x.com"}}]`` or ``["Red category"]``); ``[]`` for
+  an empty array, NULL when Graph sends null or omits it. Writes accept the same JSON.
+* **dateTimeTimeZone** values (event ``start``/``end``, flag dates) are two columns:
+  ``<Prop>_DateTime`` with sql_type DATETIME holding a *naive* ``datetime`` = the wall-clock time in
+  ``<Prop>_TimeZone`` (VARCHAR, Windows or IANA name). Graph sends ``"2017-09-04T12:00:00.0000000"``
+  (a String, edm_type stays ``Edm.String``); the converter parses it, keeping microseconds. The
+  driver sends no ``Prefer: outlook.timezone``, so Graph answers in UTC and ``*_TimeZone`` reads
+  ``"UTC"``. Such columns have ``literal_form = "datetime-string"``. Edm.DateTimeOffset columns
+  (``ReceivedDateTime`` ...) hold timezone-aware UTC datetimes.
+* ``filter_ops``: the ``$filter`` operators/functions Graph evaluates on this column: subset of
+  ``eq ne gt ge lt le startswith endswith contains in any``. Only what the references document is
+  listed (conservative: undocumented means evaluated locally).
+* ``filter_exact``: False when Graph evaluates the column loosely (Exchange and directory strings
+  compare case-insensitively; event start/dateTime compares text). The predicate is pushed as a
+  pre-filter and re-checked locally. For such columns the catalog lists only operators whose
+  loose result is a *superset* of SQL's (``eq in startswith endswith contains any``; never
+  ``ne gt ge lt le`` on case-insensitive strings). Rule for the planner, whatever the column:
+  ``ne`` is always re-checked locally, because OData's ``ne`` is true for null values where SQL's
+  ``<>`` is unknown.
+* ``orderable``: Graph accepts ``$orderby`` on it.
+* ``heavy``: left out of ``SELECT *`` (bodies, attachment content, properties that need extra
+  permissions). Heaviness applies per ``select`` unit: every column sharing ``select="body"`` is
+  heavy, because selecting any of them downloads the whole body.
+* ``pseudo``: an address column that selects the endpoint, not a Graph property (``UserId``,
+  ``CalendarId``, ``EventId``, ``MessageId``, ``GroupId``, window ``StartDateTime``/``EndDateTime``,
+  ``IncludeHiddenFolders``). Bound by ``=`` or ``IN`` (fan-out, one scan per value) against
+  literals/parameters or a join; the predicate is consumed by the endpoint and rows carry the
+  bound value (``default_value`` when unbound).
+* ``endpoint_param`` (+): a REAL Graph property that can also address an endpoint:
+  ``ParentFolderId`` of Messages/Contacts/MailFolders/ContactFolders. When WHERE binds it with
+  ``=``/``IN`` to literals or parameters, the planner uses the endpoint that ``requires`` it and the
+  predicate is consumed (not re-checked), so well-known folder names (``'Inbox'``, ``'Drafts'``,
+  ``'sentitems'`` ...) work as in CData; rows carry Graph's real ``parentFolderId``. Any other
+  comparison treats it as an ordinary column. This holds with pushdown on and off (addressing is
+  not pushdown).
+* ``default_value`` (+): for pseudo-columns, what rows carry when the query does not bind it.
+  ``UserId`` defaults to ``'me'`` (CData's convention); binding ``UserId = 'me'`` (any case) means
+  the signed-in user and selects the ``/me`` endpoints.
+* ``enum_values`` (+): members of an ENUM column, in CSDL order.
+* ``any_ops`` / ``any_path`` (+): for a JSON collection column whose ``filter_ops`` contain
+  ``any``: the operators Graph accepts inside the lambda and the item sub-path compared (``()`` for
+  primitive items: ``categories/any(c:c eq 'X')``; ``("address",)`` for
+  ``emailAddresses/any(a:a/address eq 'x')``).
+* ``advanced_ops`` (+): the subset of ``filter_ops`` (of ``any_ops`` for collection columns) that
+  Graph evaluates only as a directory *advanced query* (``ConsistencyLevel: eventual`` header plus
+  ``$count=true``, resent on every page).
+* ``searchable`` (+): directory ``$search="prop:value"`` is documented for this column.
+* ``selectable`` (+): False when the property may not appear in ``$select`` on this endpoint
+  (calendarView ``createdDateTime``; derived-type properties). A query needing such a column sends
+  no ``$select`` at all, so Graph returns whole entities.
+* ``entity_subtype`` (+): the CSDL type declaring the property when it belongs to a derived type
+  of the table's entity (``microsoft.graph.fileAttachment`` for ``ContentBytes``); NULL on other
+  items.
+* ``literal_form`` (+): ``""`` = render literals by ``edm_type``; ``"datetime-string"`` = a quoted
+  string in Graph's own form ``'2017-09-04T12:00:00.0000000'`` (seven fraction digits, no offset),
+  so that Graph's text comparison orders like time.
+
+Endpoint
+========
+``template`` (path relative to the Graph base URL, ``{Column}`` placeholders), ``requires``
+(columns that must be bound), ``params`` (+) (``(query parameter, column)`` pairs added to the
+query string when the column is bound: ``startDateTime``/``endDateTime``,
+``includeHiddenFolders``), ``count_with_filter`` (+) (False where ``@odata.count`` is unreliable
+together with ``$filter``: whole-mailbox message lists). ``Table.endpoints`` list collection
+endpoints, most specific first; ``Table.item_endpoints`` (+) list single-entity GETs
+(``/me/messages/{Id}``), which the planner may use for ``Id = x`` (a 404 means no row).
+
+Table
+=====
+See the field comments. (+) fields: ``item_endpoints``, ``search_combines_with_orderby``,
+``filter_orderby_needs_eventual`` (directory: ``$filter`` with ``$orderby`` is an advanced query),
+``max_filter_depth`` (directory: nested and/or deeper than 3 is rejected), ``max_eq_length``
+(directory: ``eq`` value at most 120 characters), ``source`` (the file it came from).
+
+Loading
+=======
+``load_catalog(location)`` reads the shipped ``o365sql.schema`` files plus ``*.toml`` in
+``location`` (the CData ``Location`` property); a user file with the name of a shipped table
+replaces it. Every file is validated; errors are ``ProgrammingError`` naming the file and key.
+Catalogs are cached per location and shared: treat them as read-only.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import functools
+import os
+import re
+import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from .exceptions import ProgrammingError
+from .types import SQL_TYPES
+
+__all__ = [
+    "Column",
+    "Endpoint",
+    "Table",
+    "Catalog",
+    "FILTER_OPS",
+    "load_catalog",
+    "parse_table",
+    "SYS_TABLES_COLUMNS",
+    "SYS_TABLECOLUMNS_COLUMNS",
+    "SYS_PROCEDURES_COLUMNS",
+    "SYS_PROCEDUREPARAMETERS_COLUMNS",
+]
+
+#: Every operator/function name a column may declare in ``filter_ops``/``any_ops``.
+FILTER_OPS: frozenset[str] = frozenset(
+    {"eq", "ne", "gt", "ge", "lt", "le", "startswith", "endswith", "contains", "in", "any"}
+)
+TABLE_KINDS = frozenset({"table", "view"})
+SEARCH_KINDS = frozenset({"kql", "directory"})
+LITERAL_FORMS = frozenset({"", "datetime-string"})
 
 
 @dataclass(frozen=True)
 class Column:
-    """One column of a virtual table."""
+    """One column of a virtual table (fields documented in the module docstring)."""
 
     name: str
     sql_type: str
@@ -48,6 +170,26 @@ class Column:
     nullable: bool = True
     readonly: bool = True
     description: str = ""
+    endpoint_param: bool = False
+    default_value: Any = None
+    enum_values: tuple[str, ...] = ()
+    any_ops: frozenset[str] = frozenset()
+    any_path: tuple[str, ...] = ()
+    advanced_ops: frozenset[str] = frozenset()
+    searchable: bool = False
+    selectable: bool = True
+    entity_subtype: str | None = None
+    literal_form: str = ""
+
+    @property
+    def is_collection(self) -> bool:
+        """True for JSON columns holding a Graph collection."""
+        return self.edm_type.startswith("Collection(")
+
+    @property
+    def addresses_endpoint(self) -> bool:
+        """True when binding this column with ``=``/``IN`` may choose the endpoint."""
+        return self.pseudo or self.endpoint_param
 
 
 @dataclass(frozen=True)
@@ -61,6 +203,13 @@ class Endpoint:
 
     template: str
     requires: tuple[str, ...] = ()
+    params: tuple[tuple[str, str], ...] = ()  # (query parameter, column) added when bound
+    count_with_filter: bool = True  # False: @odata.count unreliable with $filter here
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        """The ``{Column}`` names in the template, in order."""
+        return tuple(re.findall(r"\{([^{}]+)\}", self.template))
 
 
 @dataclass(frozen=True)
@@ -90,6 +239,12 @@ class Table:
     insertable: bool = False
     updatable: bool = False
     deletable: bool = False
+    item_endpoints: tuple[Endpoint, ...] = ()
+    search_combines_with_orderby: bool = False
+    filter_orderby_needs_eventual: bool = False
+    max_filter_depth: int | None = None
+    max_eq_length: int | None = None
+    source: str = ""
 
     def column(self, name: str) -> Column | None:
         """Return the column called ``name`` (case-insensitive), or None."""
@@ -99,9 +254,398 @@ class Table:
                 return col
         return None
 
+    def column_or_error(self, name: str) -> Column:
+        """Return the column called ``name`` or raise ProgrammingError suggesting the nearest name."""
+        col = self.column(name)
+        if col is not None:
+            return col
+        hint = _suggestion(name, [c.name for c in self.columns])
+        raise ProgrammingError(f"unknown column {name!r} in table {self.name!r}{hint}")
+
+    def default_columns(self) -> tuple[Column, ...]:
+        """The ``SELECT *`` columns: every column that is not heavy (pseudo-columns included)."""
+        return tuple(c for c in self.columns if not c.heavy)
+
+    def pseudo_columns(self) -> tuple[Column, ...]:
+        """Columns that address an endpoint (pseudo-columns and endpoint parameters)."""
+        return tuple(c for c in self.columns if c.addresses_endpoint)
+
 
 @dataclass
 class Catalog:
     """All tables known to a connection: the shipped ones plus any from ``Location``."""
 
     tables: dict[str, Table] = field(default_factory=dict)  # keyed by lower-case name
+
+    def table(self, name: str) -> Table:
+        """Return the table called ``name`` (case-insensitive) or raise ProgrammingError."""
+        found = self.tables.get(name.lower())
+        if found is not None:
+            return found
+        hint = _suggestion(name, [t.name for t in self.tables.values()])
+        raise ProgrammingError(f"unknown table {name!r}{hint}")
+
+    def names(self) -> list[str]:
+        """Table names in their catalog spelling, sorted."""
+        return sorted((t.name for t in self.tables.values()), key=str.lower)
+
+    def __iter__(self) -> Iterator[Table]:
+        """Tables in name order."""
+        return iter(self.tables[n.lower()] for n in self.names())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self.tables
+
+    # -- system tables (CData names) -------------------------------------------------------
+    def sys_tables_rows(self) -> list[tuple[Any, ...]]:
+        """Rows of ``sys_tables``, one per table/view, columns ``SYS_TABLES_COLUMNS``."""
+        return [
+            (CATALOG_NAME, SCHEMA_NAME, t.name, "VIEW" if t.kind == "view" else "TABLE",
+             t.description, t.insertable or t.updatable or t.deletable, t.entity,
+             " ".join(e.template for e in t.endpoints), t.supports_count, t.search,
+             t.max_page_size)
+            for t in self
+        ]
+
+    def sys_tablecolumns_rows(self) -> list[tuple[Any, ...]]:
+        """Rows of ``sys_tablecolumns``, columns ``SYS_TABLECOLUMNS_COLUMNS``."""
+        rows: list[tuple[Any, ...]] = []
+        for t in self:
+            for ordinal, c in enumerate(t.columns):
+                length, precision, scale = _type_sizes(c.sql_type)
+                rows.append((
+                    CATALOG_NAME, SCHEMA_NAME, t.name, c.name, c.sql_type,
+                    _DATA_TYPE_CODES[c.sql_type], length, precision, scale, c.nullable,
+                    c.description, ordinal, "false", "false", c.readonly, c.key or c.name == t.key,
+                    c.heavy, c.pseudo, c.edm_type, "/".join(c.path) or None,
+                    " ".join(sorted(c.filter_ops)) or None, c.filter_exact, c.orderable,
+                ))
+        return rows
+
+
+# -- system table layouts (CData's column names; ours are a superset where noted) ----------
+CATALOG_NAME = "o365sql"
+SCHEMA_NAME = "Office365"
+# CData's layouts first, then o365sql's own columns (Graph facts a user may want to query).
+SYS_TABLES_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("CatalogName", "VARCHAR"), ("SchemaName", "VARCHAR"), ("TableName", "VARCHAR"),
+    ("TableType", "VARCHAR"), ("Description", "VARCHAR"), ("IsUpdateable", "BOOLEAN"),
+    ("Entity", "VARCHAR"), ("Endpoints", "VARCHAR"), ("SupportsCount", "BOOLEAN"),
+    ("Search", "VARCHAR"), ("MaxPageSize", "INTEGER"),
+)
+# CData's sys_tablecolumns columns (https://cdn.cdata.com/help/FAJ/api/harvest/pg_systemtablecolumnsapi.htm),
+# then IsPseudo (the column addresses an endpoint), EdmType, GraphPath, FilterOperators,
+# FilterExact, Orderable.
+SYS_TABLECOLUMNS_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("CatalogName", "VARCHAR"), ("SchemaName", "VARCHAR"), ("TableName", "VARCHAR"),
+    ("ColumnName", "VARCHAR"), ("DataTypeName", "VARCHAR"), ("DataType", "INTEGER"),
+    ("Length", "INTEGER"), ("NumericPrecision", "INTEGER"), ("NumericScale", "INTEGER"),
+    ("IsNullable", "BOOLEAN"), ("Description", "VARCHAR"), ("Ordinal", "INTEGER"),
+    ("IsAutoIncrement", "VARCHAR"), ("IsGeneratedColumn", "VARCHAR"), ("IsReadOnly", "BOOLEAN"),
+    ("IsKey", "BOOLEAN"), ("IsHidden", "BOOLEAN"), ("IsPseudo", "BOOLEAN"),
+    ("EdmType", "VARCHAR"), ("GraphPath", "VARCHAR"), ("FilterOperators", "VARCHAR"),
+    ("FilterExact", "BOOLEAN"), ("Orderable", "BOOLEAN"),
+)
+SYS_PROCEDURES_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("CatalogName", "VARCHAR"), ("SchemaName", "VARCHAR"), ("ProcedureName", "VARCHAR"),
+    ("Description", "VARCHAR"), ("ProcedureType", "VARCHAR"),
+)
+SYS_PROCEDUREPARAMETERS_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("CatalogName", "VARCHAR"), ("SchemaName", "VARCHAR"), ("ProcedureName", "VARCHAR"),
+    ("ColumnName", "VARCHAR"), ("Direction", "INTEGER"), ("DataTypeName", "VARCHAR"),
+    ("DataType", "INTEGER"), ("Length", "INTEGER"), ("NumericPrecision", "INTEGER"),
+    ("NumericScale", "INTEGER"), ("IsNullable", "BOOLEAN"), ("IsRequired", "BOOLEAN"),
+    ("IsArray", "BOOLEAN"), ("Description", "VARCHAR"), ("Ordinal", "INTEGER"),
+)
+# ODBC SQL type codes (SQL_VARCHAR=12, SQL_BIT=-7, ...): a stable integer per DataTypeName.
+_DATA_TYPE_CODES: dict[str, int] = {
+    "VARCHAR": 12, "TEXT": -1, "GUID": -11, "ENUM": 12, "JSON": -1, "BINARY": -2,
+    "VARBINARY": -3, "INTEGER": 4, "BIGINT": -5, "DOUBLE": 8, "DECIMAL": 3, "BOOLEAN": -7,
+    "DATETIME": 93, "DATE": 91, "TIME": 92,
+}
+
+
+def _type_sizes(sql_type: str) -> tuple[int | None, int | None, int | None]:
+    """(Length, NumericPrecision, NumericScale) reported for a SQL type."""
+    return {
+        "VARCHAR": (2000, None, None), "ENUM": (255, None, None), "GUID": (36, None, None),
+        "TEXT": (2147483647, None, None), "JSON": (2147483647, None, None),
+        "BINARY": (2147483647, None, None), "VARBINARY": (2147483647, None, None),
+        "INTEGER": (10, 10, 0), "BIGINT": (19, 19, 0), "DOUBLE": (15, 15, None),
+        "DECIMAL": (38, 38, None), "BOOLEAN": (1, None, None), "DATETIME": (26, None, 6),
+        "DATE": (10, None, None), "TIME": (15, None, 6),
+    }[sql_type]
+
+
+def sys_procedures_rows(procedures: Iterable[Any]) -> list[tuple[Any, ...]]:
+    """Rows of ``sys_procedures`` for ``o365sql.procedures.all_procedures()``.
+
+    Each procedure needs ``name`` and ``description`` attributes (the contract of
+    ``o365sql.procedures.Procedure``).
+    """
+    return [(CATALOG_NAME, SCHEMA_NAME, p.name, p.description, "PROCEDURE") for p in procedures]
+
+
+def sys_procedureparameters_rows(procedures: Iterable[Any]) -> list[tuple[Any, ...]]:
+    """Rows of ``sys_procedureparameters``: inputs (Direction 1) then result columns (Direction 4).
+
+    Parameters and result columns may be objects with ``name``/``sql_type``/``required``/
+    ``description`` attributes or ``(name, sql_type)`` tuples; missing facts default to VARCHAR,
+    not required, no description.
+    """
+    rows: list[tuple[Any, ...]] = []
+    for proc in procedures:
+        ordinal = 0
+        for direction, items in ((1, getattr(proc, "parameters", ())),
+                                 (4, getattr(proc, "result_columns", ()))):
+            for item in items:
+                name, sql_type, required, description = _param_facts(item)
+                length, precision, scale = _type_sizes(sql_type)
+                rows.append((CATALOG_NAME, SCHEMA_NAME, proc.name, name, direction, sql_type,
+                             _DATA_TYPE_CODES[sql_type], length, precision, scale, not required,
+                             required, False, description, ordinal))
+                ordinal += 1
+    return rows
+
+
+def _param_facts(item: Any) -> tuple[str, str, bool, str]:
+    if isinstance(item, tuple):
+        name = str(item[0])
+        sql_type = str(item[1]).upper() if len(item) > 1 else "VARCHAR"
+        return name, sql_type if sql_type in SQL_TYPES else "VARCHAR", False, ""
+    sql_type = str(getattr(item, "sql_type", "VARCHAR")).upper()
+    return (str(item.name), sql_type if sql_type in SQL_TYPES else "VARCHAR",
+            bool(getattr(item, "required", False)), str(getattr(item, "description", "")))
+
+
+def _suggestion(name: str, candidates: Sequence[str]) -> str:
+    by_lower = {c.lower(): c for c in candidates}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean {by_lower[close[0]]!r}?" if close else ""
+
+
+# -- TOML parsing and validation -----------------------------------------------------------
+class _Invalid(Exception):
+    """A validation failure; turned into ProgrammingError with the file name."""
+
+
+def _convert(value: Any, annotation: str, where: str) -> Any:
+    """Check and convert one TOML value to the dataclass field's annotated type."""
+    optional = annotation.endswith(" | None")
+    base = annotation.removesuffix(" | None")
+    if value is None and optional:  # TOML has no null; only reachable from dict callers
+        return None
+    if base == "Any":
+        if isinstance(value, (str, bool, int, float)):
+            return value
+        raise _Invalid(f"{where}: expected a string, number or boolean")
+    if base == "str":
+        if isinstance(value, str):
+            return value
+        raise _Invalid(f"{where}: expected a string, got {value!r}")
+    if base == "bool":
+        if isinstance(value, bool):
+            return value
+        raise _Invalid(f"{where}: expected true or false, got {value!r}")
+    if base == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise _Invalid(f"{where}: expected an integer, got {value!r}")
+    if base in ("tuple[str, ...]", "frozenset[str]"):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return frozenset(value) if base.startswith("frozenset") else tuple(value)
+        raise _Invalid(f"{where}: expected a list of strings, got {value!r}")
+    if base == "tuple[str, str]":
+        if isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise _Invalid(f"{where}: expected a list of two strings, got {value!r}")
+    if base == "tuple[tuple[str, str], ...]":
+        pairs = value.items() if isinstance(value, dict) else None
+        if pairs is not None and all(isinstance(v, str) for _, v in pairs):
+            return tuple((str(k), v) for k, v in value.items())
+        raise _Invalid(f"{where}: expected a table of query parameter = column, got {value!r}")
+    raise AssertionError(f"catalog field type {annotation!r} has no TOML converter")
+
+
+def _build(cls: type, data: dict[str, Any], where: str, special: frozenset[str]) -> dict[str, Any]:
+    """Convert ``data`` into keyword arguments of ``cls``, rejecting unknown keys."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in special:
+            continue
+        f = fields.get(key)
+        if f is None or key == "source":
+            hint = _suggestion(key, [n for n in fields if n != "source"])
+            raise _Invalid(f"{where}: unknown key {key!r}{hint}")
+        kwargs[key] = _convert(value, str(f.type), f"{where}.{key}")
+    missing = [n for n, f in fields.items()
+               if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+               and n not in kwargs and n not in special]
+    if missing:
+        raise _Invalid(f"{where}: missing key {missing[0]!r}")
+    return kwargs
+
+
+def _parse_endpoints(raw: Any, where: str) -> tuple[Endpoint, ...]:
+    if not isinstance(raw, list) or not all(isinstance(e, dict) for e in raw):
+        raise _Invalid(f"{where}: expected an array of tables ([[{where}]])")
+    return tuple(Endpoint(**_build(Endpoint, e, f"{where}[{i}]", frozenset()))
+                 for i, e in enumerate(raw))
+
+
+def parse_table(data: dict[str, Any], source: str = "<table>") -> Table:
+    """Build and validate one Table from parsed TOML (``source`` names it in errors)."""
+    try:
+        return _parse_table(data, source)
+    except _Invalid as exc:
+        raise ProgrammingError(f"schema file {source}: {exc}") from None
+
+
+def _parse_table(data: dict[str, Any], source: str) -> Table:
+    special = frozenset({"columns", "endpoints", "item_endpoints"})
+    kwargs = _build(Table, data, "table", special)
+    if "endpoints" not in data:
+        raise _Invalid("table: missing key 'endpoints'")
+    endpoints = _parse_endpoints(data["endpoints"], "endpoints")
+    items = _parse_endpoints(data.get("item_endpoints", []), "item_endpoints")
+    raw_cols = data.get("columns")
+    if not isinstance(raw_cols, list) or not raw_cols or not all(isinstance(c, dict) for c in raw_cols):
+        raise _Invalid("table: expected a non-empty array of tables [[columns]]")
+    columns = []
+    for i, raw in enumerate(raw_cols):
+        label = f"columns[{i}]" + (f" ({raw['name']})" if isinstance(raw.get("name"), str) else "")
+        columns.append(_check_column(Column(**_build(Column, raw, label, frozenset())), label))
+    table = Table(endpoints=endpoints, columns=tuple(columns), item_endpoints=items,
+                  source=source, **kwargs)
+    _check_table(table)
+    return table
+
+
+def _check_column(col: Column, where: str) -> Column:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", col.name):
+        raise _Invalid(f"{where}.name: {col.name!r} is not a plain SQL identifier")
+    if col.sql_type not in SQL_TYPES:
+        raise _Invalid(f"{where}.sql_type: unknown type {col.sql_type!r}; one of {', '.join(SQL_TYPES)}")
+    for key in ("filter_ops", "any_ops", "advanced_ops"):
+        bad = sorted(getattr(col, key) - FILTER_OPS)
+        if bad:
+            raise _Invalid(f"{where}.{key}: unknown operator {bad[0]!r}; "
+                           f"allowed: {' '.join(sorted(FILTER_OPS))}")
+    text_ops = col.filter_ops & {"startswith", "endswith", "contains"}
+    if text_ops and col.sql_type not in ("VARCHAR", "TEXT", "GUID", "ENUM"):
+        raise _Invalid(f"{where}.filter_ops: {sorted(text_ops)[0]!r} needs a string column, "
+                       f"not {col.sql_type}")
+    if col.any_ops and "any" not in col.filter_ops:
+        raise _Invalid(f"{where}.any_ops: set, but filter_ops does not contain 'any'")
+    if "any" in col.filter_ops and not col.is_collection:
+        raise _Invalid(f"{where}.filter_ops: 'any' needs a collection edm_type")
+    if not col.advanced_ops <= (col.filter_ops | col.any_ops):
+        raise _Invalid(f"{where}.advanced_ops: must be a subset of filter_ops/any_ops")
+    if col.is_collection and (col.orderable or col.filter_ops - {"any"}):
+        raise _Invalid(f"{where}: a collection column can only be filtered with 'any' and is not orderable")
+    if col.pseudo and (col.path or col.select):
+        raise _Invalid(f"{where}: a pseudo-column has no path or select")
+    if not col.pseudo and not col.path:
+        raise _Invalid(f"{where}.path: required for a non-pseudo column")
+    if col.pseudo and col.endpoint_param:
+        raise _Invalid(f"{where}: pseudo and endpoint_param exclude each other")
+    if col.sql_type == "ENUM" and not col.enum_values:
+        raise _Invalid(f"{where}.enum_values: required for an ENUM column")
+    if col.literal_form not in LITERAL_FORMS:
+        raise _Invalid(f"{where}.literal_form: unknown form {col.literal_form!r}")
+    return col
+
+
+def _check_table(table: Table) -> None:
+    if table.kind not in TABLE_KINDS:
+        raise _Invalid(f"table.kind: {table.kind!r} is not 'table' or 'view'")
+    if table.search is not None and table.search not in SEARCH_KINDS:
+        raise _Invalid(f"table.search: {table.search!r} is not 'kql' or 'directory'")
+    if not table.endpoints:
+        raise _Invalid("endpoints: at least one endpoint is required")
+    seen: set[str] = set()
+    for col in table.columns:
+        if col.name.lower() in seen:
+            raise _Invalid(f"columns: duplicate column name {col.name!r}")
+        seen.add(col.name.lower())
+    if table.column(table.key) is None:
+        raise _Invalid(f"table.key: {table.key!r} is not a column")
+    for label, group in (("endpoints", table.endpoints), ("item_endpoints", table.item_endpoints)):
+        for i, ep in enumerate(group):
+            where = f"{label}[{i}] ({ep.template})"
+            if not ep.template.startswith("/"):
+                raise _Invalid(f"{where}.template: must start with '/'")
+            for name in ep.placeholders:
+                col = table.column(name)
+                if col is None:
+                    raise _Invalid(f"{where}.template: placeholder {{{name}}} is not a column")
+                if col.name != name:
+                    raise _Invalid(f"{where}.template: write {{{col.name}}}, not {{{name}}}")
+                if name not in ep.requires:
+                    raise _Invalid(f"{where}.requires: must list placeholder {name!r}")
+            for name in list(ep.requires) + [c for _, c in ep.params]:
+                col = table.column(name)
+                if col is None:
+                    raise _Invalid(f"{where}: {name!r} is not a column")
+                if not (col.addresses_endpoint or col.key):
+                    raise _Invalid(f"{where}: {name!r} is neither pseudo, endpoint_param nor key")
+    if table.window is not None:
+        for name in table.window:
+            col = table.column(name)
+            if col is None or not col.pseudo:
+                raise _Invalid(f"table.window: {name!r} is not a pseudo-column")
+    for col in table.columns:
+        if col.heavy and col.select and any(
+                c.select == col.select and not c.heavy for c in table.columns):
+            raise _Invalid(f"columns ({col.name}): heavy, but other columns selecting "
+                           f"{col.select!r} are not (heaviness is per select unit)")
+
+
+# -- loading -------------------------------------------------------------------------------
+def _read(text: str, source: str) -> Table:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProgrammingError(f"schema file {source}: not valid TOML: {exc}") from None
+    return parse_table(data, source)
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_tables() -> dict[str, Table]:
+    tables: dict[str, Table] = {}
+    for entry in sorted(resources.files("o365sql.schema").iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            _add(tables, _read(entry.read_text(encoding="utf-8"), f"o365sql.schema/{entry.name}"),
+                 replace=False)
+    return tables
+
+
+def _add(tables: dict[str, Table], table: Table, *, replace: bool) -> None:
+    other = tables.get(table.name.lower())
+    if other is not None and not replace:
+        raise ProgrammingError(f"schema file {table.source}: table {table.name!r} "
+                               f"is already defined in {other.source}")
+    tables[table.name.lower()] = table
+
+
+@functools.lru_cache(maxsize=32)
+def _load(location: str | None) -> Catalog:
+    tables = dict(_shipped_tables())  # the shipped Table objects are shared by every location
+    if location is not None:
+        folder = Path(location)
+        if not folder.is_dir():
+            raise ProgrammingError(f"Location {location!r} is not a folder of schema files")
+        user: dict[str, Table] = {}
+        for path in sorted(folder.glob("*.toml")):
+            _add(user, _read(path.read_text(encoding="utf-8"), str(path)), replace=False)
+        for table in user.values():  # a user file replaces a shipped table of the same name
+            _add(tables, table, replace=True)
+    return Catalog(tables)
+
+
+def load_catalog(location: str | os.PathLike[str] | None = None) -> Catalog:
+    """Load the shipped tables plus ``*.toml`` from ``location`` (cached per location)."""
+    if location is None or str(location) == "":
+        return _load(None)
+    return _load(str(Path(location).expanduser().resolve()))
