@@ -1,0 +1,239 @@
+"""Where tokens live between connections and processes: ``OAuthSettingsLocation``.
+
+Stage: sign-in persistence. ``open_store(location)`` hands the providers and the OAuth
+procedures a ``TokenStore``; ``store.transaction()`` yields a ``StoreState`` (msal's serialised
+``SerializableTokenCache`` plus o365sql's record of the last tokens) and writes it back if it
+changed.
+
+* A file path: one JSON file, created with mode 0600 in a directory created 0700. Every
+  read-modify-write runs under an exclusive ``fcntl.flock`` on a sidecar ``<file>.lock``, so
+  processes sharing the file cannot lose each other's refresh-token rotation; the file is
+  replaced atomically (temp file in the same directory, ``fsync``, ``os.replace``) so a reader
+  never sees half a file.
+* ``memory://<id>``: process memory, shared by every connection that names the same id
+  (CData's meaning of the same value).
+
+File layout (``format`` 1)::
+
+    {"format": "o365sql-token-store", "version": 1,
+     "last_tokens": {"client_id", "authority", "home_account_id", "username", "scope",
+                     "access_token", "refresh_token", "expires_at", "obtained_at"},
+     "msal_cache": {…msal's unified cache schema: AccessToken, RefreshToken, Account, …}}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import stat
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from o365sql.exceptions import OperationalError, ProgrammingError
+
+__all__ = [
+    "MEMORY_PREFIX",
+    "FileTokenStore",
+    "MemoryTokenStore",
+    "StoreState",
+    "TokenStore",
+    "open_store",
+    "private_dir",
+]
+
+MEMORY_PREFIX = "memory://"
+_FORMAT = "o365sql-token-store"
+
+
+@dataclass(repr=False)
+class StoreState:
+    """The store's content while a transaction holds it. ``repr`` shows no token."""
+
+    msal_cache: str = ""
+    record: dict[str, Any] = field(default_factory=dict)
+    dirty: bool = False
+
+    def set_record(self, record: dict[str, Any]) -> None:
+        self.record = dict(record)
+        self.dirty = True
+
+    def __repr__(self) -> str:
+        return f"StoreState(account={self.record.get('username')!r}, dirty={self.dirty})"
+
+
+class TokenStore(Protocol):
+    location: str
+
+    def transaction(self) -> contextlib.AbstractContextManager[StoreState]: ...
+
+    def pending_dir(self) -> Path: ...
+
+
+def private_dir(path: Path) -> Path:
+    """Create (0700) or check a directory only this user can use; return it.
+
+    Refuses a directory owned by someone else or reachable by others, since pending sign-ins
+    and tokens are written there.
+    """
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid():
+        raise OperationalError(f"refusing to keep sign-in state in {str(path)!r}: it is a "
+                               "symbolic link or belongs to another user")
+    if info.st_mode & 0o077:
+        os.chmod(path, 0o700)
+    return path
+
+
+def _temp_state_root() -> Path:
+    return private_dir(Path(tempfile.gettempdir()) / f"o365sql-{os.getuid()}")
+
+
+def _decode(text: str, where: str) -> StoreState:
+    if not text.strip():
+        return StoreState()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ProgrammingError(
+            f"OAuthSettingsLocation {where!r} is not an o365sql token store (not JSON); "
+            "point it at a new file") from None
+    if not isinstance(data, dict):
+        raise ProgrammingError(f"OAuthSettingsLocation {where!r} is not an o365sql token store")
+    if data.get("format") == _FORMAT:
+        cache = data.get("msal_cache") or {}
+        return StoreState(msal_cache=json.dumps(cache) if cache else "",
+                          record=dict(data.get("last_tokens") or {}))
+    if {"AccessToken", "RefreshToken", "Account"} & set(data):
+        # A bare msal cache (e.g. written by another msal application): use it as is.
+        return StoreState(msal_cache=text)
+    raise ProgrammingError(f"OAuthSettingsLocation {where!r} is not an o365sql token store")
+
+
+def _encode(state: StoreState) -> str:
+    cache = json.loads(state.msal_cache) if state.msal_cache else {}
+    return json.dumps({"format": _FORMAT, "version": 1, "last_tokens": state.record,
+                       "msal_cache": cache}, indent=1, sort_keys=True)
+
+
+def _atomic_write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` as a 0600 file, all or nothing."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp: 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+# One lock per path inside this process too: flock serialises processes (and separate open
+# file descriptions), the thread lock keeps threads of one process from queueing on flock.
+_PATH_LOCKS: dict[str, threading.RLock] = {}
+_PATH_LOCKS_GUARD = threading.Lock()
+
+
+class FileTokenStore:
+    """A token store file shared by processes (flock on ``<file>.lock``, atomic 0600 writes)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(os.path.expanduser(path)).absolute()
+        self.location = str(self.path)
+        with _PATH_LOCKS_GUARD:
+            self._thread_lock = _PATH_LOCKS.setdefault(self.location, threading.RLock())
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[StoreState]:
+        with self._thread_lock:
+            try:
+                if not self.path.parent.exists():
+                    private_dir(self.path.parent)
+                lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                raise OperationalError(
+                    f"OAuthSettingsLocation {self.location!r} cannot be used: {exc.strerror}"
+                ) from None
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX)
+                state = self._read()
+                yield state
+                if state.dirty:
+                    _atomic_write_private(self.path, _encode(state))
+                    state.dirty = False
+            finally:
+                fcntl.flock(lock_fd, fcntl.LOCK_UN)
+                os.close(lock_fd)
+
+    def _read(self) -> StoreState:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return StoreState()
+        except OSError as exc:
+            raise OperationalError(
+                f"OAuthSettingsLocation {self.location!r} cannot be read: {exc.strerror}"
+            ) from None
+        return _decode(text, self.location)
+
+    def pending_dir(self) -> Path:
+        return private_dir(self.path.parent / f"{self.path.name}.pending")
+
+    def __repr__(self) -> str:
+        return f"FileTokenStore({self.location!r})"
+
+
+_MEMORY: dict[str, tuple[threading.RLock, StoreState]] = {}
+_MEMORY_GUARD = threading.Lock()
+
+
+class MemoryTokenStore:
+    """Tokens in process memory, shared by stores opened with the same id."""
+
+    def __init__(self, store_id: str) -> None:
+        self.store_id = store_id
+        self.location = MEMORY_PREFIX + store_id
+        with _MEMORY_GUARD:
+            self._lock, self._state = _MEMORY.setdefault(store_id, (threading.RLock(), StoreState()))
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[StoreState]:
+        with self._lock:
+            # Work on a copy so a failed operation leaves the shared state untouched.
+            working = StoreState(self._state.msal_cache, dict(self._state.record))
+            yield working
+            if working.dirty:
+                self._state.msal_cache = working.msal_cache
+                self._state.record = working.record
+
+    def pending_dir(self) -> Path:
+        return private_dir(_temp_state_root() / "pending")
+
+    def __repr__(self) -> str:
+        return f"MemoryTokenStore({self.location!r})"
+
+
+def open_store(location: str | None, default_id: str) -> FileTokenStore | MemoryTokenStore:
+    """The store ``OAuthSettingsLocation`` names; unset → ``memory://<default_id>``."""
+    if not location:
+        return MemoryTokenStore(default_id)
+    if location.lower().startswith(MEMORY_PREFIX):
+        store_id = location[len(MEMORY_PREFIX):]
+        if not store_id:
+            raise ProgrammingError("OAuthSettingsLocation memory:// needs an id, e.g. memory://app1")
+        return MemoryTokenStore(store_id)
+    return FileTokenStore(location)
