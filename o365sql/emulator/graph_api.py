@@ -1,31 +1,114 @@
-"""Graph v1.0 routing of the emulator (first, minimal cut).
+"""Graph v1.0 routing of the emulator (emulator service stage).
 
-Stage: emulator service. Receives an authenticated ``wire.EmuRequest`` from the server and
-answers with a ``wire.EmuResponse``; raises ``errors.GraphError`` for Graph's errors.
+The server authenticates a request and hands a ``wire.EmuRequest`` (path below ``/v1.0``) to
+``GraphService.handle``, which dispatches by the first segments to the resource modules:
+``/me`` and ``/users/{id|userPrincipalName}`` (case-insensitive) to the mailbox resources
+(``graph_mail``, ``graph_calendar``, ``graph_contacts``) or the directory (``graph_directory``),
+``/groups`` to the directory, ``/$batch`` to ``graph_batch``. Each mailbox request holds that
+mailbox's lock; deliveries into other mailboxes run after it is released.
+
+Errors are raised as ``errors.GraphError``; the server writes Graph's JSON for them.
 """
 
 from __future__ import annotations
 
 from .errors import GraphError
+from .graph_context import Ctx, parse_prefer
+from .graph_permissions import CALENDAR_READ, CONTACTS_READ, MAIL_READ, MAIL_SEND, Need, check_scopes
 from .tenant import Tenant
 from .wire import EmuRequest, EmuResponse
 
+MAIL = {"messages", "mailfolders", "sendmail"}
+CALENDAR = {"events", "calendar", "calendars", "calendarview"}
+CONTACTS = {"contacts", "contactfolders"}
+
+
+def bad_segment(seg: str) -> GraphError:
+    return GraphError(400, "BadRequest", f"Resource not found for the segment '{seg}'.")
+
 
 class GraphService:
+    """Answers Graph requests against one seeded ``Tenant``."""
+
     def __init__(self, tenant: Tenant, base_url: str) -> None:
         self.tenant = tenant
         self.base_url = base_url.rstrip("/")
 
     def handle(self, req: EmuRequest) -> EmuResponse:
-        p = req.principal
-        if req.path.rstrip("/").lower() in ("/me", "/me/messages") and p.user_id is None:
-            raise GraphError(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
-        user = self.tenant.user(p.user_id or "")
-        path = req.path.rstrip("/").lower()
-        if req.method == "GET" and path == "/me" and user:
-            return EmuResponse(200, {"@odata.context": f"{self.base_url}/$metadata#users/$entity", **user})
-        if req.method == "GET" and path == "/me/messages" and user:
-            return EmuResponse(200, {
-                "@odata.context": f"{self.base_url}/$metadata#users('{user['id']}')/messages",
-                "value": self.tenant.messages[user["id"]][:10]})
-        raise GraphError(400, "BadRequest", f"Resource not found for the segment '{req.path.strip('/').split('/')[-1]}'.")
+        ctx = Ctx(req, self, parse_prefer(req.headers.get("prefer", "")))
+        segs = [s for s in req.path.split("/") if s]
+        if not segs:
+            raise GraphError(400, "BadRequest", "Invalid request.")
+        head = segs[0].lower()
+        if head == "$batch" and len(segs) == 1:
+            from . import graph_batch
+
+            return graph_batch.handle(ctx)
+        if head == "me":
+            principal = req.principal
+            if principal.app_only:
+                raise GraphError(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
+            user = self.tenant.user(principal.user_id or "")
+            if user is None:
+                raise GraphError(404, "Request_ResourceNotFound",
+                                 f"Resource '{principal.user_id}' does not exist or one of its queried "
+                                 "reference-property objects are not present.")
+            return self._user_scope(ctx, user["id"], segs[1:], given=None)
+        if head == "users":
+            if len(segs) >= 3 and segs[2].lower() in MAIL | CALENDAR | CONTACTS:
+                return self._user_scope(ctx, segs[1], segs[2:], given=segs[1])
+            from . import graph_directory
+
+            return graph_directory.users(ctx, segs[1:])
+        if head == "groups":
+            from . import graph_directory
+
+            return graph_directory.groups(ctx, segs[1:])
+        raise bad_segment(segs[0])
+
+    def _user_scope(self, ctx: Ctx, key: str, rest: list[str], given: str | None) -> EmuResponse:
+        from . import graph_directory
+
+        if not rest:
+            user = self.tenant.user(key)
+            assert user is not None
+            return graph_directory.me(ctx, user)
+        area = rest[0].lower()
+        if area == "memberof":
+            user = self.tenant.user(key)
+            assert user is not None
+            return graph_directory.member_of(ctx, user, rest[1:], f"{self.base_url}/$metadata#directoryObjects", True)
+        if area in MAIL:
+            need: Need = MAIL_SEND if area == "sendmail" else MAIL_READ
+        elif area in CALENDAR:
+            need = CALENDAR_READ
+        elif area in CONTACTS:
+            need = CONTACTS_READ
+        else:
+            raise bad_segment(rest[0])
+        check_scopes(ctx.req.principal, need)
+        mb = self.tenant.mailbox(key)
+        if mb is None:
+            # Exchange's answer for an unknown mailbox (user-findroomlists issue, docs#4097).
+            raise GraphError(404, "ErrorInvalidUser", f"The requested user '{key}' is invalid.")
+        from .graph_context import user_ref
+
+        ref = user_ref(ctx, mb, given)
+        with mb.lock:
+            if area in MAIL:
+                from . import graph_mail
+
+                response = graph_mail.route(ctx, mb, rest, ref)
+            elif area in CALENDAR:
+                from . import graph_calendar
+
+                response = graph_calendar.route(ctx, mb, rest, ref)
+            else:
+                from . import graph_contacts
+
+                response = graph_contacts.route(ctx, mb, rest, ref)
+            if ctx.method != "GET":
+                mb.version += 1
+        for job in ctx.after:
+            job()
+        return response

@@ -1,0 +1,152 @@
+"""Fault injection: latency, 5xx answers with Retry-After, and connections dropped mid-response,
+for all requests or those whose path contains a filter, a limited number of times or for a
+seeded random fraction of requests.
+
+Stage: ``server.py`` asks ``FaultInjector.pick`` once per request (test-control requests under
+``/_emulator`` are exempt) and applies the result: sleep, answer with the status, or send part of
+the real response and close the socket.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+_KINDS = ("latency", "status", "drop")
+
+
+@dataclass
+class FaultRule:
+    """One rule. ``kind``: ``latency`` (sleep ``delay`` s), ``status`` (answer ``status``, e.g.
+    503/504, with ``retry_after``), ``drop`` (send headers and part of the body, then close).
+    ``path``: substring the request path must contain (None = all); ``method``: only this
+    method; ``fraction``: probability a matching request is hit (seeded); ``count``: how many
+    more times it fires (None = unlimited)."""
+
+    kind: str = "status"
+    status: int = 503
+    delay: float = 0.0
+    retry_after: float | None = None
+    path: str | None = None
+    method: str | None = None
+    fraction: float = 1.0
+    count: int | None = None
+    id: int = field(default=0)
+    fired: int = field(default=0)
+
+    def __post_init__(self) -> None:
+        if self.kind not in _KINDS:
+            raise ValueError(f"fault kind must be one of {', '.join(_KINDS)}, not {self.kind!r}")
+        if not 0.0 <= float(self.fraction) <= 1.0:
+            raise ValueError("fault fraction must be between 0 and 1")
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.count is not None and self.count <= 0:
+            return False
+        if self.method and self.method.upper() != method.upper():
+            return False
+        return not self.path or self.path in path
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do to one request: sleep ``delay``, then answer ``status`` or ``drop``."""
+
+    delay: float = 0.0
+    status: int | None = None
+    retry_after: float | None = None
+    drop: bool = False
+    rule_ids: tuple[int, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.delay or self.status or self.drop)
+
+
+NO_FAULT = Decision()
+
+
+class FaultInjector:
+    def __init__(self, seed: int = 1) -> None:
+        self._rules: list[FaultRule] = []
+        self._lock = threading.Lock()
+        self._random = random.Random(seed)
+        self._next_id = 1
+
+    # -- configuring ------------------------------------------------------------------------
+
+    def add(self, rule: FaultRule | None = None, **values: Any) -> FaultRule:
+        """Add a rule (a ``FaultRule`` or its fields as keywords); returns it with its id."""
+        if rule is None:
+            known = {f.name for f in fields(FaultRule)} - {"id", "fired"}
+            unknown = sorted(set(values) - known)
+            if unknown:
+                raise KeyError(f"unknown fault field(s): {', '.join(unknown)}")
+            rule = FaultRule(**values)
+        with self._lock:
+            rule.id = self._next_id
+            self._next_id += 1
+            self._rules.append(rule)
+        return rule
+
+    def latency(self, delay: float, **values: Any) -> FaultRule:
+        return self.add(kind="latency", delay=delay, **values)
+
+    def status(self, status: int = 503, retry_after: float | None = None, **values: Any) -> FaultRule:
+        return self.add(kind="status", status=status, retry_after=retry_after, **values)
+
+    def drop(self, **values: Any) -> FaultRule:
+        return self.add(kind="drop", **values)
+
+    def remove(self, rule_id: int) -> None:
+        with self._lock:
+            self._rules = [r for r in self._rules if r.id != rule_id]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def reseed(self, seed: int) -> None:
+        with self._lock:
+            self._random.seed(seed)
+
+    @property
+    def rules(self) -> list[FaultRule]:
+        with self._lock:
+            return list(self._rules)
+
+    # -- applying ---------------------------------------------------------------------------
+
+    def pick(self, method: str, path: str) -> Decision:
+        if not self._rules:  # the common case, without taking the lock
+            return NO_FAULT
+        delay = 0.0
+        status: int | None = None
+        retry_after: float | None = None
+        drop = False
+        ids: list[int] = []
+        with self._lock:
+            for rule in self._rules:
+                if not rule.matches(method, path):
+                    continue
+                if rule.kind != "latency" and (status is not None or drop):
+                    continue  # one failure per request; latencies add up
+                if rule.fraction < 1.0 and self._random.random() >= rule.fraction:
+                    continue
+                if rule.count is not None:
+                    rule.count -= 1
+                rule.fired += 1
+                ids.append(rule.id)
+                delay += float(rule.delay)
+                if rule.kind == "status":
+                    status, retry_after = int(rule.status), rule.retry_after
+                elif rule.kind == "drop":
+                    drop = True
+        if not ids:
+            return NO_FAULT
+        return Decision(delay, status, retry_after, drop, tuple(ids))

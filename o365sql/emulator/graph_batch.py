@@ -1,0 +1,156 @@
+"""JSON batching: ``POST /$batch`` (emulator service stage).
+
+Per graph-semantics §6 (json-batching.md): at most 20 requests, unique case-insensitive ids,
+URLs relative to the version, ``headers`` with Content-Type when there is a body, ``dependsOn``
+ordering with 424 Failed Dependency for dependents of a failed request, outer 200 whenever the
+batch parsed, each inner response with its own ``id``/``status``/``headers``/``body``. Inner
+requests are checked and authorised one by one like top-level ones and pass Outlook's
+per-mailbox limits (``req.limits``): a throttled one is answered 429 with its own Retry-After.
+
+Hands on: the batch response to ``graph_api``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from .errors import GraphError
+from .wire import EmuRequest, EmuResponse
+
+if TYPE_CHECKING:
+    from .graph_context import Ctx
+
+MAX_REQUESTS = 20
+OUTLOOK_AREAS = {"messages", "mailfolders", "sendmail", "events", "calendar", "calendars", "calendarview",
+                 "contacts", "contactfolders"}
+
+
+def _bad(message: str) -> GraphError:
+    return GraphError(400, "BadRequest", message)
+
+
+def _validate(requests: Any) -> list[dict[str, Any]]:
+    if not isinstance(requests, list) or not requests:
+        raise _bad("Invalid batch payload format.")
+    if len(requests) > MAX_REQUESTS:
+        # The limit and the 400 are documented (json-batching.md); the wording is the emulator's.
+        raise _bad(f"The batch request contains {len(requests)} requests; the limit is {MAX_REQUESTS}.")
+    seen: set[str] = set()
+    for r in requests:
+        if not isinstance(r, dict) or not isinstance(r.get("id"), str) or not r.get("id") \
+                or not isinstance(r.get("method"), str) or not isinstance(r.get("url"), str):
+            raise _bad("Invalid batch payload format: every request needs id, method and url.")
+        key = r["id"].lower()
+        if key in seen:
+            raise _bad(f"Batch request contains a duplicate request id '{r['id']}'.")
+        seen.add(key)
+        if r.get("body") is not None:
+            headers = {k.lower(): v for k, v in (r.get("headers") or {}).items()}
+            if "content-type" not in headers:
+                raise _bad(f"Request '{r['id']}': a Content-Type header is required when a body is present.")
+    for r in requests:
+        for dep in r.get("dependsOn") or []:
+            if str(dep).lower() not in seen:
+                raise _bad(f"Request '{r['id']}' depends on unknown request '{dep}'.")
+    return requests
+
+
+def handle(ctx: "Ctx") -> EmuResponse:
+    if ctx.method != "POST":
+        raise GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+    requests = _validate(ctx.json_body().get("requests"))
+    pending = list(requests)
+    status_of: dict[str, int] = {}
+    responses: list[dict[str, Any]] = []
+    while pending:
+        ready = [r for r in pending if all(str(d).lower() in status_of for d in r.get("dependsOn") or [])]
+        if not ready:  # a dependency cycle: nothing can run
+            raise _bad("The dependsOn references of the batch form a cycle.")
+        for r in ready:
+            pending.remove(r)
+            deps = [str(d).lower() for d in r.get("dependsOn") or []]
+            if any(status_of[d] >= 400 for d in deps):
+                answer = {"id": r["id"], "status": 424,
+                          "headers": {"Content-Type": "application/json"},
+                          "body": {"error": {"code": "FailedDependency",
+                                             "message": "The request failed because it depends on a request that failed."}}}
+            else:
+                answer = _run(ctx, r)
+            status_of[r["id"].lower()] = answer["status"]
+            responses.append(answer)
+    return EmuResponse(200, {"responses": responses})
+
+
+def _mailbox_of(ctx: "Ctx", path: str) -> str | None:
+    segs = [s for s in path.split("/") if s]
+    if len(segs) >= 2 and segs[0].lower() == "me" and segs[1].lower() in OUTLOOK_AREAS:
+        return ctx.req.principal.user_id
+    if len(segs) >= 3 and segs[0].lower() == "users" and segs[2].lower() in OUTLOOK_AREAS:
+        user = ctx.service.tenant.user(segs[1])
+        return user["id"] if user else segs[1]
+    return None
+
+
+def _run(ctx: "Ctx", r: dict[str, Any]) -> dict[str, Any]:
+    outer = ctx.req
+    url = r["url"]
+    request_id = f"{outer.request_id}-{r['id']}"
+    if url.lower().startswith(("http://", "https://")) or url.lower().lstrip("/").startswith("$batch"):
+        error = _bad("Invalid request URL: batch URLs must be relative and must not nest $batch.")
+        return _error(r, error, request_id)
+    path, _, query = url.partition("?")
+    path = "/" + unquote(path).lstrip("/")
+    headers = {k.lower(): str(v) for k, v in (r.get("headers") or {}).items()}
+    body = r.get("body")
+    if body is None:
+        raw = b""
+    elif isinstance(body, (dict, list)):
+        raw = json.dumps(body).encode("utf-8")
+    elif "json" not in headers.get("content-type", "").lower():
+        try:
+            raw = base64.b64decode(str(body), validate=True)  # binary bodies travel base64-encoded
+        except ValueError:
+            raw = str(body).encode("utf-8")
+    else:
+        raw = str(body).encode("utf-8")
+    inner = EmuRequest(r["method"].upper(), path, query, headers, raw, outer.principal, request_id, outer.limits)
+    mailbox = _mailbox_of(ctx, path)
+    limits = outer.limits
+    entered = False
+    if limits is not None and mailbox is not None:
+        retry = limits.enter(mailbox)
+        entered = retry is None
+        if retry is not None:
+            error = GraphError(429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.",
+                               headers={"Retry-After": _seconds(retry)})
+            return _error(r, error, request_id)
+    try:
+        response = ctx.service.handle(inner)
+    except GraphError as error:
+        return _error(r, error, request_id)
+    finally:
+        if entered and limits is not None and mailbox is not None:
+            limits.leave(mailbox)
+    out_headers = dict(response.headers)
+    out: dict[str, Any] = {"id": r["id"], "status": response.status}
+    body_out = response.body
+    if body_out is not None:
+        out_headers.setdefault("Content-Type", response.content_type)
+        if isinstance(body_out, bytes):
+            body_out = base64.b64encode(body_out).decode("ascii")
+    out["headers"] = out_headers
+    out["body"] = body_out
+    return out
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.3f}".rstrip("0")
+
+
+def _error(r: dict[str, Any], error: GraphError, request_id: str) -> dict[str, Any]:
+    headers = {"Content-Type": "application/json", **error.headers}
+    return {"id": r["id"], "status": error.status, "headers": headers,
+            "body": error.body(request_id, request_id)}

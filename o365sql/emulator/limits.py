@@ -1,0 +1,154 @@
+"""Outlook's per-mailbox throttling: at most 4 concurrent requests, and an optional request rate,
+per (app, mailbox).
+
+Stage: the Graph gate in ``server.py``. Before a Graph request reaches the Graph service the
+server asks ``MailboxThrottle.enter``; ``$batch`` gets a ``wire.MailboxLimits`` bound to the
+calling app (``for_client``) and applies it per inner request. Over the limit the answer is
+Graph's 429 with ``Retry-After``
+(https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits; the body is the one
+observed in practice, graph-semantics.md §8.1).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .errors import GraphError
+
+CONCURRENCY_MESSAGE = "Application is over its MailboxConcurrency limit."
+
+
+@dataclass
+class LimitSettings:
+    """Runtime-switchable settings (``emu.limits.settings`` or ``POST /_emulator/config``)."""
+
+    concurrency: int | None = 4  # concurrent requests per (app, mailbox); None/0 = off
+    rate: int | None = None  # requests per ``rate_window`` seconds per (app, mailbox); None = off
+    rate_window: float = 600.0  # Outlook counts 10,000 requests per 10 minutes
+    retry_after: float = 1.0  # seconds sent in Retry-After (fractional allowed)
+
+
+def format_retry_after(seconds: float) -> str:
+    """``2`` for whole seconds, ``0.25`` otherwise (Graph's own samples use ``2.128``)."""
+    if float(seconds).is_integer():
+        return str(int(seconds))
+    return f"{seconds:.3f}".rstrip("0").rstrip(".")
+
+
+def throttled(retry_after: float, message: str = CONCURRENCY_MESSAGE,
+              code: str = "ApplicationThrottled") -> GraphError:
+    # The observed Outlook 429 body has no innerError.
+    return GraphError(429, code, message, inner=code != "ApplicationThrottled",
+                      headers={"Retry-After": format_retry_after(retry_after)})
+
+
+class MailboxThrottle:
+    """Counters per (client id, mailbox key); ``resolve`` maps a UPN or id to one key."""
+
+    def __init__(self, resolve: Callable[[str], str]) -> None:
+        self.settings = LimitSettings()
+        self._resolve = resolve
+        self._lock = threading.Lock()
+        self._active: dict[tuple[str, str], int] = {}
+        self._recent: dict[tuple[str, str], deque[float]] = {}
+        self.rejected = 0
+
+    def configure(self, **values: object) -> None:
+        for key, value in values.items():
+            if not hasattr(self.settings, key):
+                raise KeyError(f"unknown limit setting {key!r}")
+            setattr(self.settings, key, value)
+
+    def key(self, mailbox: str) -> str:
+        return self._resolve(mailbox)
+
+    def enter(self, client_id: str, mailbox: str) -> float | None:
+        """None when the request may run (call ``leave`` after), else Retry-After seconds."""
+        key = (client_id.lower(), self._resolve(mailbox))
+        settings = self.settings
+        now = time.monotonic()
+        with self._lock:
+            if settings.rate:
+                window = self._recent.setdefault(key, deque())
+                while window and window[0] <= now - settings.rate_window:
+                    window.popleft()
+                if len(window) >= settings.rate:
+                    self.rejected += 1
+                    wait = window[0] + settings.rate_window - now
+                    return max(wait, settings.retry_after)
+            active = self._active.get(key, 0)
+            if settings.concurrency and active >= settings.concurrency:
+                self.rejected += 1
+                return settings.retry_after
+            self._active[key] = active + 1
+            if settings.rate:
+                self._recent.setdefault(key, deque()).append(now)
+        return None
+
+    def leave(self, client_id: str, mailbox: str) -> None:
+        key = (client_id.lower(), self._resolve(mailbox))
+        with self._lock:
+            active = self._active.get(key, 0) - 1
+            if active > 0:
+                self._active[key] = active
+            else:
+                self._active.pop(key, None)
+
+    def active(self) -> dict[str, int]:
+        with self._lock:
+            return {f"{c}|{m}": n for (c, m), n in self._active.items()}
+
+    def for_client(self, client_id: str) -> ClientLimits:
+        return ClientLimits(self, client_id)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._recent.clear()
+            self.rejected = 0
+
+
+class ClientLimits:
+    """``wire.MailboxLimits`` for one app: what ``$batch`` calls per inner request."""
+
+    def __init__(self, throttle: MailboxThrottle, client_id: str) -> None:
+        self._throttle = throttle
+        self._client_id = client_id
+
+    def enter(self, mailbox: str) -> float | None:
+        return self._throttle.enter(self._client_id, mailbox)
+
+    def leave(self, mailbox: str) -> None:
+        self._throttle.leave(self._client_id, mailbox)
+
+
+# Path segments under /me or /users/{id} that are served by Outlook (mail, calendar, contacts).
+OUTLOOK_SEGMENTS = frozenset({
+    "messages", "mailfolders", "events", "calendar", "calendars", "calendarview",
+    "calendargroups", "contacts", "contactfolders", "outlook", "mailboxsettings",
+    "inferenceclassification", "sendmail", "findmeetingtimes", "reminderview",
+})
+
+
+def mailbox_of(path: str, user_id: str | None) -> tuple[str | None, bool]:
+    """(the user a Graph path addresses, whether Outlook serves it) for ``/me/...`` and
+    ``/users/{id or upn}/...``; ``(None, False)`` otherwise."""
+    parts = [p for p in path.split("/") if p]
+    if not parts:
+        return None, False
+    head = parts[0].lower()
+    if head == "me":
+        user, rest = user_id, parts[1:]
+    elif head.startswith("users(") and head.endswith(")"):  # /users('upn')/messages
+        user, rest = parts[0][6:-1].strip("'"), parts[1:]
+    elif head == "users" and len(parts) >= 2:
+        user, rest = parts[1], parts[2:]
+    else:
+        return None, False
+    if user is None:
+        return None, False
+    outlook = bool(rest) and rest[0].lower() in OUTLOOK_SEGMENTS
+    return user, outlook

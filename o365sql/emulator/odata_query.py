@@ -1,0 +1,201 @@
+"""Entry points of the emulator's OData engine: run a request's query options over a collection.
+
+Stage: emulator, OData query engine (orchestration). The Graph routes hand in the items of a
+collection, its ``ResourceRules``, the raw query string and the request headers; they get back
+the collection body (``@odata.context``, ``@odata.count``, ``@odata.nextLink``, ``value``), a
+``/$count`` number, or a single entity shaped by ``$select``. Every rejection is a
+``GraphError``. This engine shares no code with o365sql's driver (an independent implementation,
+so neither can hide the other's bugs).
+
+Order of work for a list request: parse options → check combinations (``$search`` with
+``$filter``/``$orderby``, directory ``ConsistencyLevel``, ``$skip``) → compile ``$filter`` and
+``$search`` into closures → filter → order → cap → page → shape only the page's items.
+
+Performance: each option is parsed once per request; filters are closures; ordering uses key
+lists, not comparisons. When the route passes ``cache_key`` (any hashable that changes whenever
+the collection changes, e.g. ``(mailbox_id, tenant.version)``), the filtered and ordered list is
+kept in a small LRU so that following nextLinks deep into a large collection does not filter and
+sort it again.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from . import odata_errors as err
+from .odata_filter import compile_filter
+from .odata_options import QueryOptions, parse_bool, parse_maxpagesize, parse_options
+from .odata_order import SortKey, check_inefficient_filter, parse_orderby, sort_items, sort_key
+from .odata_paging import next_link, page_size, start_offset
+from .odata_rules import ResourceRules
+from .odata_search import compile_search
+from .odata_select import Shaper, context_with_select, parse_select
+
+Item = Mapping[str, Any]
+
+_CACHE: OrderedDict[Hashable, list[Any]] = OrderedDict()
+_CACHE_SIZE = 16
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The compiled options of one request."""
+
+    options: QueryOptions
+    predicate: Callable[[Any], bool] | None
+    search: Callable[[Any], bool] | None
+    order: list[SortKey]
+    count: bool
+    consistent: bool
+    advanced: bool
+
+
+def _plan(rules: ResourceRules, query: str, headers: Mapping[str, str]) -> _Plan:
+    options = parse_options(query, rules)
+    consistent = headers.get("consistencylevel", "").strip().lower() == "eventual"
+    count = parse_bool(rules, options.get("$count"))
+    search_text = options.get("$search")
+    filter_text = options.get("$filter")
+    orderby_text = options.get("$orderby")
+    # §3.11: advanced queries = ConsistencyLevel: eventual + $count=true ($search needs only
+    # the header; a $search request is taken as advanced for its $filter/$orderby, inferred).
+    advanced = rules.is_directory and consistent and (count or search_text is not None)
+
+    search = None
+    if search_text is not None:
+        if rules.search == "none":
+            raise err.search_not_supported()
+        if rules.search == "kql":  # §3.1: messages' $search excludes $filter and $orderby
+            if filter_text is not None:
+                raise err.search_with_filter()
+            if orderby_text is not None:
+                raise err.search_with_orderby()
+        elif not consistent:
+            raise err.search_needs_consistency()
+        search = compile_search(search_text, rules)
+
+    predicate = None
+    filter_properties: tuple[str, ...] = ()
+    if filter_text is not None and rules.filter_supported:  # attachments ignore it (§3.8)
+        bound = compile_filter(filter_text, rules, advanced=advanced)
+        predicate, filter_properties = bound.predicate, bound.properties
+
+    order: list[SortKey] = []
+    if orderby_text is not None and orderby_text.strip():
+        order = parse_orderby(orderby_text, rules, advanced=advanced)
+        if predicate is not None:
+            if rules.is_directory and not advanced:
+                raise err.orderby_not_supported(rules)  # "Sorting not supported for current query."
+            if rules.orderby_must_lead_filter:
+                check_inefficient_filter(order, filter_properties)
+    elif search is not None and rules.search_order:
+        order = [sort_key(p, desc, rules) for p, desc in rules.search_order]
+    elif rules.default_order:
+        order = [sort_key(p, desc, rules) for p, desc in rules.default_order]
+    return _Plan(options, predicate, search, order, count, consistent, advanced)
+
+
+def _matches(items: Sequence[Item], rules: ResourceRules, plan: _Plan,
+             cache_key: Hashable | None, window: int | None = None) -> tuple[list[Any], int]:
+    """The filtered, searched, ordered and capped items, and how many there are.
+
+    Cached when ``cache_key`` is given. Otherwise, with ``window`` (offset + page size), only
+    the first ``window`` items are guaranteed to be in order (enough for the page asked for).
+    """
+    key = None
+    if cache_key is not None:
+        opts = plan.options
+        key = (cache_key, rules.name, opts.get("$filter"), opts.get("$search"),
+               opts.get("$orderby"), plan.advanced)
+        cached = _CACHE.get(key)
+        if cached is not None:
+            _CACHE.move_to_end(key)
+            return cached, len(cached)
+    result = list(items)
+    if plan.predicate is not None:
+        pred = plan.predicate
+        result = [item for item in result if pred(item)]
+    if plan.search is not None:
+        search = plan.search
+        result = [item for item in result if search(item)]
+    total = len(result)
+    if plan.search is not None and rules.search_cap is not None:
+        total = min(total, rules.search_cap)
+        window = min(window, total) if window is not None else None
+    result = sort_items(result, plan.order, None if key is not None else window)[:total]
+    if key is not None:
+        _CACHE[key] = result
+        if len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return result, total
+
+
+def apply_query_with_headers(
+    items: Sequence[Item], rules: ResourceRules, query: str, headers: Mapping[str, str],
+    self_url: str, context: str, *, cache_key: Hashable | None = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Like ``apply_query``, plus the response headers to add (``Preference-Applied``)."""
+    plan = _plan(rules, query, headers)
+    options = plan.options
+    maxpagesize = parse_maxpagesize(headers.get("prefer")) if rules.honor_maxpagesize else None
+    size = page_size(rules, options, maxpagesize)
+    offset = start_offset(rules, options)
+    selected = parse_select(options.get("$select"), rules, collection=True)
+
+    matches, total = _matches(items, rules, plan, cache_key, offset + size)
+    page = matches[offset: offset + size] if size > 0 else []
+    shaper = Shaper(rules, selected, collection=True)
+
+    body: dict[str, Any] = {"@odata.context": context_with_select(context, selected)}
+    if plan.count and (not rules.is_directory or (plan.consistent and offset == 0)):
+        # Directory: $count=true without ConsistencyLevel is silently ignored and the count
+        # appears on the first page only (§1.2, §3.11).
+        body["@odata.count"] = total
+    if size > 0 and offset + size < total:
+        body["@odata.nextLink"] = next_link(self_url, rules, options, offset + size)
+    body["value"] = [shaper.shape(item) for item in page]
+    response_headers: dict[str, str] = {}
+    if maxpagesize is not None:
+        response_headers["Preference-Applied"] = f"odata.maxpagesize={maxpagesize}"
+    return body, response_headers
+
+
+def apply_query(
+    items: Sequence[Item], rules: ResourceRules, query: str, headers: Mapping[str, str],
+    self_url: str, context: str, *, cache_key: Hashable | None = None,
+) -> dict[str, Any]:
+    """The collection body for a list request (see the module docstring)."""
+    body, _ = apply_query_with_headers(items, rules, query, headers, self_url, context,
+                                       cache_key=cache_key)
+    return body
+
+
+def count_only(items: Sequence[Item], rules: ResourceRules, query: str,
+               headers: Mapping[str, str]) -> int:
+    """The number a ``/$count`` segment answers: items matching ``$filter``/``$search``."""
+    consistent = headers.get("consistencylevel", "").strip().lower() == "eventual"
+    if rules.is_directory:
+        if not consistent:
+            raise err.count_not_supported()  # §3.11: /users/$count needs ConsistencyLevel
+        if parse_options(query, rules).get("$count") is None:
+            # The /$count segment is itself an advanced query: filters run in advanced mode.
+            query = f"{query}&$count=true" if query else "$count=true"
+    plan = replace(_plan(rules, query, headers), order=[])
+    return _matches(items, rules, plan, None, 0)[1]
+
+
+def select_entity(item: Item, rules: ResourceRules, query: str) -> dict[str, Any]:
+    """A single entity (``GET .../{id}``) shaped by ``$select``; other options are ignored."""
+    options = parse_options(query, rules)
+    selected = parse_select(options.get("$select"), rules, collection=False)
+    return Shaper(rules, selected, collection=False).shape(item)
+
+
+def entity_context(context: str, rules: ResourceRules, query: str) -> str:
+    """``@odata.context`` of a single entity with its ``$select`` echoed (§1.3)."""
+    options = parse_options(query, rules)
+    return context_with_select(context, parse_select(options.get("$select"), rules,
+                                                     collection=False))

@@ -1,0 +1,99 @@
+"""``$select`` and default property sets: the JSON objects a page actually carries.
+
+Stage: emulator, OData query engine (shaping). ``parse_select`` checks the ``$select`` list
+against the resource; ``Shaper`` builds the output dict of each returned item (only items of
+the page being answered are copied, and only shallowly).
+
+Graph's rules (graph-semantics §1.3, §3.1, §3.9, §3.10): ``id`` is returned even when not
+selected; ``@odata.etag`` (Outlook items) and ``@odata.type`` (derived types) stay on the item;
+without ``$select`` messages omit ``internetMessageHeaders`` and ``uniqueBody``, users and groups
+return their default property sets; some user properties cannot be selected on a collection
+(501) and some group properties are only returned by ``GET /groups/{id}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from . import odata_errors as err
+from .odata_rules import ResourceRules
+from .odata_schema import PropertyIndex
+
+_ANNOTATIONS = ("@odata.type", "@odata.etag")
+
+
+def parse_select(text: str | None, rules: ResourceRules, *, collection: bool) -> tuple[str, ...] | None:
+    """Canonical property names of a ``$select`` value; None for no/empty ``$select``."""
+    if text is None or not text.strip():
+        return None
+    index = PropertyIndex(rules.entity)
+    names: list[str] = []
+    for raw in text.split(","):
+        name = raw.strip()
+        if name == "*":
+            for prop in index.props:
+                if prop not in names:
+                    names.append(prop)
+            continue
+        found = index.top(name)
+        if found is None:
+            raise err.select_unknown(rules, name)
+        canonical = found[0]
+        if collection and canonical in rules.collection_unselectable:
+            raise err.select_not_implemented()
+        if canonical not in names:
+            names.append(canonical)
+    return tuple(names)
+
+
+def context_with_select(context: str, selected: Sequence[str] | None) -> str:
+    """Graph echoes ``$select`` in ``@odata.context``: ``...#users('x')/messages(sender,subject)``
+    and ``.../messages(subject,body)/$entity`` (§1.3)."""
+    if not selected:
+        return context
+    listing = "(" + ",".join(selected) + ")"
+    if context.endswith("/$entity"):
+        return context[: -len("/$entity")] + listing + "/$entity"
+    return context + listing
+
+
+class Shaper:
+    """Builds output dicts for one request."""
+
+    def __init__(self, rules: ResourceRules, selected: tuple[str, ...] | None, *,
+                 collection: bool) -> None:
+        self.rules = rules
+        self.selected = selected
+        hidden = set(rules.list_hidden) if collection else set()
+        if rules.entity == "group" and not collection:
+            hidden = {"hasMembersWithLicenseErrors", "isArchived"}  # never returned (§3.10)
+        self.hidden = frozenset(hidden)
+        if selected is not None:
+            self.fields = tuple(n for n in selected if n != "id" and n not in self.hidden)
+            self.excluded: frozenset[str] = frozenset()
+        else:
+            self.fields = ()
+            self.excluded = frozenset(rules.select_only) | self.hidden
+
+    def shape(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        if self.selected is None and self.rules.default_select is None:
+            if self.excluded and not self.excluded.isdisjoint(item.keys()):
+                return {k: v for k, v in item.items() if k not in self.excluded}
+            return dict(item)
+        out: dict[str, Any] = {}
+        for key in _ANNOTATIONS:
+            if key in item:
+                out[key] = item[key]
+        out["id"] = item.get("id")
+        fields = self.fields if self.selected is not None else self.defaults(item)
+        for name in fields:
+            out[name] = item.get(name)
+        return out
+
+    def defaults(self, item: Mapping[str, Any]) -> Sequence[str]:
+        rules = self.rules
+        names = rules.type_default_select.get(str(item.get("@odata.type", "")))
+        if names is None:
+            names = rules.default_select or ()
+        return [n for n in names if n != "id" and n not in self.hidden]

@@ -1,0 +1,297 @@
+"""Where each request goes: Graph (``/v1.0``), the identity platform, or test control
+(``/_emulator``); and what happens on the way: token check, mailbox limits, faults, logging.
+
+Stage: between the wire (``server.py``) and the services. For Graph it turns the bearer token
+into a ``wire.Principal`` (``tokens.py``), applies Outlook's per-mailbox limits
+(``limits.py``) and injected faults (``faults.py``), then calls the Graph service with a
+``wire.EmuRequest`` and encodes its ``wire.EmuResponse`` or ``errors.GraphError`` the way Graph
+does (JSON error body, ``request-id``/``client-request-id`` headers,
+https://learn.microsoft.com/graph/errors). Every answered request is recorded in the
+``requestlog``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .errors import GraphError
+from .faults import Decision, FaultInjector
+from .identity import IdentityService
+from .limits import MailboxThrottle, format_retry_after, mailbox_of, throttled
+from .requestlog import LogEntry, RequestLog
+from .tokens import TokenIssuer
+from .transport import HttpRequest, HttpResponse, html_response, json_response
+from .wire import EmuRequest, EmuResponse
+
+log = logging.getLogger("o365sql.emulator")
+
+GRAPH_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+_GRAPH_METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
+_JSON_METHODS = frozenset({"POST", "PATCH", "PUT"})
+
+
+class GraphHandler(Protocol):
+    def handle(self, req: EmuRequest) -> EmuResponse: ...
+
+
+@dataclass
+class Outcome:
+    """What the server writes: the response, and whether to cut it off (drop fault)."""
+
+    status: int
+    body: bytes
+    content_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False
+
+
+class Router:
+    def __init__(
+        self,
+        *,
+        issuer: TokenIssuer,
+        identity: IdentityService,
+        graph: Callable[[], GraphHandler],
+        throttle: MailboxThrottle,
+        faults: FaultInjector,
+        requestlog: RequestLog,
+        control: Callable[[HttpRequest], HttpResponse],
+        base_url: str,
+    ) -> None:
+        self.issuer = issuer
+        self.identity = identity
+        self._graph_factory = graph
+        self.throttle = throttle
+        self.faults = faults
+        self.log = requestlog
+        self.control = control
+        self.base_url = base_url
+        self.max_body = 32 * 1024 * 1024
+
+    @property
+    def graph(self) -> GraphHandler:
+        # Asked each time (a cheap attribute read) so the Emulator can swap its Graph service.
+        return self._graph_factory()
+
+    # -- entry points ------------------------------------------------------------------------
+
+    def serve(self, req: HttpRequest, raw_path: str, started: float) -> Outcome:
+        path = req.path
+        if path == "/_emulator" or path.startswith("/_emulator/"):
+            return self._plain(self._safe_control(req))
+        decision = self.faults.pick(req.method, path)
+        entry = LogEntry(time=time.time(), method=req.method, path=path, query=req.query,
+                         status=0, duration_ms=0.0, kind="other")
+        try:
+            if path == "/v1.0" or path.startswith("/v1.0/"):
+                entry.kind = "batch" if path.rstrip("/") == "/v1.0/$batch" else "graph"
+                outcome = self._graph_request(req, path[len("/v1.0"):] or "/", decision, entry)
+            else:
+                outcome = self._other(req, decision, entry)
+        except Exception:  # the last line of defence: never a traceback on the wire
+            log.exception("emulator failed on %s %s", req.method, path)
+            entry.error = "generalException"
+            outcome = self._graph_error(GraphError(500, "generalException",
+                                                   "General exception while processing"),
+                                        str(uuid.uuid4()), None)
+        if decision.drop:
+            outcome.drop = True
+            entry.fault = "drop"
+        entry.status = outcome.status
+        entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        self.log.record(entry)
+        return outcome
+
+    def bad_url(self, method: str, raw_path: str, query: str, started: float) -> Outcome:
+        """A request target that is not a valid, percent-encoded UTF-8 path."""
+        request_id = str(uuid.uuid4())
+        outcome = self._graph_error(
+            GraphError(400, "BadRequest", "The request URI is not valid. Check the "
+                       "percent-encoding of the path."), request_id, None)
+        self.log.record(LogEntry(time=time.time(), method=method, path=raw_path, query=query,
+                                 status=400, duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                                 kind="other", request_id=request_id, error="BadRequest"))
+        return outcome
+
+    # -- Graph -------------------------------------------------------------------------------
+
+    def _graph_request(self, req: HttpRequest, sub_path: str, decision: Decision,
+                       entry: LogEntry) -> Outcome:
+        request_id = str(uuid.uuid4())
+        client_request_id = req.headers.get("client-request-id")
+        entry.request_id = request_id
+        try:
+            if req.method not in _GRAPH_METHODS:
+                raise GraphError(405, "Request_BadRequest",
+                                 "Specified HTTP method is not allowed for the request target.")
+            principal = self.issuer.principal(req.headers.get("authorization"))
+            entry.client_id = principal.client_id
+            mailbox, outlook = mailbox_of(sub_path, principal.user_id)
+            if mailbox is not None:
+                entry.mailbox = self.throttle.key(mailbox)
+            if req.method in _JSON_METHODS and req.body.strip() and "json" in req.headers.get(
+                    "content-type", "application/json").lower():
+                try:
+                    json.loads(req.body)
+                except ValueError:
+                    raise GraphError(400, "BadRequest", "Unable to read JSON request payload. "
+                                     "Please ensure Content-Type header is set and payload is of "
+                                     "valid JSON format.") from None
+            entered = False
+            if outlook and mailbox is not None:
+                retry = self.throttle.enter(principal.client_id, mailbox)
+                if retry is not None:
+                    raise throttled(retry)
+                entered = True
+            try:
+                fault = self._apply_fault(decision, entry, graph=True)
+                if fault is not None:
+                    raise fault
+                emu_req = EmuRequest(
+                    method=req.method, path=sub_path, query=req.query, headers=req.headers,
+                    body=req.body, principal=principal, request_id=request_id,
+                    limits=self.throttle.for_client(principal.client_id),
+                )
+                response = self.graph.handle(emu_req)
+            finally:
+                if entered:
+                    self.throttle.leave(principal.client_id, mailbox or "")
+        except GraphError as err:
+            entry.error = err.code
+            return self._graph_error(err, request_id, client_request_id)
+        if entry.kind == "batch":
+            entry.inner = _batch_inner(req.body, response)
+        return self._graph_response(response, request_id, client_request_id)
+
+    def _graph_response(self, response: EmuResponse, request_id: str,
+                        client_request_id: str | None) -> Outcome:
+        body = response.body
+        if body is None:
+            data = b""
+        elif isinstance(body, bytes):
+            data = body
+        elif isinstance(body, str):
+            data = body.encode("utf-8")
+        else:
+            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        headers = {"request-id": request_id, "client-request-id": client_request_id or request_id,
+                   "Cache-Control": "no-cache"}
+        headers.update(response.headers)
+        return Outcome(response.status, data, response.content_type, headers)
+
+    def _graph_error(self, err: GraphError, request_id: str,
+                     client_request_id: str | None) -> Outcome:
+        body = json.dumps(err.body(request_id, client_request_id), separators=(",", ":")).encode()
+        headers = {"request-id": request_id, "client-request-id": client_request_id or request_id,
+                   "Cache-Control": "no-cache"}
+        headers.update(err.headers)
+        return Outcome(err.status, body, "application/json", headers)
+
+    def _apply_fault(self, decision: Decision, entry: LogEntry, graph: bool) -> GraphError | None:
+        if not decision.active:
+            return None
+        if decision.delay:
+            entry.fault = "latency"
+            time.sleep(decision.delay)
+        if decision.status is None:
+            return None
+        entry.fault = "status"
+        headers = {}
+        if decision.retry_after is not None:
+            headers["Retry-After"] = format_retry_after(decision.retry_after)
+        status = decision.status
+        code, message = _FAULT_TEXTS.get(status, ("generalException", "General exception while processing"))
+        return GraphError(status, code, message, headers=headers)
+
+    # -- identity and the rest ----------------------------------------------------------------
+
+    def _other(self, req: HttpRequest, decision: Decision, entry: LogEntry) -> Outcome:
+        if self.identity.handles(req.path):
+            entry.kind = "identity"
+            fault = self._apply_fault(decision, entry, graph=False)
+            if fault is not None:
+                resp = json_response(fault.status, {
+                    "error": "temporarily_unavailable",
+                    "error_description": f"The service is temporarily unavailable ({fault.status}, injected).",
+                }, fault.headers)
+                entry.error = "temporarily_unavailable"
+                return self._plain(resp)
+            note: dict[str, Any] = {}
+            resp = self.identity.handle(req, note)
+            entry.client_id = note.get("client_id")
+            entry.grant_type = note.get("grant_type")
+            entry.error = note.get("error")
+            entry.extra = {k: v for k, v in note.items()
+                           if k not in ("client_id", "grant_type", "error")}
+            return self._plain(resp)
+        request_id = str(uuid.uuid4())
+        entry.request_id = request_id
+        if req.path == "/":
+            return self._plain(html_response(200, _LANDING))
+        version = req.path.lstrip("/").split("/", 1)[0]
+        entry.error = "BadRequest"
+        return self._graph_error(GraphError(400, "BadRequest", f"Invalid version: {version}"),
+                                 request_id, req.headers.get("client-request-id"))
+
+    def _safe_control(self, req: HttpRequest) -> HttpResponse:
+        try:
+            return self.control(req)
+        except (KeyError, ValueError, TypeError) as err:
+            return json_response(400, {"error": {"code": "BadRequest", "message": str(err)}})
+        except Exception:
+            log.exception("emulator control endpoint failed on %s", req.path)
+            return json_response(500, {"error": {"code": "generalException",
+                                                 "message": "General exception while processing"}})
+
+    @staticmethod
+    def _plain(resp: HttpResponse) -> Outcome:
+        return Outcome(resp.status, resp.body, resp.content_type, dict(resp.headers))
+
+
+# Bodies of injected failures, as Graph sends them (graph-semantics.md §8.1-8.3).
+_FAULT_TEXTS = {
+    429: ("TooManyRequests", "Please retry again later."),
+    500: ("generalException", "General exception while processing"),
+    502: ("BadGateway", "The server received an invalid response from an upstream server."),
+    503: ("serviceNotAvailable", "The service is temporarily unavailable. Please retry after some time."),
+    504: ("UnknownError", ""),
+}
+
+_LANDING = (
+    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>o365sql emulator</title></head>"
+    "<body><h1>o365sql emulator</h1><p>Microsoft Graph v1.0 at <code>/v1.0</code>, the "
+    "identity platform at <code>/{tenant}/oauth2/v2.0/...</code>, device sign-in at "
+    "<a href=\"/devicelogin\">/devicelogin</a>, test control at <code>/_emulator/</code>.</p>"
+    "</body></html>"
+)
+
+
+def _batch_inner(request_body: bytes, response: EmuResponse) -> list[dict[str, Any]]:
+    """Inner requests of a ``$batch`` with their statuses, for the request log."""
+    try:
+        sent = json.loads(request_body).get("requests", [])
+    except (ValueError, AttributeError):
+        return []
+    statuses: dict[str, Any] = {}
+    body = response.body
+    if isinstance(body, (bytes, str)):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            body = None
+    if isinstance(body, dict):
+        for item in body.get("responses", []) or []:
+            if isinstance(item, dict):
+                statuses[str(item.get("id"))] = item.get("status")
+    out = []
+    for item in sent if isinstance(sent, list) else []:
+        if isinstance(item, dict):
+            out.append({"id": item.get("id"), "method": item.get("method"),
+                        "url": item.get("url"), "status": statuses.get(str(item.get("id")))})
+    return out
