@@ -20,6 +20,7 @@ sort it again.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -38,6 +39,7 @@ Item = Mapping[str, Any]
 
 _CACHE: OrderedDict[Hashable, list[Any]] = OrderedDict()
 _CACHE_SIZE = 16
+_CACHE_LOCK = threading.Lock()  # the server answers requests on several threads
 
 
 @dataclass(frozen=True)
@@ -110,9 +112,11 @@ def _matches(items: Sequence[Item], rules: ResourceRules, plan: _Plan,
         opts = plan.options
         key = (cache_key, rules.name, opts.get("$filter"), opts.get("$search"),
                opts.get("$orderby"), plan.advanced)
-        cached = _CACHE.get(key)
+        with _CACHE_LOCK:
+            cached = _CACHE.get(key)
+            if cached is not None:
+                _CACHE.move_to_end(key)
         if cached is not None:
-            _CACHE.move_to_end(key)
             return cached, len(cached)
     result = list(items)
     if plan.predicate is not None:
@@ -127,9 +131,10 @@ def _matches(items: Sequence[Item], rules: ResourceRules, plan: _Plan,
         window = min(window, total) if window is not None else None
     result = sort_items(result, plan.order, None if key is not None else window)[:total]
     if key is not None:
-        _CACHE[key] = result
-        if len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+        with _CACHE_LOCK:
+            _CACHE[key] = result
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
     return result, total
 
 

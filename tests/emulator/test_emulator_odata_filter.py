@@ -125,6 +125,7 @@ def test_syntax_error_codes_per_family() -> None:
     ("isRead eq false", ["m1", "m3"]),
     ("isRead", ["m2"]),
     ("not (isRead eq true)", ["m1", "m3"]),
+    ("not isRead eq true", ["m1", "m3"]),                      # (not isRead) eq true, as ODL
     ("Subject eq 'LET''S MEET'", ["m1"]),                      # quote doubling, case-insensitive
     ("subject ne 'let''s meet'", ["m2", "m3"]),                # null ne 'x' is true
     ("subject eq null", ["m2"]),
