@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import base64
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from . import item_ids, recurrence, timezones
@@ -95,17 +96,17 @@ class CalendarStore:
         return None
 
 
-def _key(mb: "Mailbox", serial: int, change: int) -> str:
+def _key(mb: Mailbox, serial: int, change: int) -> str:
     return base64.b64encode(b"\xf9\x3c\x11\x0e" + mb.key[:10] + struct.pack(">IH", serial, change)).decode("ascii")
 
 
 def _stamp(ts: float) -> str:
     # Calendar timestamps carry seven fractional digits (user-post-events.md).
-    dt = datetime.fromtimestamp(ts, timezone.utc)
+    dt = datetime.fromtimestamp(ts, UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond:06d}0Z"
 
 
-def calendar_json(mb: "Mailbox", cal: CalendarRecord) -> dict[str, Any]:
+def calendar_json(mb: Mailbox, cal: CalendarRecord) -> dict[str, Any]:
     d = cal.data
     return {
         "id": mb.item_id(item_ids.CALENDAR, cal.serial),
@@ -135,7 +136,7 @@ def _span_json(rec: EventRecord, start_utc: datetime, end_utc: datetime, tz: str
     return timezones.dtz(start_utc, tz), timezones.dtz(end_utc, tz)
 
 
-def event_json(mb: "Mailbox", rec: EventRecord, tz: str | None = None, *,
+def event_json(mb: Mailbox, rec: EventRecord, tz: str | None = None, *,
                occurrence: date | None = None) -> dict[str, Any]:
     """The full Graph event; ``occurrence`` renders one occurrence of a series master."""
     d = rec.data

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import base64
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from . import item_ids
 
@@ -100,13 +101,13 @@ def normalise(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def contact_json(mb: "Mailbox", rec: ContactRecord) -> dict[str, Any]:
+def contact_json(mb: Mailbox, rec: ContactRecord) -> dict[str, Any]:
     ck = base64.b64encode(b"\x11\x00\x00\x00\x16\x00\x00\x00" + mb.key[:10] + struct.pack(">IH", rec.serial, rec.change)).decode("ascii")
     out: dict[str, Any] = {
         "@odata.etag": f'W/"{ck}"',
         "id": mb.item_id(item_ids.CONTACT, rec.serial),
-        "createdDateTime": datetime.fromtimestamp(int(rec.created), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "lastModifiedDateTime": datetime.fromtimestamp(int(rec.modified), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "createdDateTime": datetime.fromtimestamp(int(rec.created), UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "lastModifiedDateTime": datetime.fromtimestamp(int(rec.modified), UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "changeKey": ck,
         "categories": list(rec.categories),
         "parentFolderId": contact_folder_id(mb, rec.folder),
@@ -118,10 +119,10 @@ def contact_json(mb: "Mailbox", rec: ContactRecord) -> dict[str, Any]:
     return out
 
 
-def contact_folder_id(mb: "Mailbox", serial: int) -> str:
+def contact_folder_id(mb: Mailbox, serial: int) -> str:
     return mb.item_id(item_ids.CONTACT_FOLDER, serial)
 
 
-def contact_folder_json(mb: "Mailbox", rec: ContactFolderRecord) -> dict[str, Any]:
+def contact_folder_json(mb: Mailbox, rec: ContactFolderRecord) -> dict[str, Any]:
     return {"id": contact_folder_id(mb, rec.serial), "displayName": rec.display_name,
             "parentFolderId": contact_folder_id(mb, rec.parent)}

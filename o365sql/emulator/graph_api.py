@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from .errors import GraphError
 from .graph_context import Ctx, parse_prefer
-from .graph_permissions import CALENDAR_READ, CONTACTS_READ, MAIL_READ, MAIL_SEND, Need, check_scopes
+from .graph_permissions import (
+    CALENDAR_READ,
+    CONTACTS_READ,
+    MAIL_READ,
+    MAIL_SEND,
+    Need,
+    check_scopes,
+)
 from .tenant import Tenant
 from .wire import EmuRequest, EmuResponse
 

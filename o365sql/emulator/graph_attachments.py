@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from . import item_ids, seed_words
@@ -68,7 +68,7 @@ def message_attachments(rec: MessageRecord, *, for_update: bool = False) -> list
     return items
 
 
-def attachment_json(mb: "Mailbox", kind: int, parent: int, att: dict[str, Any]) -> dict[str, Any]:
+def attachment_json(mb: Mailbox, kind: int, parent: int, att: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"@odata.type": att.get("@odata.type", FILE)}
     if out["@odata.type"] == FILE:
         out["@odata.mediaContentType"] = att.get("contentType")
@@ -90,7 +90,7 @@ def new_attachment(ctx: Ctx, data: dict[str, Any], number: int) -> dict[str, Any
     kind = data.get("@odata.type") or FILE
     if not kind.startswith("#"):
         kind = "#" + kind
-    now = datetime.fromtimestamp(ctx.service.tenant.now(), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.fromtimestamp(ctx.service.tenant.now(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if kind.lower() == FILE.lower():
         raw = data.get("contentBytes")
         if not data.get("name") or raw is None:
@@ -113,7 +113,7 @@ def new_attachment(ctx: Ctx, data: dict[str, Any], number: int) -> dict[str, Any
     raise GraphError(400, "ErrorInvalidParameter", f"Attachment type '{kind}' is not supported.")
 
 
-def route(ctx: Ctx, mb: "Mailbox", owner: MessageRecord | "EventRecord", parent_kind: int,
+def route(ctx: Ctx, mb: Mailbox, owner: MessageRecord | EventRecord, parent_kind: int,
           parent_context: str, segs: list[str]) -> EmuResponse:
     """``segs`` follows ``attachments``: [] | ["$count"] | [id] | [id, "$value"]."""
     from .odata_rules import ATTACHMENTS

@@ -58,7 +58,7 @@ def _validate(requests: Any) -> list[dict[str, Any]]:
     return requests
 
 
-def handle(ctx: "Ctx") -> EmuResponse:
+def handle(ctx: Ctx) -> EmuResponse:
     if ctx.method != "POST":
         raise GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
     requests = _validate(ctx.json_body().get("requests"))
@@ -84,7 +84,7 @@ def handle(ctx: "Ctx") -> EmuResponse:
     return EmuResponse(200, {"responses": responses})
 
 
-def _mailbox_of(ctx: "Ctx", path: str) -> str | None:
+def _mailbox_of(ctx: Ctx, path: str) -> str | None:
     segs = [s for s in path.split("/") if s]
     if len(segs) >= 2 and segs[0].lower() == "me" and segs[1].lower() in OUTLOOK_AREAS:
         return ctx.req.principal.user_id
@@ -94,7 +94,7 @@ def _mailbox_of(ctx: "Ctx", path: str) -> str | None:
     return None
 
 
-def _run(ctx: "Ctx", r: dict[str, Any]) -> dict[str, Any]:
+def _run(ctx: Ctx, r: dict[str, Any]) -> dict[str, Any]:
     outer = ctx.req
     url = r["url"]
     request_id = f"{outer.request_id}-{r['id']}"

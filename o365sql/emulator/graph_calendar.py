@@ -13,12 +13,21 @@ Hands on: ``EmuResponse`` to ``graph_api``; cross-mailbox updates via ``ctx.afte
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Callable
+import functools
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from . import graph_attachments, item_ids, timezones
-from .calendar_store import (EPOCH, CalendarRecord, EventRecord, calendar_json, event_json, occurrences,
-                             overlaps)
+from .calendar_store import (
+    EPOCH,
+    CalendarRecord,
+    EventRecord,
+    calendar_json,
+    event_json,
+    occurrences,
+    overlaps,
+)
 from .errors import GraphError
 from .graph_context import Ctx, collection, count, entity
 from .graph_mail import bad_segment, malformed, not_found, recipient_of
@@ -40,11 +49,11 @@ IGNORED = {"id", "createdDateTime", "lastModifiedDateTime", "changeKey", "iCalUI
            "isCancelled", "onlineMeetingUrl", "onlineMeeting", "originalStart", "uid", "cancelledOccurrences"}
 
 
-def _need(ctx: Ctx, mb: "Mailbox", write: bool = False) -> None:
+def _need(ctx: Ctx, mb: Mailbox, write: bool = False) -> None:
     check_mailbox(ctx.service.tenant, ctx.req.principal, mb, CALENDAR_WRITE if write else CALENDAR_READ)
 
 
-def find_calendar(mb: "Mailbox", text: str) -> CalendarRecord:
+def find_calendar(mb: Mailbox, text: str) -> CalendarRecord:
     try:
         ident = item_ids.decode(text)
     except item_ids.MalformedId as exc:
@@ -55,7 +64,7 @@ def find_calendar(mb: "Mailbox", text: str) -> CalendarRecord:
     return cal
 
 
-def find_event(mb: "Mailbox", text: str) -> tuple[EventRecord, date | None]:
+def find_event(mb: Mailbox, text: str) -> tuple[EventRecord, date | None]:
     try:
         ident = item_ids.decode(text)
     except item_ids.MalformedId as exc:
@@ -73,7 +82,7 @@ def find_event(mb: "Mailbox", text: str) -> tuple[EventRecord, date | None]:
     return rec, None
 
 
-def route(ctx: Ctx, mb: "Mailbox", segs: list[str], ref: str) -> EmuResponse:
+def route(ctx: Ctx, mb: Mailbox, segs: list[str], ref: str) -> EmuResponse:
     users = f"{ctx.base}/$metadata#users('{ref}')"
     head = segs[0].lower()
     store = mb.calendars
@@ -92,7 +101,7 @@ def route(ctx: Ctx, mb: "Mailbox", segs: list[str], ref: str) -> EmuResponse:
     raise bad_segment(segs[0])
 
 
-def _calendar_list(ctx: Ctx, mb: "Mailbox", context: str) -> EmuResponse:
+def _calendar_list(ctx: Ctx, mb: Mailbox, context: str) -> EmuResponse:
     from .odata_rules import CALENDARS
 
     store = mb.calendars
@@ -112,13 +121,13 @@ def _calendar_list(ctx: Ctx, mb: "Mailbox", context: str) -> EmuResponse:
     raise graph_attachments.method_not_allowed()
 
 
-def _unique_calendar(mb: "Mailbox", name: str, exclude: int | None) -> None:
+def _unique_calendar(mb: Mailbox, name: str, exclude: int | None) -> None:
     for c in mb.calendars.calendars.values():
         if c.serial != exclude and c.data["name"].lower() == name.lower():
             raise GraphError(409, "ErrorFolderExists", "A folder with the specified name already exists.")
 
 
-def _in_calendar(ctx: Ctx, mb: "Mailbox", cal: CalendarRecord, rest: list[str], entity_context: str,
+def _in_calendar(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, rest: list[str], entity_context: str,
                  path: str, default: bool = False) -> EmuResponse:
     from .odata_rules import CALENDARS
 
@@ -170,11 +179,11 @@ def _instant(text: str, name: str) -> datetime:
     except ValueError as exc:
         raise GraphError(400, "ErrorInvalidParameter", f"The value '{text}' of parameter '{name}' is invalid.") from exc
     if value.tzinfo is None:  # no offset means UTC (user-list-calendarview.md)
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
-def _view(ctx: Ctx, mb: "Mailbox", cal: CalendarRecord, rest: list[str], context: str) -> EmuResponse:
+def _view(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, rest: list[str], context: str) -> EmuResponse:
     from .odata_rules import CALENDAR_VIEW
 
     if ctx.method != "GET":
@@ -198,7 +207,7 @@ def _view(ctx: Ctx, mb: "Mailbox", cal: CalendarRecord, rest: list[str], context
     return collection(ctx, values, CALENDAR_VIEW, context, tz=True, body=True)
 
 
-def _events(ctx: Ctx, mb: "Mailbox", cal: CalendarRecord, rest: list[str], context: str) -> EmuResponse:
+def _events(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, rest: list[str], context: str) -> EmuResponse:
     from .odata_rules import EVENTS
 
     if not rest:
@@ -351,7 +360,7 @@ def apply_event_fields(ctx: Ctx, rec: EventRecord, data: dict[str, Any]) -> None
         raise GraphError(400, "ErrorCalendarEndDateIsEarlierThanStartDate", "The end date occurs before the start date.")
 
 
-def create_event(ctx: Ctx, mb: "Mailbox", cal: CalendarRecord, data: dict[str, Any]) -> EventRecord:
+def create_event(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, data: dict[str, Any]) -> EventRecord:
     tenant = ctx.service.tenant
     if "start" not in data or "end" not in data:
         raise GraphError(400, "ErrorInvalidRequest", "The event must have a start and an end.")
@@ -369,7 +378,7 @@ def create_event(ctx: Ctx, mb: "Mailbox", cal: CalendarRecord, data: dict[str, A
     return rec
 
 
-def update_event(ctx: Ctx, mb: "Mailbox", rec: EventRecord, data: dict[str, Any]) -> None:
+def update_event(ctx: Ctx, mb: Mailbox, rec: EventRecord, data: dict[str, Any]) -> None:
     apply_event_fields(ctx, rec, data)
     rec.change += 1
     rec.modified = ctx.service.tenant.now()
@@ -385,7 +394,7 @@ def update_event(ctx: Ctx, mb: "Mailbox", rec: EventRecord, data: dict[str, Any]
         _invite(ctx, mb, rec)
 
 
-def _attendee_mailboxes(ctx: Ctx, mb: "Mailbox", rec: EventRecord) -> list["Mailbox"]:
+def _attendee_mailboxes(ctx: Ctx, mb: Mailbox, rec: EventRecord) -> list[Mailbox]:
     out = []
     for a in rec.data.get("attendees", []):
         other = ctx.service.tenant.mailbox_by_address(a["emailAddress"]["address"])
@@ -394,27 +403,30 @@ def _attendee_mailboxes(ctx: Ctx, mb: "Mailbox", rec: EventRecord) -> list["Mail
     return out
 
 
-def _invite(ctx: Ctx, mb: "Mailbox", rec: EventRecord) -> None:
+def _invite(ctx: Ctx, mb: Mailbox, rec: EventRecord) -> None:
     """Puts a copy of the meeting in each in-tenant attendee's default calendar (once)."""
+    data = dict(rec.data)
+    span = (rec.start, rec.end, rec.tz, rec.end_tz)
     for other in _attendee_mailboxes(ctx, mb, rec):
-        def add(other: "Mailbox" = other, data: dict[str, Any] = dict(rec.data),
-                span: tuple = (rec.start, rec.end, rec.tz, rec.end_tz)) -> None:
-            with other.lock:
-                if other.calendars.by_ical_uid(data["iCalUId"]) is not None:
-                    return
-                copy_data = {**data, "isOrganizer": False,
-                             "responseStatus": {"response": "notResponded", "time": "0001-01-01T00:00:00Z"}}
-                now = ctx.service.tenant.now()
-                other.calendars.add_event(EventRecord(other.calendars.next_serial(), other.calendars.default,
-                                                      copy_data, *span, now, now))
-                other.version += 1
-        ctx.after.append(add)
+        ctx.after.append(functools.partial(_add_copy, ctx, other, data, span))
 
 
-def _to_attendees(ctx: Ctx, mb: "Mailbox", rec: EventRecord, change: Callable[[EventRecord], None]) -> None:
+def _add_copy(ctx: Ctx, other: Mailbox, data: dict[str, Any], span: tuple[datetime, datetime, str, str]) -> None:
+    with other.lock:
+        if other.calendars.by_ical_uid(data["iCalUId"]) is not None:
+            return
+        copy_data = {**data, "isOrganizer": False,
+                     "responseStatus": {"response": "notResponded", "time": "0001-01-01T00:00:00Z"}}
+        now = ctx.service.tenant.now()
+        other.calendars.add_event(EventRecord(other.calendars.next_serial(), other.calendars.default,
+                                              copy_data, *span, now, now))
+        other.version += 1
+
+
+def _to_attendees(ctx: Ctx, mb: Mailbox, rec: EventRecord, change: Callable[[EventRecord], None]) -> None:
     uid = rec.data.get("iCalUId")
     for other in _attendee_mailboxes(ctx, mb, rec):
-        def run(other: "Mailbox" = other) -> None:
+        def run(other: Mailbox = other) -> None:
             with other.lock:
                 copy = other.calendars.by_ical_uid(uid) if uid else None
                 if copy is not None:
@@ -423,7 +435,7 @@ def _to_attendees(ctx: Ctx, mb: "Mailbox", rec: EventRecord, change: Callable[[E
         ctx.after.append(run)
 
 
-def respond(ctx: Ctx, mb: "Mailbox", rec: EventRecord, action: str, body: dict[str, Any]) -> None:
+def respond(ctx: Ctx, mb: Mailbox, rec: EventRecord, action: str, body: dict[str, Any]) -> None:
     tenant = ctx.service.tenant
     organizer = rec.data.get("isOrganizer", True)
     if action == "cancel":
@@ -437,7 +449,7 @@ def respond(ctx: Ctx, mb: "Mailbox", rec: EventRecord, action: str, body: dict[s
         raise GraphError(400, "ErrorInvalidRequest",
                          "Your request can't be completed. You can't respond to a meeting you organized.")
     response = {"accept": "accepted", "decline": "declined", "tentativelyaccept": "tentativelyAccepted"}[action]
-    stamp = datetime.fromtimestamp(tenant.now(), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = datetime.fromtimestamp(tenant.now(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     rec.data["responseStatus"] = {"response": response, "time": stamp}
     rec.change += 1
     rec.modified = tenant.now()
@@ -450,7 +462,7 @@ def respond(ctx: Ctx, mb: "Mailbox", rec: EventRecord, action: str, body: dict[s
     if org_mb is None or org_mb is mb or not uid:
         return
 
-    def record(org_mb: "Mailbox" = org_mb) -> None:
+    def record(org_mb: Mailbox = org_mb) -> None:
         with org_mb.lock:
             master = org_mb.calendars.by_ical_uid(uid)
             if master is None:

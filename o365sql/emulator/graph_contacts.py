@@ -13,8 +13,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import graph_attachments, item_ids
-from .contact_store import (CONTACT_PROPERTIES, ContactFolderRecord, ContactRecord, contact_folder_json,
-                            contact_json, normalise)
+from .contact_store import (
+    CONTACT_PROPERTIES,
+    ContactFolderRecord,
+    ContactRecord,
+    contact_folder_json,
+    contact_json,
+    normalise,
+)
 from .errors import GraphError
 from .graph_context import Ctx, collection, count, entity
 from .graph_mail import bad_segment, malformed, not_found
@@ -27,11 +33,11 @@ if TYPE_CHECKING:
 IGNORED = {"id", "createdDateTime", "lastModifiedDateTime", "changeKey", "parentFolderId"}
 
 
-def _need(ctx: Ctx, mb: "Mailbox", write: bool = False) -> None:
+def _need(ctx: Ctx, mb: Mailbox, write: bool = False) -> None:
     check_mailbox(ctx.service.tenant, ctx.req.principal, mb, CONTACTS_WRITE if write else CONTACTS_READ)
 
 
-def _decode(mb: "Mailbox", text: str, kind: int) -> int:
+def _decode(mb: Mailbox, text: str, kind: int) -> int:
     try:
         ident = item_ids.decode(text)
     except item_ids.MalformedId as exc:
@@ -41,14 +47,14 @@ def _decode(mb: "Mailbox", text: str, kind: int) -> int:
     return ident.serial
 
 
-def find_folder(mb: "Mailbox", text: str) -> ContactFolderRecord:
+def find_folder(mb: Mailbox, text: str) -> ContactFolderRecord:
     folder = mb.contacts.folders.get(_decode(mb, text, item_ids.CONTACT_FOLDER))
     if folder is None:
         raise not_found()
     return folder
 
 
-def route(ctx: Ctx, mb: "Mailbox", segs: list[str], ref: str) -> EmuResponse:
+def route(ctx: Ctx, mb: Mailbox, segs: list[str], ref: str) -> EmuResponse:
     users = f"{ctx.base}/$metadata#users('{ref}')"
     store = mb.contacts
     head = segs[0].lower()
@@ -69,7 +75,7 @@ def route(ctx: Ctx, mb: "Mailbox", segs: list[str], ref: str) -> EmuResponse:
     raise bad_segment(segs[0])
 
 
-def _folder_list(ctx: Ctx, mb: "Mailbox", parent: int, context: str, rest: list[str]) -> EmuResponse:
+def _folder_list(ctx: Ctx, mb: Mailbox, parent: int, context: str, rest: list[str]) -> EmuResponse:
     from .odata_rules import CONTACT_FOLDERS
 
     items = [contact_folder_json(mb, f) for f in mb.contacts.children(parent)]
@@ -94,13 +100,13 @@ def _folder_list(ctx: Ctx, mb: "Mailbox", parent: int, context: str, rest: list[
     raise graph_attachments.method_not_allowed()
 
 
-def _unique(mb: "Mailbox", parent: int, name: str, exclude: int | None) -> None:
+def _unique(mb: Mailbox, parent: int, name: str, exclude: int | None) -> None:
     for f in mb.contacts.children(parent):
         if f.serial != exclude and f.display_name.lower() == name.lower():
             raise GraphError(409, "ErrorFolderExists", "A folder with the specified name already exists.")
 
 
-def _folder(ctx: Ctx, mb: "Mailbox", folder: ContactFolderRecord, rest: list[str], context: str,
+def _folder(ctx: Ctx, mb: Mailbox, folder: ContactFolderRecord, rest: list[str], context: str,
             path: str) -> EmuResponse:
     from .odata_rules import CONTACT_FOLDERS
 
@@ -134,7 +140,7 @@ def _folder(ctx: Ctx, mb: "Mailbox", folder: ContactFolderRecord, rest: list[str
     raise bad_segment(rest[0])
 
 
-def _contacts(ctx: Ctx, mb: "Mailbox", folder: ContactFolderRecord, rest: list[str], context: str) -> EmuResponse:
+def _contacts(ctx: Ctx, mb: Mailbox, folder: ContactFolderRecord, rest: list[str], context: str) -> EmuResponse:
     from .odata_rules import CONTACTS
 
     store = mb.contacts

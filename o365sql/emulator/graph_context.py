@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
 from . import timezones
@@ -47,7 +47,7 @@ def parse_prefer(header: str) -> dict[str, str]:
 @dataclass
 class Ctx:
     req: EmuRequest
-    service: "GraphService"
+    service: GraphService
     prefer: dict[str, str] = field(default_factory=dict)
     applied: list[str] = field(default_factory=list)
     # Work to run after the mailbox lock is released (deliveries into other mailboxes).
@@ -104,7 +104,7 @@ class Ctx:
         return EmuResponse(status, body, out)
 
 
-def user_ref(ctx: Ctx, mb: "Mailbox", given: str | None) -> str:
+def user_ref(ctx: Ctx, mb: Mailbox, given: str | None) -> str:
     """The ``users('...')`` part of an @odata.context: the object id for /me, else what the
     request named, percent-encoded as Graph prints it (call-api.md: users('john.doe%40contoso...'))."""
     if given is None:
@@ -189,7 +189,7 @@ def note_applied(ctx: Ctx, *, timezone: bool = False, body: bool = False) -> Non
 
 
 # Rendering through the OData engine ------------------------------------------------------------
-def collection(ctx: Ctx, items: Sequence[dict[str, Any]], rules: "ResourceRules", context: str,
+def collection(ctx: Ctx, items: Sequence[dict[str, Any]], rules: ResourceRules, context: str,
                *, tz: bool = False, body: bool = False, cache_key: Any = None) -> EmuResponse:
     """A collection page; ``cache_key`` (changes with the data) lets the engine reuse its
     filtered, ordered list while a client follows nextLinks."""
@@ -206,14 +206,14 @@ def collection(ctx: Ctx, items: Sequence[dict[str, Any]], rules: "ResourceRules"
     return ctx.respond(200, result)
 
 
-def count(ctx: Ctx, items: Sequence[dict[str, Any]], rules: "ResourceRules") -> EmuResponse:
+def count(ctx: Ctx, items: Sequence[dict[str, Any]], rules: ResourceRules) -> EmuResponse:
     from . import odata_query
 
     n = odata_query.count_only(items, rules, ctx.req.query, ctx.req.headers)
     return EmuResponse(200, str(n), content_type="text/plain")
 
 
-def entity(ctx: Ctx, item: dict[str, Any], rules: "ResourceRules", context: str, *, status: int = 200,
+def entity(ctx: Ctx, item: dict[str, Any], rules: ResourceRules, context: str, *, status: int = 200,
            tz: bool = False, body: bool = False, tz_default: str | None = None,
            select: bool = True) -> EmuResponse:
     """A single entity: ``$select`` applied (GET only), context first, Prefer applied.

@@ -14,8 +14,14 @@ from typing import Any
 
 from .errors import GraphError
 from .graph_context import Ctx, collection, count, entity
-from .graph_permissions import (GROUPS_READ, MEMBER_OF, MEMBER_OF_SELF, USER_SELF, USERS_READ,
-                                check_scopes)
+from .graph_permissions import (
+    GROUPS_READ,
+    MEMBER_OF,
+    MEMBER_OF_SELF,
+    USER_SELF,
+    USERS_READ,
+    check_scopes,
+)
 from .wire import EmuResponse
 
 USER_TYPE = "#microsoft.graph.user"

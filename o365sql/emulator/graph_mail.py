@@ -15,7 +15,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import html
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +24,19 @@ from .errors import GraphError
 from .graph_context import Ctx, LazyItems, collection, count, entity
 from .graph_permissions import MAIL_READ, MAIL_SEND, MAIL_WRITE, check_mailbox
 from .mail_json import HTML_HEAD, HTML_TAIL, folder_json, html_to_text, message_json
-from .mail_store import (DELIVERY_RECEIPT, DRAFT, FLAG_SHIFT, FLAG_STATUS, IMPORTANCE, IMPORTANCE_SHIFT,
-                         OTHER, READ, READ_RECEIPT, MailFolder, MessageRecord)
+from .mail_store import (
+    DELIVERY_RECEIPT,
+    DRAFT,
+    FLAG_SHIFT,
+    FLAG_STATUS,
+    IMPORTANCE,
+    IMPORTANCE_SHIFT,
+    OTHER,
+    READ,
+    READ_RECEIPT,
+    MailFolder,
+    MessageRecord,
+)
 from .wire import EmuResponse
 
 if TYPE_CHECKING:
@@ -54,7 +65,7 @@ def bad_segment(seg: str) -> GraphError:
     return GraphError(400, "BadRequest", f"Resource not found for the segment '{seg}'.")
 
 
-def find_message(mb: "Mailbox", text: str) -> MessageRecord:
+def find_message(mb: Mailbox, text: str) -> MessageRecord:
     try:
         ident = item_ids.decode(text)
     except item_ids.MalformedId as exc:
@@ -65,7 +76,7 @@ def find_message(mb: "Mailbox", text: str) -> MessageRecord:
     return rec
 
 
-def find_folder(mb: "Mailbox", text: str) -> MailFolder:
+def find_folder(mb: Mailbox, text: str) -> MailFolder:
     folder = mb.mail.folder_by_name(text)
     if folder is not None:
         return folder
@@ -79,7 +90,7 @@ def find_folder(mb: "Mailbox", text: str) -> MailFolder:
     return found
 
 
-def route(ctx: Ctx, mb: "Mailbox", segs: list[str], ref: str) -> EmuResponse:
+def route(ctx: Ctx, mb: Mailbox, segs: list[str], ref: str) -> EmuResponse:
     """``segs`` follow ``/me`` or ``/users/{x}``; the first is messages, mailFolders or sendMail."""
     head = segs[0].lower()
     users = f"{ctx.base}/$metadata#users('{ref}')"
@@ -95,12 +106,12 @@ def route(ctx: Ctx, mb: "Mailbox", segs: list[str], ref: str) -> EmuResponse:
     raise bad_segment(segs[0])
 
 
-def _need(ctx: Ctx, mb: "Mailbox", write: bool = False, send: bool = False) -> None:
+def _need(ctx: Ctx, mb: Mailbox, write: bool = False, send: bool = False) -> None:
     check_mailbox(ctx.service.tenant, ctx.req.principal, mb, MAIL_SEND if send else MAIL_WRITE if write else MAIL_READ)
 
 
 # messages -----------------------------------------------------------------------------------------
-def messages(ctx: Ctx, mb: "Mailbox", segs: list[str], context: str, folder: MailFolder | None) -> EmuResponse:
+def messages(ctx: Ctx, mb: Mailbox, segs: list[str], context: str, folder: MailFolder | None) -> EmuResponse:
     from .odata_rules import MESSAGES
 
     if not segs:
@@ -154,7 +165,7 @@ def messages(ctx: Ctx, mb: "Mailbox", segs: list[str], context: str, folder: Mai
     return message_action(ctx, mb, rec, action, context)
 
 
-def message_action(ctx: Ctx, mb: "Mailbox", rec: MessageRecord, action: str, context: str) -> EmuResponse:
+def message_action(ctx: Ctx, mb: Mailbox, rec: MessageRecord, action: str, context: str) -> EmuResponse:
     from .odata_rules import MESSAGES
 
     body = ctx.json_body()
@@ -186,12 +197,14 @@ def message_action(ctx: Ctx, mb: "Mailbox", rec: MessageRecord, action: str, con
         else:
             new.modified = int(ctx.service.tenant.now())
         mb.mail.add(new)
-        return entity(ctx, message_json(mb, new), MESSAGES, context, status=201, body=True, select=False)
+        # message-move.md: the answer names its type even for a plain message.
+        moved = {"@odata.type": "#microsoft.graph.message", **message_json(mb, new)}
+        return entity(ctx, moved, MESSAGES, context, status=201, body=True, select=False)
     raise bad_segment(action)
 
 
 # folders ------------------------------------------------------------------------------------------
-def folders(ctx: Ctx, mb: "Mailbox", segs: list[str], users: str) -> EmuResponse:
+def folders(ctx: Ctx, mb: Mailbox, segs: list[str], users: str) -> EmuResponse:
     from .odata_rules import MAIL_FOLDERS
 
     store = mb.mail
@@ -252,14 +265,14 @@ def folders(ctx: Ctx, mb: "Mailbox", segs: list[str], users: str) -> EmuResponse
     raise bad_segment(rest[0])
 
 
-def _children(ctx: Ctx, mb: "Mailbox", parent: MailFolder) -> list[dict[str, Any]]:
+def _children(ctx: Ctx, mb: Mailbox, parent: MailFolder) -> list[dict[str, Any]]:
     hidden = ctx.params().get("includehiddenfolders", "").lower() == "true"
     kids = [mb.mail.folders[s] for s in parent.children]
     return [folder_json(mb, f) for f in sorted(kids, key=lambda f: f.display_name.lower())
             if hidden or not f.hidden]
 
 
-def _folder_list(ctx: Ctx, mb: "Mailbox", parent: MailFolder, context: str, *, top_level: bool) -> EmuResponse:
+def _folder_list(ctx: Ctx, mb: Mailbox, parent: MailFolder, context: str, *, top_level: bool) -> EmuResponse:
     from .odata_rules import MAIL_FOLDERS
 
     if ctx.method == "GET":
@@ -283,13 +296,13 @@ def _folder_name(data: dict[str, Any]) -> str:
     return name
 
 
-def _unique_name(mb: "Mailbox", parent: int, name: str, exclude: int | None) -> None:
+def _unique_name(mb: Mailbox, parent: int, name: str, exclude: int | None) -> None:
     for s in mb.mail.folders[parent].children:
         if s != exclude and mb.mail.folders[s].display_name.lower() == name.lower():
             raise GraphError(409, "ErrorFolderExists", "A folder with the specified name already exists.")
 
 
-def _copy_folder(mb: "Mailbox", folder: MailFolder, dest: int) -> MailFolder:
+def _copy_folder(mb: Mailbox, folder: MailFolder, dest: int) -> MailFolder:
     copy = mb.mail.add_folder(folder.display_name, dest, hidden=folder.hidden)
     for rec in [r for r in mb.mail.messages.values() if r.folder == folder.serial]:
         mb.mail.add(rec.copy(mb.mail.next_serial(), copy.serial))
@@ -342,7 +355,7 @@ def _enum(value: Any, choices: tuple[str, ...], prop: str, type_name: str) -> in
                      f"Cannot convert the literal '{value}' to the expected type 'microsoft.graph.{type_name}'.")
 
 
-def apply_fields(ctx: Ctx, mb: "Mailbox", rec: MessageRecord, data: dict[str, Any], *, creating: bool) -> None:
+def apply_fields(ctx: Ctx, mb: Mailbox, rec: MessageRecord, data: dict[str, Any], *, creating: bool) -> None:
     extra = dict(rec.extra or {})
     draft = bool(rec.flags & DRAFT)
     for key, value in data.items():
@@ -409,7 +422,7 @@ def apply_fields(ctx: Ctx, mb: "Mailbox", rec: MessageRecord, data: dict[str, An
     rec.extra = extra
 
 
-def create_draft(ctx: Ctx, mb: "Mailbox", data: dict[str, Any], folder: MailFolder) -> MessageRecord:
+def create_draft(ctx: Ctx, mb: Mailbox, data: dict[str, Any], folder: MailFolder) -> MessageRecord:
     tenant = ctx.service.tenant
     now = int(tenant.now())
     rec = MessageRecord(mb.mail.next_serial(), folder.serial, 0, now, now, DRAFT | READ | (1 << IMPORTANCE_SHIFT),
@@ -421,17 +434,17 @@ def create_draft(ctx: Ctx, mb: "Mailbox", data: dict[str, Any], folder: MailFold
     return rec
 
 
-def update_message(ctx: Ctx, mb: "Mailbox", rec: MessageRecord, data: dict[str, Any]) -> None:
+def update_message(ctx: Ctx, mb: Mailbox, rec: MessageRecord, data: dict[str, Any]) -> None:
     apply_fields(ctx, mb, rec, data, creating=False)
     rec.change += 1
     rec.modified = int(ctx.service.tenant.now())
 
 
-def _owner_recipient(mb: "Mailbox") -> dict[str, Any]:
+def _owner_recipient(mb: Mailbox) -> dict[str, Any]:
     return {"emailAddress": {"name": mb.user["displayName"], "address": mb.address}}
 
 
-def make_response(ctx: Ctx, mb: "Mailbox", orig: MessageRecord, action: str, body: dict[str, Any]) -> MessageRecord:
+def make_response(ctx: Ctx, mb: Mailbox, orig: MessageRecord, action: str, body: dict[str, Any]) -> MessageRecord:
     """The draft of a reply, reply-all or forward (createReply & co., message-createreply.md)."""
     original = message_json(mb, orig)
     prefix = "FW: " if action == "forward" else "RE: "
@@ -465,7 +478,7 @@ def make_response(ctx: Ctx, mb: "Mailbox", orig: MessageRecord, action: str, bod
     return draft
 
 
-def send_mail(ctx: Ctx, mb: "Mailbox") -> EmuResponse:
+def send_mail(ctx: Ctx, mb: Mailbox) -> EmuResponse:
     body = ctx.json_body()
     message = body.get("message")
     if not isinstance(message, dict):
@@ -482,7 +495,7 @@ def send_mail(ctx: Ctx, mb: "Mailbox") -> EmuResponse:
     return EmuResponse(202)
 
 
-def deliver(ctx: Ctx, mb: "Mailbox", draft: MessageRecord, *, save: bool) -> None:
+def deliver(ctx: Ctx, mb: Mailbox, draft: MessageRecord, *, save: bool) -> None:
     """Sends a draft: to Sent Items (new id) and to each in-tenant recipient's Inbox."""
     tenant = ctx.service.tenant
     now = int(tenant.now())
@@ -512,7 +525,7 @@ def deliver(ctx: Ctx, mb: "Mailbox", draft: MessageRecord, *, save: bool) -> Non
         ctx.after.append(lambda other=other: _receive(other, draft, now))
 
 
-def _receive(mb: "Mailbox", draft: MessageRecord, now: int) -> None:
+def _receive(mb: Mailbox, draft: MessageRecord, now: int) -> None:
     with mb.lock:
         copy = draft.copy(mb.mail.next_serial(), mb.mail.well_known["inbox"])
         copy.flags &= ~(DRAFT | READ)
@@ -524,7 +537,7 @@ def _receive(mb: "Mailbox", draft: MessageRecord, now: int) -> None:
         mb.version += 1
 
 
-def mime(mb: "Mailbox", rec: MessageRecord) -> str:
+def mime(mb: Mailbox, rec: MessageRecord) -> str:
     """GET /messages/{id}/$value: the message as MIME (message-get.md)."""
     msg = message_json(mb, rec)
     out = EmailMessage()
@@ -535,7 +548,7 @@ def mime(mb: "Mailbox", rec: MessageRecord) -> str:
             out[header] = ", ".join(email.utils.formataddr((r["emailAddress"]["name"], r["emailAddress"]["address"]))
                                     for r in msg[key])
     out["Subject"] = msg["subject"]
-    out["Date"] = email.utils.format_datetime(datetime.fromtimestamp(rec.sent, timezone.utc))
+    out["Date"] = email.utils.format_datetime(datetime.fromtimestamp(rec.sent, UTC))
     out["Message-ID"] = msg["internetMessageId"]
     out["MIME-Version"] = "1.0"
     if msg["body"]["contentType"] == "html":

@@ -79,7 +79,7 @@ def check_scopes(principal: Principal, need: Need, *, directory: bool = False) -
         raise privileges_denied() if directory else access_denied()
 
 
-def check_mailbox(tenant: "Tenant", principal: Principal, mb: "Mailbox", need: Need) -> None:
+def check_mailbox(tenant: Tenant, principal: Principal, mb: Mailbox, need: Need) -> None:
     """May this token use this mailbox for an operation needing ``need``?"""
     if principal.app_only:
         if not principal.roles & need.application:

@@ -17,14 +17,26 @@ import html
 import random
 import re
 import struct
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from . import item_ids, seed_words
-from .mail_store import (ATTACH_SHIFT, DELIVERY_RECEIPT, DRAFT, FLAG_SHIFT, FLAG_STATUS, IMPORTANCE,
-                         IMPORTANCE_SHIFT, MEETING_REQUEST, OTHER, READ, READ_RECEIPT, MailFolder,
-                         MessageRecord)
+from .mail_store import (
+    ATTACH_SHIFT,
+    DELIVERY_RECEIPT,
+    DRAFT,
+    FLAG_SHIFT,
+    FLAG_STATUS,
+    IMPORTANCE,
+    IMPORTANCE_SHIFT,
+    MEETING_REQUEST,
+    OTHER,
+    READ,
+    READ_RECEIPT,
+    MailFolder,
+    MessageRecord,
+)
 
 if TYPE_CHECKING:
     from .tenant import Mailbox
@@ -36,10 +48,10 @@ HTML_TAIL = "\r\n</body>\r\n</html>\r\n"
 
 def iso(ts: float) -> str:
     """Graph's UTC DateTimeOffset form, second precision: ``2017-07-22T01:53:56Z``."""
-    return datetime.fromtimestamp(int(ts), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def change_key(mb: "Mailbox", kind: int, serial: int, change: int) -> str:
+def change_key(mb: Mailbox, kind: int, serial: int, change: int) -> str:
     # Exchange change keys start with "CQAAABYAAA" (bytes 09 00 00 00 16 00 00 00) for messages.
     head = b"\x09\x00\x00\x00\x16\x00\x00\x00" if kind == item_ids.MESSAGE else b"\x0e\x00\x00\x00\x16\x00\x00\x00"
     return base64.b64encode(head + mb.key[:8] + struct.pack(">IH", serial, change)).decode("ascii")
@@ -56,7 +68,7 @@ def subject_of(rec: MessageRecord) -> str:
     return ("FW: " if rec.conv_pos % 5 == 4 else "RE: ") + base
 
 
-def internet_message_id(mb: "Mailbox", rec: MessageRecord) -> str:
+def internet_message_id(mb: Mailbox, rec: MessageRecord) -> str:
     digest = hashlib.blake2b(struct.pack(">II", rec.conv, rec.conv_pos) + mb.tenant.key,
                              digest_size=12).hexdigest().upper()
     _name, address = mb.tenant.people[rec.sender]
@@ -69,7 +81,7 @@ def recipient(person: tuple[str, str]) -> dict[str, Any]:
     return {"emailAddress": {"name": person[0], "address": person[1]}}
 
 
-def generated_body(mb: "Mailbox", rec: MessageRecord) -> tuple[str, str]:
+def generated_body(mb: Mailbox, rec: MessageRecord) -> tuple[str, str]:
     """(html, text) of a seeded message, derived from its seed alone."""
     rng = random.Random(rec.seed)
     people = mb.tenant.people
@@ -108,11 +120,11 @@ def _flag(rec: MessageRecord) -> dict[str, Any]:
     status = FLAG_STATUS[(rec.flags >> FLAG_SHIFT) & 3]
     flag: dict[str, Any] = {"flagStatus": status}
     if status == "flagged":
-        start = datetime.fromtimestamp(rec.received, timezone.utc).strftime("%Y-%m-%dT00:00:00.0000000")
+        start = datetime.fromtimestamp(rec.received, UTC).strftime("%Y-%m-%dT00:00:00.0000000")
         flag["startDateTime"] = {"dateTime": start, "timeZone": "UTC"}
         flag["dueDateTime"] = {"dateTime": start, "timeZone": "UTC"}
     elif status == "complete":
-        done = datetime.fromtimestamp(rec.received + 86400, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.0000000")
+        done = datetime.fromtimestamp(rec.received + 86400, UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000")
         flag["completedDateTime"] = {"dateTime": done, "timeZone": "UTC"}
     return flag
 
@@ -123,7 +135,7 @@ def attachment_count(rec: MessageRecord) -> int:
     return (rec.flags >> ATTACH_SHIFT) & 7
 
 
-def message_json(mb: "Mailbox", rec: MessageRecord) -> dict[str, Any]:
+def message_json(mb: Mailbox, rec: MessageRecord) -> dict[str, Any]:
     """The full Graph message (including uniqueBody and internetMessageHeaders, which Graph only
     returns when selected; the query engine's default $select set leaves them out)."""
     people = mb.tenant.people
@@ -182,7 +194,7 @@ def message_json(mb: "Mailbox", rec: MessageRecord) -> dict[str, Any]:
         {"name": "Subject", "value": msg["subject"]},
     ]
     if flags & MEETING_REQUEST:
-        start = datetime.fromtimestamp(rec.received + 3 * 86400, timezone.utc).replace(minute=0, second=0)
+        start = datetime.fromtimestamp(rec.received + 3 * 86400, UTC).replace(minute=0, second=0)
         end = start.replace(hour=(start.hour + 1) % 24)
         msg["meetingMessageType"] = "meetingRequest"
         msg["startDateTime"] = {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"}
@@ -199,7 +211,7 @@ def message_json(mb: "Mailbox", rec: MessageRecord) -> dict[str, Any]:
     return msg
 
 
-def folder_json(mb: "Mailbox", folder: MailFolder) -> dict[str, Any]:
+def folder_json(mb: Mailbox, folder: MailFolder) -> dict[str, Any]:
     """mailFolder in the property order of user-list-mailfolders.md."""
     return {
         "id": mb.folder_id(folder.serial),

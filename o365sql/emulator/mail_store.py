@@ -12,8 +12,9 @@ Hands on: ``MailStore`` to the tenant (one per mailbox) and to ``graph_mail``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 # flag bits of MessageRecord.flags
 READ = 1
@@ -39,7 +40,6 @@ WELL_KNOWN = {
     "junkemail": ("Junk Email", True, False),
     "outbox": ("Outbox", True, False),
     "conversationhistory": ("Conversation History", True, False),
-    "clutter": ("Clutter", True, True),
     "scheduled": ("Scheduled", True, True),
     # These live outside the IPM subtree (msgfolderroot), so no listing shows them.
     "searchfolders": ("Finder", False, True),
@@ -50,8 +50,23 @@ WELL_KNOWN = {
 class MessageRecord:
     """One message, compactly. Times are POSIX seconds (UTC)."""
 
-    __slots__ = ("serial", "folder", "seed", "received", "sent", "modified", "flags", "sender",
-                 "to", "cc", "conv", "conv_pos", "cats", "change", "extra")
+    __slots__ = (
+        "cats",
+        "cc",
+        "change",
+        "conv",
+        "conv_pos",
+        "extra",
+        "flags",
+        "folder",
+        "modified",
+        "received",
+        "seed",
+        "sender",
+        "sent",
+        "serial",
+        "to",
+    )
 
     def __init__(self, serial: int, folder: int, seed: int, received: int, sent: int, flags: int,
                  sender: int, to: tuple[int, ...], cc: tuple[int, ...], conv: int, conv_pos: int,
@@ -76,7 +91,7 @@ class MessageRecord:
     def is_read(self) -> bool:
         return bool(self.flags & READ)
 
-    def copy(self, serial: int, folder: int) -> "MessageRecord":
+    def copy(self, serial: int, folder: int) -> MessageRecord:
         rec = MessageRecord(serial, folder, self.seed, self.received, self.sent, self.flags, self.sender,
                             self.to, self.cc, self.conv, self.conv_pos, self.cats)
         rec.modified = self.modified

@@ -10,8 +10,9 @@ the recurrence's time zone; the caller attaches the start time and converts to U
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any, Iterator
+from typing import Any
 
 DAY_NAMES = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 INDEXES = {"first": 0, "second": 1, "third": 2, "fourth": 3, "last": -1}
@@ -88,9 +89,7 @@ def dates(recurrence: dict[str, Any], until: date) -> Iterator[date]:
     start = date.fromisoformat(rng["startDate"])
     end = date.fromisoformat(rng["endDate"]) if rng.get("type") == "endDate" and rng.get("endDate") else None
     count = int(rng.get("numberOfOccurrences") or 0) if rng.get("type") == "numbered" else 0
-    n = 0
-    for d in _candidates(pattern, start):
+    for n, d in enumerate(_candidates(pattern, start)):  # n = occurrences yielded so far
         if d > until or (end is not None and d > end) or (count and n >= count) or n >= MAX_OCCURRENCES:
             return
-        n += 1
         yield d

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from . import seed_words
@@ -29,7 +29,7 @@ ZONES = ["Pacific Standard Time", "Eastern Standard Time", "W. Europe Standard T
 RESPONSES = ["accepted", "accepted", "tentativelyAccepted", "declined", "none", "notResponded"]
 
 
-def seed_calendars(tenant: "Tenant", mb: "Mailbox", rng: random.Random, count: int) -> None:
+def seed_calendars(tenant: Tenant, mb: Mailbox, rng: random.Random, count: int) -> None:
     store = mb.calendars
     if not store.calendars:
         _add_default_calendars(mb)
@@ -39,7 +39,7 @@ def seed_calendars(tenant: "Tenant", mb: "Mailbox", rng: random.Random, count: i
         _seed_event(tenant, mb, rng, cal)
 
 
-def _add_default_calendars(mb: "Mailbox") -> None:
+def _add_default_calendars(mb: Mailbox) -> None:
     store = mb.calendars
     store.add_calendar({"name": "Calendar", "color": "auto", "hexColor": "", "isDefaultCalendar": True})
     store.add_calendar({"name": "Project Alpha", "color": "lightGreen", "hexColor": "#87d28e"})
@@ -79,7 +79,7 @@ def _recurrence(rng: random.Random, start: datetime, tz: str) -> dict[str, Any]:
     return {"pattern": pattern, "range": rng_part}
 
 
-def _seed_event(tenant: "Tenant", mb: "Mailbox", rng: random.Random, cal: int) -> None:
+def _seed_event(tenant: Tenant, mb: Mailbox, rng: random.Random, cal: int) -> None:
     tz = rng.choice(ZONES)
     day = tenant.reference.replace(tzinfo=None) + timedelta(days=rng.randrange(-270, 270))
     kind = rng.random()
@@ -96,7 +96,7 @@ def _seed_event(tenant: "Tenant", mb: "Mailbox", rng: random.Random, cal: int) -
     text = " ".join(rng.choice(seed_words.SENTENCES) for _ in range(1 + rng.randrange(3)))
     organizer = {"emailAddress": {"name": mb.user["displayName"], "address": mb.address}}
     attendees: list[dict[str, Any]] = []
-    copies: list[tuple["Mailbox", str]] = []
+    copies: list[tuple[Mailbox, str]] = []
     n_users = len(tenant.users)
     for _ in range(rng.randrange(5)):
         if rng.random() < 0.7 and n_users > 1:
@@ -139,7 +139,7 @@ def _seed_event(tenant: "Tenant", mb: "Mailbox", rng: random.Random, cal: int) -
                            "tollNumber": "+1 425 555 0199"} if online else None),
         "allowNewTimeProposals": True,
         "location": {"displayName": room, "locationType": "default", "uniqueId": room, "uniqueIdType": "private"},
-        "locations": [{"displayName": room, "locationType": "default", "uniqueIdType": "unknown"}],
+        "locations": [{"displayName": room, "locationType": "default", "uniqueId": room, "uniqueIdType": "private"}],
         "attendees": attendees,
         "organizer": organizer,
         "responseStatus": {"response": "organizer", "time": "0001-01-01T00:00:00Z"},
@@ -155,11 +155,11 @@ def _seed_event(tenant: "Tenant", mb: "Mailbox", rng: random.Random, cal: int) -
         if len(days) > 2:
             rec.cancelled.add(days[1])
     if rng.random() < 0.06:
-        content = f"Agenda for {subject}\r\n".encode("utf-8")
+        content = f"Agenda for {subject}\r\n".encode()
         rec.attachments.append({"__n": 1, "name": "agenda.txt", "contentType": "text/plain",
                                 "size": len(content), "isInline": False,
                                 "contentBytes": base64.b64encode(content).decode("ascii"),
-                                "lastModifiedDateTime": datetime.fromtimestamp(created, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
+                                "lastModifiedDateTime": datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
         rec.next_attachment = 2
     mb.calendars.add_event(rec)
     for other_mb, response in copies:

@@ -26,7 +26,7 @@ def _slug(text: str) -> str:
     return "".join(ch for ch in folded.lower() if ch.isalnum() or ch == ".") or "contact"
 
 
-def seed_contacts(tenant: "Tenant", mb: "Mailbox", rng: random.Random, count: int) -> None:
+def seed_contacts(tenant: Tenant, mb: Mailbox, rng: random.Random, count: int) -> None:
     store = mb.contacts
     clients = store.add_folder("Clients", store.default)
     vip = store.add_folder("VIP ⭐", clients.serial)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .tenant import Tenant
 
 
-def add_shared_mailbox(tenant: "Tenant", rng: random.Random) -> None:
+def add_shared_mailbox(tenant: Tenant, rng: random.Random) -> None:
     """A shared mailbox ("Contoso Support") that the first two users may open with *.Shared scopes."""
     from .tenant import _user_json
 
@@ -37,7 +37,7 @@ def add_shared_mailbox(tenant: "Tenant", rng: random.Random) -> None:
     tenant.shared_with[user["id"]] = {u["id"] for u in tenant.users[:2]}
 
 
-def _group_json(tenant: "Tenant", rng: random.Random, i: int) -> dict[str, Any]:
+def _group_json(tenant: Tenant, rng: random.Random, i: int) -> dict[str, Any]:
     name, description, unified = seed_words.GROUP_NAMES[i % len(seed_words.GROUP_NAMES)]
     if i >= len(seed_words.GROUP_NAMES):
         name = f"{name} {i // len(seed_words.GROUP_NAMES) + 1}"
@@ -81,7 +81,7 @@ def _group_json(tenant: "Tenant", rng: random.Random, i: int) -> dict[str, Any]:
     }
 
 
-def seed_groups(tenant: "Tenant", rng: random.Random, count: int) -> None:
+def seed_groups(tenant: Tenant, rng: random.Random, count: int) -> None:
     people = [u["id"] for u in tenant.users if u["accountEnabled"]]
     for i in range(count):
         group = _group_json(tenant, rng, i)

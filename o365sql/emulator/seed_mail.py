@@ -15,8 +15,17 @@ import random
 from typing import TYPE_CHECKING
 
 from . import seed_words
-from .mail_store import (ATTACH_SHIFT, DELIVERY_RECEIPT, DRAFT, FLAG_SHIFT, IMPORTANCE_SHIFT,
-                         MEETING_REQUEST, OTHER, READ, MessageRecord)
+from .mail_store import (
+    ATTACH_SHIFT,
+    DELIVERY_RECEIPT,
+    DRAFT,
+    FLAG_SHIFT,
+    IMPORTANCE_SHIFT,
+    MEETING_REQUEST,
+    OTHER,
+    READ,
+    MessageRecord,
+)
 
 if TYPE_CHECKING:
     from .tenant import Mailbox, Tenant
@@ -24,7 +33,7 @@ if TYPE_CHECKING:
 EIGHTEEN_MONTHS = 548 * 86400
 
 
-def seed_folders(mb: "Mailbox") -> dict[str, int]:
+def seed_folders(mb: Mailbox) -> dict[str, int]:
     """User folders: nested childFolders, a hidden one, and a folder under Archive."""
     store = mb.mail
     inbox = store.well_known["inbox"]
@@ -43,7 +52,7 @@ def seed_folders(mb: "Mailbox") -> dict[str, int]:
     return made
 
 
-def seed_messages(tenant: "Tenant", mb: "Mailbox", rng: random.Random, count: int,
+def seed_messages(tenant: Tenant, mb: Mailbox, rng: random.Random, count: int,
                   user_folders: dict[str, int]) -> None:
     store = mb.mail
     wk = store.well_known

@@ -17,7 +17,7 @@ import threading
 import time
 import unicodedata
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import item_ids, seed_words
@@ -25,7 +25,7 @@ from .calendar_store import CalendarStore
 from .contact_store import ContactStore
 from .mail_store import MailStore
 
-REFERENCE_DATE = datetime(2026, 11, 1, tzinfo=timezone.utc)
+REFERENCE_DATE = datetime(2026, 11, 1, tzinfo=UTC)
 # Process-wide numbering of mailboxes: the query engine's result cache is process-wide, so its
 # keys must tell apart equal mailboxes of two tenants built from the same seed.
 _MAILBOX_NUMBERS = itertools.count(1)
@@ -39,7 +39,7 @@ def _ascii(text: str) -> str:
 class Mailbox:
     """One user's Exchange mailbox. Hold ``lock`` while reading or changing it."""
 
-    def __init__(self, tenant: "Tenant", user: dict[str, Any], person: int) -> None:
+    def __init__(self, tenant: Tenant, user: dict[str, Any], person: int) -> None:
         self.tenant = tenant
         self.user = user
         self.person = person  # index into tenant.people

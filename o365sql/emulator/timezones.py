@@ -9,7 +9,7 @@ IANA zones through the CLDR primary-zone table (the common subset below).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WINDOWS_TO_IANA = {
@@ -38,13 +38,13 @@ class UnknownTimeZone(ValueError):
 def zone(name: str | None) -> tzinfo:
     """The tzinfo for a Windows or IANA zone name (None/"" mean UTC)."""
     if not name:
-        return timezone.utc
+        return UTC
     for windows, iana in WINDOWS_TO_IANA.items():
         if windows.lower() == name.lower():
             name = iana
             break
     if name.upper() == "UTC":
-        return timezone.utc
+        return UTC
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -59,8 +59,7 @@ def fmt(dt: datetime) -> str:
 def parse_local(text: str) -> datetime:
     """Parses a dateTimeTimeZone.dateTime (no offset; fractions up to 7 digits) to a naive datetime."""
     text = text.strip()
-    if text.endswith("Z"):
-        text = text[:-1]
+    text = text.removesuffix("Z")
     if "." in text:
         head, frac = text.split(".", 1)
         text = head + "." + (frac + "000000")[:6]
@@ -70,8 +69,8 @@ def parse_local(text: str) -> datetime:
 def to_utc(local: datetime, zone_name: str | None) -> datetime:
     """A wall-clock time in a zone to an aware UTC datetime."""
     if local.tzinfo is not None:
-        return local.astimezone(timezone.utc)
-    return local.replace(tzinfo=zone(zone_name)).astimezone(timezone.utc)
+        return local.astimezone(UTC)
+    return local.replace(tzinfo=zone(zone_name)).astimezone(UTC)
 
 
 def dtz(utc: datetime, zone_name: str | None) -> dict[str, str]:

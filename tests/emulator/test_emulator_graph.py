@@ -16,6 +16,7 @@ from o365sql.emulator.graph_api import GraphService
 from o365sql.emulator.tenant import build_tenant
 from o365sql.emulator.wire import EmuRequest, Principal
 
+
 @pytest.fixture(scope="module")
 def client() -> Client:
     return Client()
@@ -79,6 +80,7 @@ def test_seeded_mail_is_realistic(client: Client) -> None:
 
 def test_folders_top_level_hidden_and_children(client: Client) -> None:
     status, body, _ = client.call("GET", "/me/mailFolders", "$top=100")
+    assert status == 200
     names = {f["displayName"] for f in body["value"]}
     assert {"Inbox", "Sent Items", "Drafts", "Deleted Items", "Archive", "Junk Email", "Outbox",
             "Conversation History"} <= names
@@ -210,6 +212,7 @@ def test_prefer_timezone_converts_and_is_echoed(client: Client) -> None:
     _, utc, _ = client.call("GET", "/me/events", "$top=5&$select=start,end,isAllDay")
     status, pst, headers = client.call("GET", "/me/events", "$top=5&$select=start,end,isAllDay",
                                        headers={"Prefer": 'outlook.timezone="Pacific Standard Time"'})
+    assert status == 200
     assert headers["Preference-Applied"] == 'outlook.timezone="Pacific Standard Time"'
     for a, b in zip(utc["value"], pst["value"]):
         assert a["start"]["timeZone"] == "UTC" and b["start"]["timeZone"] == "Pacific Standard Time"

@@ -7,7 +7,6 @@ import base64
 from typing import Any
 
 import pytest
-
 from graph_harness import Client, code
 
 from o365sql.emulator.wire import Principal
@@ -65,7 +64,7 @@ def test_send_mail_save_flag_and_recipients(client: Client) -> None:
     _, atts, _ = client.call("GET", f"/me/messages/{got[0]['id']}/attachments", user=2)
     assert base64.b64decode(atts["value"][0]["contentBytes"]) == b"Hello World!"
     status, body, _ = client.call("POST", "/me/sendMail", body={"message": {"subject": "x"}})
-    assert status == 400
+    assert (status, code(body)) == (400, "ErrorInvalidRecipients")
     assert client.call("POST", "/me/sendMail", body={"message": msg}, scopes=frozenset({"Mail.ReadWrite"}))[0] == 403
 
 
@@ -148,6 +147,7 @@ def test_event_create_invites_accept_updates_organizer_cancel(client: Client) ->
         "attendees": [{"emailAddress": {"address": bob["mail"]}, "type": "Required"}],
         "location": {"displayName": "Conf Room 3", "locationType": "Default"}})
     assert status == 201 and ev["start"] == {"dateTime": "2026-12-30T11:00:00.0000000", "timeZone": "Pacific Standard Time"}
+    assert headers["Preference-Applied"] == 'outlook.timezone="Pacific Standard Time"'
     assert ev["type"] == "singleInstance" and ev["isOrganizer"] and ev["locations"][0]["displayName"] == "Conf Room 3"
     assert ev["attendees"][0]["type"] == "required" and ev["attendees"][0]["emailAddress"]["name"] == bob["displayName"]
     _, view, _ = client.call("GET", "/me/calendarView",
@@ -247,8 +247,9 @@ def test_batch(client: Client) -> None:
 
 
 def test_batch_applies_mailbox_limits_per_inner_request(client: Client) -> None:
-    from o365sql.emulator.wire import EmuRequest
     import json
+
+    from o365sql.emulator.wire import EmuRequest
 
     me = client.tenant.users[0]["id"]
     other = client.tenant.users[1]
