@@ -1,0 +1,380 @@
+"""The Graph HTTP client: sends the ``GraphRequest``s the OData stage rendered and hands the
+execution stage JSON pages (one at a time, as the caller pulls them).
+
+One ``requests.Session`` per connection, with a connection pool sized to the concurrency. Every
+call goes through ``_call``: bearer token from the ``TokenProvider``, ``verify=`` passed per
+request (``REQUESTS_CA_BUNDLE`` overrides ``Session.verify`` in requests, psf/requests#3829),
+the one retry policy of ``retry.py``, a single forced token refresh after a 401, and Graph
+errors mapped to PEP 249 exceptions by ``errors.py``. Many scans at once go through ``$batch``
+(``batch.py``). Nothing here knows about SQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Self
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from o365sql.exceptions import (
+    AuthenticationError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
+from o365sql.graph.errors import GraphErrorInfo, connection_error, error_for, error_info
+from o365sql.graph.paging import check_same_origin, next_link, page_rows
+from o365sql.graph.request import GraphRequest
+from o365sql.graph.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
+from o365sql.graph.stats import ClientStats
+
+if TYPE_CHECKING:
+    from o365sql.auth.tokens import TokenProvider
+
+__all__ = ["Cancelled", "GraphClient"]
+
+log = logging.getLogger("o365sql.graph")
+
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Failures after which the request may have reached Graph: repeated only when idempotent.
+_NETWORK_ERRORS = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ReadTimeout,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+class Cancelled(Exception):
+    """Raised inside a worker when the ``fan_out`` consumer stopped iterating."""
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """True when a network failure happened before the request left (safe to repeat any method)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    text = repr(exc)
+    return "NewConnectionError" in text or "Connection refused" in text
+
+
+class GraphClient:
+    """Sends Graph requests with paging, retries, token refresh and bounded concurrency.
+
+    Args:
+        base_url: the version root, e.g. ``https://graph.microsoft.com/v1.0``.
+        token_provider: gives bearer tokens (``o365sql.auth.tokens.TokenProvider``).
+        verify: ``True`` (system trust, or ``REQUESTS_CA_BUNDLE``) or the path of a CA file
+            to trust instead (``SSLServerCert``; the emulator's CA in tests).
+        timeout: seconds to wait for a connection and for each read; None for no limit.
+        max_concurrency: requests in flight at once in ``fan_out`` (Outlook allows 4
+            concurrent requests per mailbox: https://learn.microsoft.com/graph/throttling-limits).
+        retry: the retry policy for every call (default ``RetryPolicy()``).
+        user_agent: ``User-Agent`` header value.
+
+    Attributes:
+        stats: a ``ClientStats`` with request/page/batch/retry/byte counters.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token_provider: TokenProvider,
+        verify: bool | str = True,
+        timeout: float | None = 60.0,
+        max_concurrency: int = 4,
+        retry: RetryPolicy | None = None,
+        *,
+        user_agent: str | None = None,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ProgrammingError("MaxConcurrency must be at least 1")
+        self.base_url = base_url.rstrip("/")
+        self.token_provider = token_provider
+        self.verify = verify
+        self.timeout = timeout
+        self.max_concurrency = max_concurrency
+        self.retry = retry or RetryPolicy()
+        self.stats = ClientStats()
+        self.session = requests.Session()
+        # Our own retry policy replaces urllib3's; the pool holds one socket per worker.
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max_concurrency + 1, max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self._headers = {
+            "Accept": "application/json",
+            "User-Agent": user_agent or _default_user_agent(),
+        }
+        self._token_lock = threading.Lock()
+        self._last_token: str | None = None
+        self._closed = False
+
+    # -- public API -------------------------------------------------------------------------
+
+    def send(self, request: GraphRequest) -> Any:
+        """One call: parsed JSON, text (``/$count`` answers ``text/plain``), bytes, or None (204).
+
+        Raises:
+            ProgrammingError, PermissionDeniedError, InternalError, AuthenticationError,
+            ThrottledError, OperationalError: Graph's error or a network failure
+                (see ``errors.py``).
+        """
+        response = self._call(
+            request.method,
+            self.url_for(request),
+            headers=dict(request.headers),
+            body=request.body,
+            idempotent=request.method.upper() in _IDEMPOTENT,
+        )
+        return self._decode(response, request.line())
+
+    def payloads(self, request: GraphRequest) -> Generator[dict[str, Any], None, None]:
+        """Whole response objects of a collection, page by page, following ``@odata.nextLink``.
+
+        An extension of ``pages`` for callers that need ``@odata.count`` (first page only) or
+        ``@odata.deltaLink``. Nothing is fetched until the first ``next()``; each further page
+        only when asked for, so a caller that stops iterating stops the paging.
+        """
+        self._require_get(request)
+        url: str | None = self.url_for(request)
+        headers = dict(request.headers)  # resent on every page: Graph does not carry them over
+        while url is not None:
+            line = self._line("GET", url)
+            response = self._call("GET", url, headers=headers, idempotent=True)
+            payload = self._decode(response, line)
+            if not isinstance(payload, dict):
+                raise OperationalError(f"Graph answered {line} with a non-object page")
+            self.stats.add(pages=1)
+            link = next_link(payload)
+            if link is not None:
+                check_same_origin(link, self.base_url)
+            yield payload
+            url = link
+
+    def pages(self, request: GraphRequest) -> Generator[list[dict[str, Any]], None, None]:
+        """The rows of a collection, one list per Graph page, following ``@odata.nextLink``.
+
+        Stops when Graph sends no nextLink or when the caller stops iterating.
+        """
+        for payload in self.payloads(request):
+            yield page_rows(payload)
+
+    def fan_out(
+        self, requests: Sequence[GraphRequest]
+    ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        """Many scans at once (e.g. one per mailbox): yields ``(index, page)`` as pages arrive.
+
+        Pages of one scan arrive in order; scans interleave. Requests go through ``$batch``
+        (at most 20 per POST, at most ``max_concurrency`` POSTs in flight), each scan's
+        nextLinks in later batches; an inner 429/503/504 is retried alone after its own
+        ``Retry-After``. Closing the iterator (or dropping it) cancels outstanding work.
+        """
+        from o365sql.graph.batch import fan_out
+
+        for request in requests:
+            self._require_get(request)
+        if len(requests) == 1:
+            # One scan gains nothing from $batch: page it directly.
+            return self._single_scan(requests[0])
+        return fan_out(self, requests)
+
+    def _single_scan(self, request: GraphRequest) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        pages = self.pages(request)
+        try:
+            for page in pages:
+                yield 0, page
+        finally:
+            pages.close()
+
+    def download(
+        self, request: GraphRequest, chunk_size: int = 65536
+    ) -> Generator[bytes, None, None]:
+        """The raw body of a GET (``/attachments/{id}/$value``), streamed in chunks.
+
+        Retries cover the call up to its first byte; a failure after that raises.
+        """
+        self._require_get(request)
+        line = request.line()
+        response = self._call(
+            "GET",
+            self.url_for(request),
+            headers=dict(request.headers),
+            idempotent=True,
+            stream=True,
+        )
+        try:
+            for chunk in response.iter_content(chunk_size):
+                self.stats.add(bytes=len(chunk))
+                yield chunk
+        except _NETWORK_ERRORS as exc:
+            raise connection_error(exc, line) from exc
+        finally:
+            response.close()
+
+    def url_for(self, request: GraphRequest) -> str:
+        """The absolute URL of a request: base URL + path + rendered query string."""
+        path = request.path if request.path.startswith("/") else "/" + request.path
+        query = request.query_string()
+        return self.base_url + path + (f"?{query}" if query else "")
+
+    def close(self) -> None:
+        """Close the HTTP session; the client cannot be used afterwards."""
+        self._closed = True
+        self.session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"GraphClient({self.base_url!r}, max_concurrency={self.max_concurrency})"
+
+    # -- the one call path ------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+        idempotent: bool,
+        stream: bool = False,
+        cancel: threading.Event | None = None,
+    ) -> requests.Response:
+        """Send one logical request, retrying per the policy; return a 2xx/3xx response or raise."""
+        if self._closed:
+            raise InterfaceError("the Graph client (and its connection) is closed")
+        line = self._line(method, url)
+        state = self.retry.start()
+        refreshed = False
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            token = self._token()
+            sent_headers = {
+                **self._headers,
+                **(headers or {}),
+                "Authorization": f"Bearer {token}",
+                "client-request-id": str(uuid.uuid4()),
+            }
+            started = time.monotonic()
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    headers=sent_headers,
+                    json=body,
+                    timeout=self.timeout,
+                    verify=self.verify,  # per request: beats REQUESTS_CA_BUNDLE (msal.md §4)
+                    stream=stream,
+                )
+                if not stream:
+                    _ = response.content  # read now: a drop mid-body must be retried here
+            except requests.exceptions.SSLError as exc:
+                self.stats.add(requests=1)
+                raise connection_error(exc, line) from exc
+            except _NETWORK_ERRORS as exc:
+                self.stats.add(requests=1)
+                log.debug("%s -> %s", line, type(exc).__name__)
+                delay = None
+                if idempotent or _never_sent(exc):
+                    delay = state.next_delay(type(exc).__name__)
+                if delay is None:
+                    retries = state.summary() if state.attempts > 1 else None
+                    raise connection_error(exc, line, retries=retries) from exc
+                self._sleep(delay, cancel)
+                continue
+            status = response.status_code
+            self.stats.add(requests=1, bytes=0 if stream else len(response.content))
+            log.debug("%s -> %d in %.3f s", line, status, time.monotonic() - started)
+            if status < 400:
+                return response
+            if stream:
+                _ = response.content
+            info = error_info(status, response.content, response.headers)
+            if status == 401 and not refreshed:
+                refreshed = True
+                self._refresh(token, info, line)
+                continue
+            if status in RETRY_STATUSES:
+                self.stats.add(throttled=1)
+                # A 504 to a write may have been carried out: only 429/503 mean "not done".
+                if idempotent or status != 504:
+                    delay = state.next_delay(info.reason(), parse_retry_after(info.retry_after))
+                    if delay is not None:
+                        self._sleep(delay, cancel)
+                        continue
+                raise error_for(info, line, retries=state.summary() if state.attempts else None)
+            raise error_for(info, line)
+
+    def _token(self) -> str:
+        # Providers need not be thread-safe: fan_out workers ask for tokens concurrently.
+        with self._token_lock:
+            token = self.token_provider.access_token()
+            self._last_token = token
+            return token
+
+    def _refresh(self, rejected: str, info: GraphErrorInfo, line: str) -> None:
+        """Force one token refresh after a 401, unless another worker already replaced the token."""
+        with self._token_lock:
+            if self._last_token is not None and self._last_token != rejected:
+                return
+            try:
+                self._last_token = self.token_provider.access_token(force_refresh=True)
+            except AuthenticationError as exc:
+                raise error_for(
+                    info, line, hint=f"refreshing the token failed: {exc.message}"
+                ) from None
+        self.stats.add(refreshes=1)
+
+    def _sleep(self, delay: float, cancel: threading.Event | None) -> None:
+        self.stats.add(retries=1, wait_seconds=delay)
+        if cancel is None:
+            time.sleep(delay)
+        elif cancel.wait(delay):
+            raise Cancelled()
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _line(self, method: str, url: str) -> str:
+        """``GET /me/messages?...``: the request without the host, for messages and logs."""
+        root = self.base_url
+        return f"{method} {url.removeprefix(root)}"
+
+    def _decode(self, response: requests.Response, line: str) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        ctype = response.headers.get("Content-Type", "").lower()
+        if "json" in ctype:
+            try:
+                return response.json()
+            except ValueError as exc:
+                raise OperationalError(
+                    f"Graph answered {line} with malformed JSON: {exc}"
+                ) from None
+        if ctype.startswith("text/"):
+            return response.text
+        return response.content
+
+    @staticmethod
+    def _require_get(request: GraphRequest) -> None:
+        if request.method.upper() != "GET":
+            raise InterfaceError(
+                f"paging needs a GET request, not {request.method} ({request.line()}); use send()"
+            )
+
+
+def _default_user_agent() -> str:
+    try:
+        from importlib.metadata import version
+
+        return f"o365sql/{version('o365sql')}"
+    except Exception:  # noqa: BLE001 - not installed as a distribution (source tree)
+        return "o365sql"

@@ -1,0 +1,264 @@
+"""Graph error responses → PEP 249 exceptions, for the Graph client (``client.py``, ``batch.py``).
+
+Graph's error body is ``{"error": {"code", "message", "innerError": {"date", "request-id",
+"client-request-id"}}}`` (https://learn.microsoft.com/graph/errors); some Exchange errors come
+without ``innerError`` and some gateways answer with HTML or nothing. The exception carries
+``code``, ``status``, ``request_id``, ``date`` as attributes and in its message, plus the
+request line. Nothing here ever puts a token in a message: ``redact`` is applied to all text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from o365sql.exceptions import (
+    AuthenticationError,
+    Error,
+    IntegrityError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    PermissionDeniedError,
+    ProgrammingError,
+    ThrottledError,
+)
+
+__all__ = ["GraphErrorInfo", "error_for", "error_info", "permission_hint", "redact"]
+
+# 400 codes meaning "the OData o365sql generated is not something Graph accepts here": the
+# planner or the schema promised Graph a capability it does not have, which is a bug in
+# o365sql (InternalError), not in the user's SQL. Codes from graph-semantics §8.3:
+# https://learn.microsoft.com/graph/api/user-list-messages (InefficientFilter),
+# https://learn.microsoft.com/graph/aad-advanced-queries (Request_UnsupportedQuery ...).
+_GENERATED_QUERY_CODES = frozenset(
+    {
+        "inefficientfilter",
+        "errorinvalidurlqueryfilter",
+        "errorinvalidurlquery",
+        "searchwithfilter",
+        "searchwithorderby",
+        "requestbroker--parseuri",
+        "request_unsupportedquery",
+    }
+)
+# Generic "BadRequest"-style codes are the generated query's fault only when the message is
+# about a query option; otherwise (a malformed id from the user's WHERE) it is ProgrammingError.
+_QUERY_OPTION_WORDS = re.compile(
+    r"\$(filter|orderby|select|expand|search|skip|top|count)|filter clause|orderby not supported"
+    r"|parsing odata|query option",
+    re.IGNORECASE,
+)
+
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_BEARER = re.compile(r"(?i)\bbearer\s+[^\s\"',;]+")
+_TOKEN_PARAM = re.compile(
+    r"(?i)\b(access_token|refresh_token|id_token|client_secret|client_assertion|password"
+    r"|device_code)([\"']?\s*[=:]\s*[\"']?)[^\s\"'&,;}]+"
+)
+# An authorization code only in URL/form syntax: "error code: 80049217" stays readable.
+_CODE_PARAM = re.compile(r"(?i)([?&]code=)[^\s&#]+")
+
+
+def redact(text: str) -> str:
+    """Remove anything that looks like a bearer token, JWT or credential parameter from ``text``.
+
+    Example:
+        >>> redact('Authorization: Bearer abc.def refresh_token=xyz "client_secret": "s3"')
+        'Authorization: Bearer [redacted] refresh_token=[redacted] "client_secret": "[redacted]"'
+    """
+    text = _BEARER.sub("Bearer [redacted]", text)
+    text = _JWT.sub("[redacted]", text)
+    text = _CODE_PARAM.sub(lambda m: f"{m.group(1)}[redacted]", text)
+    return _TOKEN_PARAM.sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted]", text)
+
+
+class GraphErrorInfo:
+    """The facts of one error response, read from its JSON body and headers."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str | None,
+        message: str,
+        request_id: str | None,
+        date: str | None,
+        retry_after: str | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.date = date
+        self.retry_after = retry_after
+
+    def reason(self) -> str:
+        """Short form for retry summaries: ``"429 ApplicationThrottled"``."""
+        return f"{self.status} {self.code}" if self.code else str(self.status)
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    if not headers:
+        return None
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return str(value)
+    return None
+
+
+def error_info(status: int, body: Any, headers: Mapping[str, str] | None = None) -> GraphErrorInfo:
+    """Read Graph's error facts from a response body (bytes, text or parsed JSON) and headers."""
+    payload: Any = body
+    if isinstance(body, (bytes, bytearray)):
+        body = bytes(body).decode("utf-8", "replace")
+    if isinstance(body, str):
+        try:
+            payload = json.loads(body) if body.strip() else None
+        except ValueError:
+            payload = None
+    code: str | None = None
+    message = ""
+    inner: dict[str, Any] = {}
+    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+        err = payload["error"]
+        code = str(err.get("code") or "") or None
+        message = str(err.get("message") or "")
+        found = err.get("innerError") or err.get("innererror") or {}
+        inner = found if isinstance(found, dict) else {}
+    elif isinstance(payload, dict) and "error" in payload:
+        # identity-platform style {"error": "invalid_grant", "error_description": "..."}
+        code = str(payload.get("error"))
+        message = str(payload.get("error_description") or "")
+    elif isinstance(body, str) and body.strip():
+        # HTML or plain text from a gateway: keep a short, whitespace-collapsed excerpt
+        text = re.sub(r"<[^>]+>", " ", body)
+        message = " ".join(text.split())[:200]
+    request_id = inner.get("request-id") or _header(headers, "request-id")
+    date = inner.get("date") or _header(headers, "date")
+    return GraphErrorInfo(
+        status,
+        code,
+        message,
+        str(request_id) if request_id else None,
+        str(date) if date else None,
+        _header(headers, "retry-after"),
+    )
+
+
+# Graph permissions a request path needs, for a hint when Graph's 403 does not name them
+# (https://learn.microsoft.com/graph/permissions-reference). Checked in order.
+_PERMISSIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"/(messages|mailfolders)\b", re.IGNORECASE), "Mail.Read (or Mail.ReadWrite)"),
+    (
+        re.compile(r"/(events|calendars?|calendarview|calendargroups)\b", re.IGNORECASE),
+        "Calendars.Read",
+    ),
+    (re.compile(r"/(contacts|contactfolders)\b", re.IGNORECASE), "Contacts.Read"),
+    (re.compile(r"/groups\b", re.IGNORECASE), "Group.Read.All"),
+    (re.compile(r"/users\b|/me\b", re.IGNORECASE), "User.Read.All (or User.ReadBasic.All)"),
+)
+_NAMED_PERMISSION = re.compile(
+    r"(?:requires one of|missing (?:scope|role)s?(?: permissions)?[^:']*)[:\s]*'?([A-Za-z.,\s]+)'?",
+    re.IGNORECASE,
+)
+
+
+def permission_hint(message: str, path: str) -> str | None:
+    """The permission a 403 is about: the one Graph names, else the usual one for the path."""
+    named = _NAMED_PERMISSION.search(message)
+    if named and "." in named.group(1):
+        return named.group(1).strip(" ,")
+    for pattern, permission in _PERMISSIONS:
+        if pattern.search(path):
+            return permission
+    return None
+
+
+def error_for(
+    info: GraphErrorInfo, request_line: str, *, retries: str | None = None, hint: str | None = None
+) -> Error:
+    """The PEP 249 exception for one failed Graph call.
+
+    ``request_line`` is ``"GET /me/messages?..."`` (no host, no headers); ``retries`` is the
+    retry summary when the call was retried; ``hint`` replaces the default advice. 400 is
+    ``ProgrammingError`` unless Graph rejects the query options o365sql generated (then
+    ``InternalError``, see ``_GENERATED_QUERY_CODES``).
+    """
+    status, code = info.status, info.code
+    graph_text = f"{code}: {info.message}" if code else (info.message or "no error body")
+    where = request_line if len(request_line) <= 400 else request_line[:400] + "..."
+    cls: type[Error]
+    prefix = "Graph"
+    chosen_hint = ""
+    if status == 400:
+        lowered = (code or "").lower()
+        if lowered in _GENERATED_QUERY_CODES or (
+            lowered in ("badrequest", "request_badrequest", "")
+            and _QUERY_OPTION_WORDS.search(info.message or "")
+        ):
+            cls = InternalError
+            prefix = (
+                "Graph rejected the query o365sql generated "
+                "(an o365sql bug; Pushdown=false avoids it)"
+            )
+        else:
+            cls = ProgrammingError
+    elif status == 401:
+        cls = AuthenticationError
+        chosen_hint = "; sign in again or check the token's audience and tenant"
+    elif status == 403:
+        cls = PermissionDeniedError
+        needed = permission_hint(info.message, request_line)
+        if needed:
+            chosen_hint = (
+                f"; the token likely lacks the {needed} permission "
+                "(delegated scope or application role)"
+            )
+    elif status in (405, 501):
+        cls = NotSupportedError
+    elif status in (409, 412):
+        cls = IntegrityError
+    elif status in (429, 503, 504):
+        cls = ThrottledError
+    elif 400 <= status < 500:
+        cls = ProgrammingError
+    else:
+        cls = OperationalError
+    if hint is not None:
+        chosen_hint = f"; {hint}"
+    text = f"{prefix}: {where} failed: {graph_text}{chosen_hint}"
+    if retries:
+        text += f"; {retries}"
+    # The facts in the form Error.__str__ uses, so they are in .message and not repeated.
+    facts = [f"HTTP {status}"] + ([f"code {code}"] if code else [])
+    if info.request_id:
+        facts.append(f"request-id {info.request_id}")
+    text += " (" + ", ".join(facts) + ")"
+    extra: dict[str, Any] = {}
+    if status == 403:
+        extra["permission"] = permission_hint(info.message, request_line)
+    return cls(
+        redact(text),
+        code=code,
+        status=status,
+        request_id=info.request_id,
+        date=info.date,
+        **extra,
+    )
+
+
+def connection_error(
+    exc: BaseException, request_line: str, *, retries: str | None = None
+) -> OperationalError:
+    """``OperationalError`` for a network failure: refused, reset, dropped mid-body, timeout, TLS."""
+    kind = type(exc).__name__
+    detail = redact(str(exc))[:300]
+    text = f"could not reach Graph for {request_line}: {kind}: {detail}"
+    if "CERTIFICATE_VERIFY_FAILED" in detail or kind == "SSLError":
+        text += "; if Graph is reached through a private CA, set SSLServerCert to its PEM file"
+    if retries:
+        text += f" ({retries})"
+    return OperationalError(redact(text))
