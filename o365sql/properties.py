@@ -63,6 +63,7 @@ class Properties:
     oauth_token_timestamp: int | None = None  # when it was issued, ms since the epoch (CData)
     oauth_settings_location: str | None = None
     oauth_verifier: str | None = None  # an authorization code from GetOAuthAuthorizationURL
+    oauth_grant_type: str = "CODE"  # AzureAD sign-in: CODE (browser) or DEVICE_CODE (headless)
     callback_url: str | None = None
     scope: str | None = None
     # JWT OAuth (certificate credential)
@@ -152,6 +153,7 @@ SPECS: tuple[PropertySpec, ...] = (
     PropertySpec("OAuthTokenTimestamp", "oauth_token_timestamp", "int", minimum=0),
     PropertySpec("OAuthSettingsLocation", "oauth_settings_location"),
     PropertySpec("OAuthVerifier", "oauth_verifier", "secret"),
+    PropertySpec("OAuthGrantType", "oauth_grant_type", "enum", ("CODE", "DEVICE_CODE", "CLIENT")),
     PropertySpec("CallbackURL", "callback_url"),
     PropertySpec("Scope", "scope"),
     PropertySpec("OAuthJWTCert", "oauth_jwt_cert", "cert"),
