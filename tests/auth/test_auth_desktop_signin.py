@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import stat
-import types
 from typing import Any
 
 import pytest
@@ -110,9 +109,7 @@ def test_callback_url_must_be_loopback_for_desktop_sign_in(props, browser):
 
 
 def _with_grant_type(p: Any, grant: str) -> Any:
-    # OAuthGrantType is read with getattr: any object with the Properties fields will do.
-    fields = {name: getattr(p, name) for name in p.__dataclass_fields__}
-    return types.SimpleNamespace(**fields, oauth_grant_type=grant)
+    return p.replace(oauth_grant_type=grant)
 
 
 def test_device_code_sign_in_on_the_devicelogin_page(emu, props, browser):

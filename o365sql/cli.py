@@ -1,0 +1,353 @@
+"""Command line ``o365sql``: where a person at a terminal meets the driver.
+
+Stage: entry point, on top of the PEP 249 surface. It turns arguments into connection
+properties (``--connect``, ``-p Key=Value``, ``O365SQL_CONNECT``), opens an ``o365sql``
+connection, runs one statement or the interactive shell (``cli_shell.py``), and hands result
+sets to ``cli_output.py``. Sign-in commands live in ``cli_signin.py``, the offline demo in
+``cli_demo.py``. Every failure is one line on stderr, ``o365sql: error: <message>``, with exit
+code 1 (a traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from typing import IO, Any
+
+import o365sql
+from o365sql.cli_output import FORMATS, Progress, write_result
+from o365sql.properties import split_connection_string
+
+__all__ = ["ENV_CONNECT", "CliContext", "build_parser", "collect_properties", "main"]
+
+#: Environment variable holding a connection string (lowest precedence).
+ENV_CONNECT = "O365SQL_CONNECT"
+#: Rows pulled from the cursor at a time when printing.
+_FETCH = 500
+
+
+class CliError(Exception):
+    """A mistake in how the command was called (not a driver error)."""
+
+
+def default_settings_location(environ: Mapping[str, str]) -> str:
+    """Where the CLI keeps tokens when ``OAuthSettingsLocation`` is not given.
+
+    The driver's own default is process memory; a command line needs a file so that
+    ``o365sql login`` helps the next command (CData keeps an OAuthSettings file per user too).
+    """
+    base = environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "o365sql", "oauth-settings.json")
+
+
+def collect_properties(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, str]:
+    """Connection properties from ``O365SQL_CONNECT``, then ``--connect``, then each ``-p``
+    (later ones win, whatever the spelling of the name), plus the CLI's defaults.
+
+    Example:
+        >>> ns = argparse.Namespace(connect="AzureTenant=a;Timeout=5", prop=["timeout=9"])
+        >>> props = collect_properties(ns, {"O365SQL_CONNECT": "AzureTenant=b;Pagesize=50"})
+        >>> props["AzureTenant"], props["Pagesize"], props["timeout"]
+        ('a', '50', '9')
+    """
+    merged: dict[str, tuple[str, str]] = {}  # normalised name -> (name as written, value)
+
+    def add(name: str, value: str) -> None:
+        merged[name.strip().lower().replace("_", "")] = (name.strip(), value)
+
+    for source in (environ.get(ENV_CONNECT), getattr(args, "connect", None)):
+        if source:
+            for name, value in split_connection_string(source):
+                add(name, value)
+    for item in getattr(args, "prop", None) or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise CliError(f"-p expects Key=Value, got {item!r}")
+        add(name, value)
+    return {name: value for name, value in merged.values()}
+
+
+def cli_defaults(props: dict[str, str], environ: Mapping[str, str]) -> dict[str, str]:
+    """The CLI's defaults on top of the driver's: a token file, and ``InitiateOAuth=REFRESH``
+    for a delegated sign-in without a given access token (so the tokens of ``o365sql login``
+    are used, and a command never opens a browser by surprise)."""
+    keys = {k.lower().replace("_", ""): k for k in props}
+    out = dict(props)
+    if "oauthsettingslocation" not in keys:
+        out["OAuthSettingsLocation"] = default_settings_location(environ)
+    scheme = props.get(keys.get("authscheme", ""), "AzureAD").lower()
+    if ("initiateoauth" not in keys and "oauthaccesstoken" not in keys
+            and scheme == "azuread" and "oauthclientid" in keys):
+        out["InitiateOAuth"] = "REFRESH"
+    return out
+
+
+class CliContext:
+    """What a command needs: parsed arguments, streams, and a lazily opened connection."""
+
+    def __init__(self, args: argparse.Namespace, stdout: IO[str], stderr: IO[str],
+                 environ: Mapping[str, str], props: dict[str, str] | None = None) -> None:
+        self.args = args
+        self.stdout = stdout
+        self.stderr = stderr
+        self.environ = environ
+        self.fmt: str = getattr(args, "format", None) or "table"
+        self.max_width: int | None = getattr(args, "max_width", None)
+        if self.max_width is None:
+            self.max_width = 40
+        self.given = props if props is not None else collect_properties(args, environ)
+        # Seconds a scan runs before the progress line appears (tests set 0).
+        self.progress_delay = float(environ.get("O365SQL_PROGRESS_DELAY") or 0.5)
+        self._connection: o365sql.Connection | None = None
+
+    @property
+    def connection(self) -> o365sql.Connection:
+        if self._connection is None:
+            props: dict[str, Any] = cli_defaults(self.given, self.environ)
+            self._connection = o365sql.connect(**props)
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def run_statement(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        """Execute one statement and print its rows (or its row count on stderr)."""
+        cur = self.connection.cursor()
+        try:
+            cur.execute(sql, params or None)
+            if cur.description is None:
+                if cur.rowcount >= 0:
+                    self.stderr.write(f"{cur.rowcount} rows affected\n")
+                return
+            graph = self._connection.graph if self._connection is not None else None
+            stats = getattr(graph, "stats", None)
+            progress = Progress(self.stderr, (lambda: stats.pages) if stats is not None else None,
+                                delay=self.progress_delay)
+            rows = progress.track(_fetch_all(cur))
+            write_result(self.stdout, cur.description, rows, self.fmt, max_width=self.max_width)
+        finally:
+            cur.close()
+
+    def run_explain(self, sql: str) -> None:
+        """``EXPLAIN`` a query; its Graph request lines are shown whole unless --max-width."""
+        saved = self.max_width
+        if getattr(self.args, "max_width", None) is None:
+            self.max_width = None
+        try:
+            self.run_statement("EXPLAIN " + sql.strip().rstrip(";"))
+        finally:
+            self.max_width = saved
+
+    def print_rows(self, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        description = [(n, None, None, None, None, None, None) for n in names]
+        write_result(self.stdout, description, rows, self.fmt, max_width=self.max_width)
+
+
+def _fetch_all(cur: o365sql.Cursor) -> Iterator[tuple[Any, ...]]:
+    while True:
+        batch = cur.fetchmany(_FETCH)
+        yield from batch
+        if len(batch) < _FETCH:
+            return
+
+
+# ---------------------------------------------------------------------------------- parser
+def _common_options() -> argparse.ArgumentParser:
+    """Options accepted before and after the subcommand (defaults suppressed so a value given
+    before the subcommand is not overwritten by the subcommand's default)."""
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("connection")
+    group.add_argument("-c", "--connect", metavar="DSN", default=argparse.SUPPRESS,
+                       help="connection string 'Key=Value;...' (CData property names)")
+    group.add_argument("-p", "--property", dest="prop", metavar="KEY=VALUE", action="append",
+                       default=argparse.SUPPRESS,
+                       help="one connection property; repeatable; wins over --connect and "
+                       f"${ENV_CONNECT}")
+    group.add_argument("--emulator", action="store_true", default=argparse.SUPPRESS,
+                       help="start the built-in emulator and connect to it as its first user")
+    output = common.add_argument_group("output")
+    output.add_argument("-f", "--format", choices=FORMATS, default=argparse.SUPPRESS,
+                        help="table (default), csv, json (an array) or jsonl (one object a line)")
+    output.add_argument("--max-width", type=int, metavar="N", default=argparse.SUPPRESS,
+                        help="cut table cells to N characters (default 40; 0: no limit)")
+    output.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the full traceback of an error")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="o365sql", parents=[common],
+        description="SQL over Microsoft Graph (Office 365): mail, calendars, contacts, "
+        "users and groups as tables.",
+        epilog=f"Connection properties come from ${ENV_CONNECT}, --connect and -p (in that "
+        "order; later wins). Try it offline: o365sql demo")
+    parser.add_argument("--version", action="version", version=f"o365sql {o365sql.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+
+    q = add("query", "run one SQL statement and print its rows")
+    q.add_argument("sql", help="the statement ('-' reads it from stdin)")
+    q.add_argument("-P", "--param", metavar="NAME=VALUE", action="append", default=[],
+                   help="a value for a :NAME placeholder (as text); repeatable")
+    add("shell", "interactive SQL shell (statements end with ';', .help for commands)")
+    add("tables", "list tables and views")
+    d = add("describe", "columns of a table: type, filters Graph evaluates, sort, flags")
+    d.add_argument("table")
+    e = add("explain", "show the Graph requests a query would send (EXPLAIN)")
+    e.add_argument("sql")
+    add("procedures", "list stored procedures and their parameters")
+    login = add("login", "sign in and keep the tokens in OAuthSettingsLocation")
+    flow = login.add_mutually_exclusive_group()
+    flow.add_argument("--device-code", dest="flow", action="store_const", const="device-code",
+                      help="device code: enter a code on another device (no local browser)")
+    flow.add_argument("--browser", dest="flow", action="store_const", const="browser",
+                      help="open a browser on this machine (the default)")
+    flow.add_argument("--client-secret", dest="flow", action="store_const", const="secret",
+                      help="app-only, with OAuthClientSecret (asked for when not given)")
+    flow.add_argument("--certificate", dest="certificate", metavar="PEM", nargs="?", const="",
+                      help="app-only, with a certificate (OAuthJWTCert, or this PEM file)")
+    add("logout", "remove the tokens kept in OAuthSettingsLocation")
+    emu = add("emulator", "run the offline Graph + sign-in emulator (python -m o365sql.emulator)")
+    emu.add_argument("emulator_args", nargs=argparse.REMAINDER,
+                     help="--port N, --seed N, --users N, --messages-per-user N, --state-dir D")
+    demo = add("demo", "start the built-in emulator, run a few queries, and exit")
+    demo.add_argument("--shell", action="store_true", help="open the shell instead")
+    return parser
+
+
+# ---------------------------------------------------------------------------------- commands
+def _cmd_query(ctx: CliContext) -> int:
+    sql = ctx.args.sql
+    if sql == "-":
+        sql = sys.stdin.read()
+    params: dict[str, str] = {}
+    for item in ctx.args.param:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise CliError(f"-P expects NAME=VALUE, got {item!r}")
+        params[name.strip().lstrip(":")] = value
+    ctx.run_statement(sql.strip().rstrip(";"), params)
+    return 0
+
+
+def _cmd_tables(ctx: CliContext) -> int:
+    from o365sql import cli_catalog
+
+    ctx.print_rows(*cli_catalog.tables_listing(ctx.connection.catalog))
+    return 0
+
+
+def _cmd_describe(ctx: CliContext) -> int:
+    from o365sql import cli_catalog
+
+    ctx.print_rows(*cli_catalog.describe_table(ctx.connection.catalog, ctx.args.table))
+    return 0
+
+
+def _cmd_procedures(ctx: CliContext) -> int:
+    from o365sql import cli_catalog
+
+    ctx.print_rows(*cli_catalog.procedures_listing())
+    return 0
+
+
+def _cmd_explain(ctx: CliContext) -> int:
+    ctx.run_explain(ctx.args.sql)
+    return 0
+
+
+def _cmd_shell(ctx: CliContext) -> int:
+    from o365sql.cli_shell import Shell
+
+    return Shell(ctx).run()
+
+
+def _dispatch(ctx: CliContext) -> int:
+    command = ctx.args.command or "shell"
+    if command == "emulator":
+        from o365sql.emulator.__main__ import main as emulator_main
+
+        return emulator_main(ctx.args.emulator_args)
+    if command == "demo":
+        from o365sql.cli_demo import run_demo
+
+        return run_demo(ctx)
+    if command in ("login", "logout"):
+        from o365sql import cli_signin
+
+        return cli_signin.login(ctx) if command == "login" else cli_signin.logout(ctx)
+    handlers = {"query": _cmd_query, "shell": _cmd_shell, "tables": _cmd_tables,
+                "describe": _cmd_describe, "explain": _cmd_explain,
+                "procedures": _cmd_procedures}
+    if getattr(ctx.args, "emulator", False):
+        from o365sql.cli_demo import emulator_properties
+
+        with emulator_properties(ctx.stderr) as props:
+            # $O365SQL_CONNECT names the user's real tenant, not the emulator: -p still wins.
+            ctx.given = {**props, **collect_properties(ctx.args, {})}
+            try:
+                return handlers[command](ctx)
+            finally:
+                ctx.close()
+    return handlers[command](ctx)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, (o365sql.Error, CliError)):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None,
+         stderr: IO[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Run the command line; return the exit code (0 ok, 1 error, 2 bad usage)."""
+    out = stdout if stdout is not None else sys.stdout
+    err = stderr if stderr is not None else sys.stderr
+    env = environ if environ is not None else os.environ
+    parser = build_parser()
+    try:
+        with contextlib.redirect_stderr(err):  # argparse writes usage errors to sys.stderr
+            args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    debug = bool(getattr(args, "debug", False))
+    ctx: CliContext | None = None
+    try:
+        ctx = CliContext(args, out, err, env)
+        return _dispatch(ctx)
+    except KeyboardInterrupt:
+        err.write("\n")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (| head): stop quietly; keep Python's final flush from failing.
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except Exception as exc:
+        if debug:
+            raise
+        hint = "" if isinstance(exc, (o365sql.Error, CliError)) else " (--debug shows where)"
+        if (isinstance(exc, o365sql.Error) and ctx is not None and not ctx.given
+                and args.command in ("query", "explain")):
+            hint = (f" (no connection properties were given: use --connect, -p or "
+                    f"${ENV_CONNECT}, or try 'o365sql demo')")
+        err.write(f"o365sql: error: {_one_line(exc)}{hint}\n")
+        return 1
+    finally:
+        if ctx is not None:
+            ctx.close()
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m o365sql.cli
+    sys.exit(main())
