@@ -1,1 +1,152 @@
-"""execution stage."""
+"""Execution stage: run one statement and hand the cursor a :class:`Result`.
+
+``run(sql, params, context)`` parses (cached), binds and plans the statement (``planning/``),
+then either streams rows page by page (nothing needs all rows), or loads the scans into SQLite
+and runs the residual query (``residual.py``), or answers ``EXPLAIN`` (``explain.py``) or
+``EXEC`` (``o365sql.procedures``). The cursor only pulls ``Result.rows``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..catalog import Catalog
+from ..exceptions import ProgrammingError
+from ..planning import plan_procedure, plan_query, prepare
+from ..planning.plan import QueryPlan
+from ..types import SQL_TYPES as _SQL
+from . import residual
+from . import scan as scan_io
+from .explain import EXPLAIN_COLUMNS, explain_rows
+
+__all__ = ["Context", "Result", "run"]
+
+Description = list[tuple[str, str, None, None, None, None, bool]]
+
+_PROCEDURE_TYPES = {"string": "VARCHAR", "integer": "INTEGER", "int": "INTEGER",
+                    "boolean": "BOOLEAN", "bool": "BOOLEAN", "datetime": "DATETIME",
+                    "long": "BIGINT", "double": "DOUBLE", "binary": "VARBINARY"}
+
+
+@dataclass
+class Context:
+    """What a statement runs against.
+
+    Attributes:
+        catalog: the connection's table catalog.
+        graph: the connection's ``GraphClient`` (``pages``, ``send``, ``fan_out``).
+        properties: the connection's ``Properties`` (``pagesize``, ``max_rows``, ``pushdown``).
+        connection: the ``Connection`` (procedures use it, e.g. to store tokens).
+    """
+
+    catalog: Catalog
+    graph: Any = None
+    properties: Any = None
+    connection: Any = None
+
+
+@dataclass
+class Result:
+    """A statement's outcome for the cursor.
+
+    ``rows`` is a lazy iterator: on the streaming path Graph pages are fetched as the cursor
+    pulls. ``rowcount`` is -1 while unknown.
+    """
+
+    description: Description | None
+    rows: Iterator[tuple[Any, ...]] = field(default_factory=lambda: iter(()))
+    rowcount: int = -1
+
+
+def run(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, context: Context) -> Result:
+    """Run one statement (see module docstring)."""
+    statement = prepare(sql)
+    if statement.kind == "exec":
+        return _run_procedure(statement, params, context)
+    properties = context.properties
+    pushdown = bool(getattr(properties, "pushdown", True))
+    pagesize = getattr(properties, "pagesize", None)
+    plan = plan_query(statement, params, context.catalog, pushdown=pushdown,
+                      pagesize=pagesize if isinstance(pagesize, int) and pagesize > 0 else None)
+    if statement.explain:
+        rows = explain_rows(plan)
+        return Result(description=[(n, t, None, None, None, None, False)
+                                   for n, t in EXPLAIN_COLUMNS], rows=iter(rows),
+                      rowcount=len(rows))
+    description: Description = [(o.name, o.sql_type, None, None, None, None, o.null_ok)
+                                 for o in plan.output]
+    rows = _rows(plan, context)
+    max_rows = getattr(properties, "max_rows", None)
+    if isinstance(max_rows, int) and max_rows > 0:
+        rows = itertools.islice(rows, max_rows)
+    return Result(description=description, rows=rows, rowcount=-1)
+
+
+def _rows(plan: QueryPlan, context: Context) -> Iterator[tuple[Any, ...]]:
+    if len(plan.scans) == 1 and plan.scans[0].count:
+        return _count_rows(plan, context)
+    if plan.streaming:
+        return _stream(plan, context)
+    return residual.run_full(plan, context)
+
+
+def _count_rows(plan: QueryPlan, context: Context) -> Iterator[tuple[Any, ...]]:
+    yield (scan_io.count(plan.scans[0], context.graph),)
+
+
+def _stream(plan: QueryPlan, context: Context) -> Iterator[tuple[Any, ...]]:
+    """Rows page by page; OFFSET/LIMIT applied as they pass, stopping Graph paging early."""
+    if plan.direct_columns:
+        source = _direct(plan, context)
+    else:
+        source = residual.stream_pages(plan, context)
+    stop = None if plan.limit is None else plan.offset + plan.limit
+    rows = itertools.islice(source, plan.offset, stop)
+    try:
+        yield from rows
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+
+
+def _direct(plan: QueryPlan, context: Context) -> Iterator[tuple[Any, ...]]:
+    scan = plan.scans[0]
+    pages = scan_io.fetch(scan, context.graph)
+    try:
+        for fill, page in pages:
+            yield from scan_io.python_rows(scan, fill, page, plan.direct_columns)
+    finally:
+        pages.close()
+
+
+def _run_procedure(statement: Any, params: Any, context: Context) -> Result:
+    call = plan_procedure(statement, params)
+    try:
+        from .. import procedures
+    except ImportError:  # pragma: no cover
+        raise ProgrammingError(f"unknown procedure {call.name!r}") from None
+    procedure = procedures.get(call.name)
+    rows = procedure.run(context, call.arguments)
+    columns = list(getattr(procedure, "result_columns", ()) or ())
+    description: Description | None = [
+        (_column_name(c), _PROCEDURE_TYPES.get(_column_type(c).lower(), _column_type(c).upper()
+                                               if _column_type(c).upper() in _SQL else "VARCHAR"),
+         None, None, None, None, True) for c in columns] or None
+    rows = list(rows or [])
+    return Result(description=description, rows=iter(rows),
+                  rowcount=len(rows) if description is not None else -1)
+
+
+def _column_name(column: Any) -> str:
+    return str(column[0] if isinstance(column, tuple) else column.name)
+
+
+def _column_type(column: Any) -> str:
+    if isinstance(column, tuple):
+        return str(column[1]) if len(column) > 1 else "VARCHAR"
+    return str(getattr(column, "type", None) or getattr(column, "sql_type", "VARCHAR"))
+

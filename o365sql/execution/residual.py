@@ -1,0 +1,131 @@
+"""Execution stage, local engine: scanned rows in stdlib SQLite, the residual query over them.
+
+Each scan becomes one typed temp table (``_scan<n>``; DATETIME as UTC text that sorts like time,
+BOOLEAN as 0/1, JSON as text, see ``conversion.py``) in a private in-memory database; the
+planner's residual SQL (transpiled by sqlglot to SQLite) runs over them and its rows are turned
+back into Python values by output type (DESIGN §3.3). Two modes:
+
+* :func:`run_full` loads every scan (dependencies first, e.g. the Users rows whose ids address
+  a Messages fan-out) and runs the whole query once;
+* :func:`stream_pages` (the streaming path) loads one Graph page at a time, runs the per-page
+  query and forgets the page, so memory stays constant however many rows flow.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+from ..conversion import STORAGE_AFFINITY, from_storage
+from ..exceptions import NotSupportedError, OperationalError, ProgrammingError
+from ..planning.plan import OutputColumn, QueryPlan, Scan
+from . import scan as scan_io
+from .system_tables import system_rows
+
+
+def connect() -> sqlite3.Connection:
+    """A private in-memory SQLite database for one statement."""
+    db = sqlite3.connect(":memory:", check_same_thread=False)
+    db.execute("PRAGMA temp_store = MEMORY")
+    return db
+
+
+def create_table(db: sqlite3.Connection, scan: Scan) -> str:
+    """CREATE the scan's temp table; return the INSERT statement for its rows."""
+    names = [_quote(c.name.lower()) for c in scan.columns] or ['"_empty"']
+    types = [STORAGE_AFFINITY.get(c.sql_type, "TEXT") for c in scan.columns] or ["TEXT"]
+    columns = ", ".join(f"{n} {t}" for n, t in zip(names, types))
+    db.execute(f"CREATE TEMP TABLE {_quote(scan.storage)} ({columns})")
+    marks = ", ".join("?" for _ in names)
+    return f"INSERT INTO {_quote(scan.storage)} VALUES ({marks})"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def convert_row(row: tuple[Any, ...], output: list[OutputColumn]) -> tuple[Any, ...]:
+    return tuple(from_storage(v, o.convert) for v, o in zip(row, output))
+
+
+def run_full(plan: QueryPlan, context: Any) -> Iterator[tuple[Any, ...]]:
+    """Load every scan, then run the residual query; yields Python rows."""
+    db = connect()
+    try:
+        for scan in plan.scans:
+            insert = create_table(db, scan)
+            for rows in _scan_batches(scan, context, db, plan):
+                if rows:
+                    db.executemany(insert, rows if scan.columns else [(None,)] * len(rows))
+        cursor = _execute(db, plan.sql)
+        while True:
+            chunk = cursor.fetchmany(500)
+            if not chunk:
+                break
+            for row in chunk:
+                yield convert_row(row, plan.output)
+    finally:
+        db.close()
+
+
+def _scan_batches(scan: Scan, context: Any, db: sqlite3.Connection,
+                  plan: QueryPlan) -> Iterator[list[tuple[Any, ...]]]:
+    if scan.system:
+        yield system_rows(scan, context.catalog)
+        return
+    queries, fills = scan.queries, scan.fills
+    if scan.dependency is not None:
+        queries, fills = _dependent_queries(scan, db, plan)
+        if not queries:
+            return
+    for fill, page in scan_io.fetch(scan, context.graph, queries, fills):
+        yield scan_io.storage_rows(scan, fill, page)
+
+
+def _dependent_queries(scan: Scan, db: sqlite3.Connection, plan: QueryPlan
+                       ) -> tuple[list[Any], list[dict[str, Any]]]:
+    """One query per distinct key of the scan this one depends on (join fan-out)."""
+    dependency = scan.dependency
+    assert dependency is not None and scan.template_query is not None
+    source = next(s for s in plan.scans if s.index == dependency.scan)
+    column = _quote(dependency.column.lower())
+    values = [row[0] for row in db.execute(
+        f"SELECT DISTINCT {column} FROM {_quote(source.storage)} WHERE {column} IS NOT NULL "
+        f"ORDER BY {column}")]
+    queries = [scan.template_query.with_address(**{dependency.slot: str(v)}) for v in values]
+    base = scan.fills[0] if scan.fills else {}
+    fills = [{**base, dependency.slot.lower(): v} for v in values]
+    return queries, fills
+
+
+def stream_pages(plan: QueryPlan, context: Any) -> Iterator[tuple[Any, ...]]:
+    """Run the per-page query over each Graph page in turn (constant memory)."""
+    scan = plan.scans[0]
+    db = connect()
+    try:
+        insert = create_table(db, scan)
+        delete = f"DELETE FROM {_quote(scan.storage)}"
+        assert plan.page_sql is not None
+        for fill, page in scan_io.fetch(scan, context.graph):
+            rows = scan_io.storage_rows(scan, fill, page)
+            if not rows:
+                continue
+            db.execute(delete)
+            db.executemany(insert, rows)
+            for row in _execute(db, plan.page_sql).fetchall():
+                yield convert_row(row, plan.output)
+    finally:
+        db.close()
+
+
+def _execute(db: sqlite3.Connection, sql: str) -> sqlite3.Cursor:
+    try:
+        return db.execute(sql)
+    except sqlite3.OperationalError as exc:
+        text = str(exc)
+        if "no such function" in text:
+            raise NotSupportedError(f"the local engine (SQLite) has {text}") from None
+        raise ProgrammingError(f"the local query failed: {text}") from None
+    except sqlite3.Error as exc:  # pragma: no cover - defensive
+        raise OperationalError(f"the local query failed: {exc}") from None

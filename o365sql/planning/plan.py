@@ -1,0 +1,119 @@
+"""Plan nodes: what the planner hands to execution (frozen where they can be).
+
+A :class:`QueryPlan` is a list of :class:`Scan` (Graph or local ``sys_*`` sources, each loaded
+into one SQLite temp table) plus the residual SQL that runs over them, or, when nothing needs all
+rows, the per-page SQL (or nothing at all) of the streaming path. A :class:`ProcedurePlan` is an
+EXEC call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..catalog import Column, Table
+from ..odata.query import ODataQuery
+
+
+@dataclass(frozen=True)
+class OutputColumn:
+    """One result column: its name, catalog SQL type (type_code), nullability, and how its
+    SQLite values turn back into Python ones (``convert``: the SQL type, or
+    ``DATETIME_NAIVE`` for dateTimeTimeZone wall-clock columns)."""
+
+    name: str
+    sql_type: str
+    null_ok: bool = True
+    convert: str = ""
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """A scan addressed by another scan's values (``JOIN Messages m ON m.UserId = u.Id``).
+
+    ``slot`` is the endpoint template slot (``UserId``); the values are the distinct non-null
+    ``column`` values of scan ``scan`` once it has run.
+    """
+
+    scan: int
+    column: str
+    slot: str
+
+
+@dataclass
+class Scan:
+    """One table reference: where its rows come from and which stored columns they fill.
+
+    Attributes:
+        index: position in the plan; the storage table is ``_scan<index>``.
+        table: the catalog table.
+        alias: the alias the residual SQL uses.
+        columns: stored columns, in storage order.
+        queries: one OData query per Graph request (several for a fan-out); empty for
+            ``sys_*`` tables and dependent scans (built at run time from ``template_query``).
+        fills: per query, the pseudo-column values its rows get (``UserId`` of a mailbox).
+        template_query: the query a dependent scan instantiates per value.
+        dependency: see :class:`Dependency`.
+        row_limit: stop reading after this many rows (LIMIT pushed as an early stop).
+        exact: every WHERE conjunct of this scan was pushed exactly (no local re-check).
+        pushed: human descriptions of what Graph does, for EXPLAIN.
+        local: human descriptions of conjuncts evaluated locally, for EXPLAIN.
+        count: the scan is a ``/$count`` call answering ``COUNT(*)``.
+    """
+
+    index: int
+    table: Table
+    alias: str
+    columns: tuple[Column, ...]
+    queries: tuple[ODataQuery, ...] = ()
+    fills: tuple[dict[str, Any], ...] = ()
+    template_query: ODataQuery | None = None
+    dependency: Dependency | None = None
+    row_limit: int | None = None
+    exact: bool = False
+    pushed: list[str] = field(default_factory=list)
+    local: list[str] = field(default_factory=list)
+    count: bool = False
+    endpoint_count_with_filter: bool = True
+
+    @property
+    def storage(self) -> str:
+        return f"_scan{self.index}"
+
+    @property
+    def system(self) -> bool:
+        return self.table.entity == "o365sql.system"
+
+
+@dataclass
+class QueryPlan:
+    """A SELECT ready to run.
+
+    Attributes:
+        scans: the sources, in the order they must run (dependencies first).
+        sql: the residual SQLite query over the storage tables (full path).
+        output: result columns.
+        streaming: rows can flow page by page (one scan, nothing needs all rows).
+        page_sql: for streaming, the per-page SQLite query, or None when rows pass straight
+            through conversion (``direct``).
+        offset / limit: applied while streaming.
+        steps: human descriptions of the local work, for EXPLAIN and golden files.
+    """
+
+    scans: list[Scan]
+    sql: str
+    output: list[OutputColumn]
+    streaming: bool = False
+    page_sql: str | None = None
+    direct_columns: tuple[int, ...] = ()
+    offset: int = 0
+    limit: int | None = None
+    steps: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ProcedurePlan:
+    """An EXEC call: the procedure name and its bound arguments by parameter name."""
+
+    name: str
+    arguments: dict[str, Any]

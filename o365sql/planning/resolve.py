@@ -1,0 +1,293 @@
+"""Resolve stage: tie every table and column of a bound query to the catalog.
+
+Checks table names (suggesting the nearest on a typo), expands ``SELECT *`` to each table's
+default columns (heavy ones only when named), qualifies every column with sqlglot's
+``qualify`` (identifiers are case-insensitive), and finds each table reference's columns.
+Hands a :class:`Resolved` query to the planner (``pushdown.py`` / ``planner.py``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+from sqlglot.errors import OptimizeError
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+from ..catalog import Catalog, Column, Table
+from ..exceptions import ProgrammingError
+from .parse import DIALECT
+from .system_catalog import SYSTEM_TABLES, system_table
+
+#: sqlglot type names for catalog SQL types (for qualify and type annotation).
+SQLGLOT_TYPES: dict[str, str] = {
+    "VARCHAR": "TEXT", "TEXT": "TEXT", "GUID": "TEXT", "ENUM": "TEXT", "JSON": "TEXT",
+    "BINARY": "BLOB", "VARBINARY": "BLOB", "INTEGER": "INT", "BIGINT": "BIGINT",
+    "BOOLEAN": "BOOLEAN", "DOUBLE": "DOUBLE", "DECIMAL": "DOUBLE", "DATETIME": "DATETIME",
+    "DATE": "DATE", "TIME": "TIME",
+}
+
+
+@dataclass
+class TableRef:
+    """One mention of a catalog table in the query (each becomes one scan)."""
+
+    node: exp.Table
+    table: Table
+    alias: str  # lower-case alias as qualified
+    scope: Scope
+    columns: dict[str, Column] = field(default_factory=dict)  # lower name -> column, use order
+
+    @property
+    def is_system(self) -> bool:
+        return self.table.name.lower() in SYSTEM_TABLES
+
+
+@dataclass
+class Resolved:
+    """A qualified query, its table references and its output columns.
+
+    ``column_nodes`` maps ``id()`` of every qualified column node that reads a catalog table
+    to its catalog column (used for typing literals and classifying predicates).
+    """
+
+    tree: exp.Query
+    refs: list[TableRef]
+    output_names: list[str]
+    column_nodes: dict[int, Column] = field(default_factory=dict)
+    tables: dict[str, Table] = field(default_factory=dict)
+
+    def copy(self) -> Resolved:
+        """A private copy (the planner mutates its tree) with refs recomputed on it."""
+        tree = self.tree.copy()
+        refs, column_nodes = _table_refs(tree, self.tables)
+        return Resolved(tree=tree, refs=refs, output_names=list(self.output_names),
+                        column_nodes=column_nodes, tables=self.tables)
+
+
+#: The pseudo-column that asks Graph for ``$search`` on tables that support it.
+SEARCH_TERMS = "SearchTerms"
+
+
+def table_columns(table: Table) -> tuple[Column, ...]:
+    """The table's columns plus the ``SearchTerms`` pseudo-column where Graph can $search."""
+    if table.search and table.column(SEARCH_TERMS) is None:
+        return table.columns + (Column(
+            name=SEARCH_TERMS, sql_type="VARCHAR", pseudo=True,
+            description="WHERE SearchTerms = '...' sends $search (KQL on messages, "
+                        "tokens on users/groups); the rows are those Graph's search returns."),)
+    return table.columns
+
+
+def find_column(table: Table, name: str) -> Column | None:
+    """The column called ``name`` (case-insensitive), ``SearchTerms`` included."""
+    lowered = name.lower()
+    return next((c for c in table_columns(table) if c.name.lower() == lowered), None)
+
+
+def lookup_table(catalog: Catalog, name: str) -> Table:
+    """The catalog (or ``sys_*``) table called ``name``; ProgrammingError with a suggestion."""
+    lowered = name.lower()
+    system = system_table(lowered)
+    if system is not None:
+        return system
+    tables = getattr(catalog, "tables", {}) or {}
+    table = tables.get(lowered)
+    if table is not None:
+        return table
+    for candidate in tables.values():
+        if candidate.name.lower() == lowered:
+            return candidate
+    names = [t.name for t in tables.values()] + list(SYSTEM_TABLES)
+    hint = difflib.get_close_matches(name, names, n=1, cutoff=0.6) or difflib.get_close_matches(
+        lowered, [n.lower() for n in names], n=1, cutoff=0.6)
+    suggestion = f"; did you mean {_original(hint[0], names)}?" if hint else ""
+    raise ProgrammingError(f"unknown table {name!r}{suggestion} (see sys_tables for the list)")
+
+
+def default_columns(table: Table) -> list[Column]:
+    """Columns of ``SELECT *``: every column except heavy ones."""
+    method = getattr(table, "default_columns", None)
+    if callable(method):
+        return list(method())
+    return [c for c in table.columns if not c.heavy]
+
+
+def resolve(tree: exp.Query, catalog: Catalog) -> Resolved:
+    """Check, expand and qualify a bound query against the catalog."""
+    tree = tree.copy()
+    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    tables: dict[str, Table] = {}
+    for node in tree.find_all(exp.Table):
+        if not node.name or (node.name.lower() in cte_names and not node.args.get("db")):
+            continue
+        if node.args.get("db") or node.args.get("catalog"):
+            raise ProgrammingError(
+                f"table names have no schema part: write {node.name!r}, not {node.sql(DIALECT)!r}")
+        tables[node.name.lower()] = lookup_table(catalog, node.name)
+    _expand_stars(tree, tables, cte_names)
+    output_names = _output_names(tree, tables)
+    schema = {name: {c.name.lower(): SQLGLOT_TYPES.get(c.sql_type, "TEXT")
+                     for c in table_columns(t)} for name, t in tables.items()}
+    try:
+        qualified = qualify(tree, schema=schema, dialect=DIALECT, validate_qualify_columns=True,
+                            quote_identifiers=True, identify=True)
+    except OptimizeError as exc:
+        raise _column_error(str(exc), tables) from None
+    assert isinstance(qualified, exp.Query)
+    refs, column_nodes = _table_refs(qualified, tables)
+    if any(n.startswith("_col_") for n in output_names) or len(output_names) != len(
+            qualified.selects):
+        output_names = [_display_name(p.alias_or_name, tables) for p in qualified.selects]
+    return Resolved(tree=qualified, refs=refs, output_names=output_names,
+                    column_nodes=column_nodes, tables=tables)
+
+
+def _expand_stars(tree: exp.Expr, tables: dict[str, Table], cte_names: set[str]) -> None:
+    """Replace ``*`` / ``t.*`` over catalog tables with their default columns."""
+    for select in list(tree.find_all(exp.Select)):
+        sources = _select_sources(select, tables, cte_names)
+        if not sources or any(t is None for _, t in sources):
+            continue  # derived tables: qualify expands their stars from their projections
+        new: list[exp.Expr] = []
+        changed = False
+        for projection in select.expressions:
+            if isinstance(projection, exp.Star):
+                for alias, table in sources:
+                    new.extend(_star_columns(alias, table))
+                changed = True
+            elif isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star):
+                wanted = projection.table.lower()
+                match = [(a, t) for a, t in sources if a.lower() == wanted]
+                if not match:
+                    raise ProgrammingError(f"{projection.table}.* names no table of this SELECT")
+                new.extend(_star_columns(*match[0]))
+                changed = True
+            else:
+                new.append(projection)
+        if changed:
+            select.set("expressions", new)
+
+
+def _star_columns(alias: str, table: Table) -> list[exp.Expr]:
+    return [exp.column(c.name, table=alias, quoted=True) for c in default_columns(table)]
+
+
+def _select_sources(select: exp.Select, tables: dict[str, Table], cte_names: set[str]
+                    ) -> list[tuple[str, Table | None]]:
+    from_ = select.args.get("from_") or select.args.get("from")
+    if from_ is None:
+        return []
+    nodes = [from_.this] + [j.this for j in select.args.get("joins") or []]
+    result: list[tuple[str, Table | None]] = []
+    for node in nodes:
+        name = node.name.lower() if isinstance(node, exp.Table) else ""
+        if name and name in tables and name not in cte_names:
+            result.append((node.alias_or_name, tables[name]))
+        else:
+            result.append((node.alias_or_name, None))
+    return result
+
+
+def _output_names(tree: exp.Query, tables: dict[str, Table]) -> list[str]:
+    """Column names for ``description`` as the user wrote them (alias, catalog name, or text)."""
+    select = tree
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return []
+    names: list[str] = []
+    for projection in select.expressions:
+        if isinstance(projection, exp.Alias):
+            names.append(projection.alias)
+        elif isinstance(projection, exp.Column):
+            if isinstance(projection.this, exp.Star):
+                return ["_col_star"]
+            names.append(_display_name(projection.name, tables))
+        elif isinstance(projection, exp.Star):
+            return ["_col_star"]
+        else:
+            names.append(projection.sql(DIALECT))
+    return names
+
+
+def _display_name(name: str, tables: dict[str, Table]) -> str:
+    lowered = name.lower()
+    for table in tables.values():
+        for column in table_columns(table):
+            if column.name.lower() == lowered:
+                return column.name
+    return name
+
+
+def _table_refs(tree: exp.Query, tables: dict[str, Table]
+                ) -> tuple[list[TableRef], dict[int, Column]]:
+    refs: dict[int, TableRef] = {}
+    column_nodes: dict[int, Column] = {}
+    scopes = traverse_scope(tree)
+    for scope in scopes:
+        for alias, source in scope.sources.items():
+            if isinstance(source, exp.Table) and id(source) not in refs and \
+                    source.name.lower() in tables:
+                refs[id(source)] = TableRef(node=source, table=tables[source.name.lower()],
+                                            alias=alias, scope=scope)
+    for scope in scopes:
+        for column in scope.columns:
+            source = _source_of(scope, column.table)
+            if isinstance(source, exp.Table) and id(source) in refs:
+                ref = refs[id(source)]
+                catalog_column = find_column(ref.table, column.name)
+                if catalog_column is not None:
+                    ref.columns.setdefault(catalog_column.name.lower(), catalog_column)
+                    column_nodes[id(column)] = catalog_column
+    ordered = sorted(refs.values(), key=lambda r: _position(tree, r.node))
+    return ordered, column_nodes
+
+
+def _source_of(scope: Scope | None, alias: str) -> object:
+    while scope is not None:
+        if alias in scope.sources:
+            return scope.sources[alias]
+        scope = scope.parent
+    return None
+
+
+def _position(tree: exp.Expr, node: exp.Expr) -> int:
+    for index, candidate in enumerate(tree.walk(bfs=False)):
+        if candidate is node:
+            return index
+    return 0
+
+
+_UNRESOLVED = re.compile(r"Column '([^']+)' could not be resolved")
+
+
+def _column_error(message: str, tables: dict[str, Table]) -> ProgrammingError:
+    match = _UNRESOLVED.search(message)
+    if not match:
+        return ProgrammingError(f"cannot resolve the query's columns: {message}")
+    name = match.group(1)
+    candidates = [(c.name, t.name) for t in tables.values() for c in t.columns]
+    owners = [t for c, t in candidates if c.lower() == name.lower()]
+    if len(owners) > 1:
+        return ProgrammingError(
+            f"column {name!r} is ambiguous: it is in {', '.join(sorted(set(owners)))}; "
+            "qualify it with the table name or alias")
+    table_names = ", ".join(t.name for t in tables.values()) or "the query"
+    hint = difflib.get_close_matches(name.lower(), [c.lower() for c, _ in candidates], n=1,
+                                     cutoff=0.6)
+    suggestion = ""
+    if hint:
+        column, owner = next((c, t) for c, t in candidates if c.lower() == hint[0])
+        suggestion = f"; did you mean {owner}.{column}?"
+    return ProgrammingError(f"unknown column {name!r} in {table_names}{suggestion}")
+
+
+def _original(lowered: str, names: list[str]) -> str:
+    for name in names:
+        if name.lower() == lowered.lower():
+            return name
+    return lowered

@@ -1,0 +1,68 @@
+"""Plan stage, result typing: the catalog SQL type of every output column.
+
+Uses sqlglot's type annotation over the qualified query (catalog types as the schema), so
+``MAX(ReceivedDateTime)`` stays DATETIME and ``COUNT(*)`` is BIGINT; the execution stage uses
+these types for ``description`` and to turn SQLite values back into Python ones.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
+
+from ..conversion import is_naive_datetime
+from .parse import DIALECT
+from .resolve import SQLGLOT_TYPES, TableRef, table_columns
+
+_BACK: dict[exp.DataType.Type, str] = {
+    exp.DataType.Type.TEXT: "VARCHAR", exp.DataType.Type.VARCHAR: "VARCHAR",
+    exp.DataType.Type.CHAR: "VARCHAR", exp.DataType.Type.NVARCHAR: "VARCHAR",
+    exp.DataType.Type.INT: "INTEGER", exp.DataType.Type.SMALLINT: "INTEGER",
+    exp.DataType.Type.TINYINT: "INTEGER", exp.DataType.Type.BIGINT: "BIGINT",
+    exp.DataType.Type.BOOLEAN: "BOOLEAN", exp.DataType.Type.DOUBLE: "DOUBLE",
+    exp.DataType.Type.FLOAT: "DOUBLE", exp.DataType.Type.DECIMAL: "DECIMAL",
+    exp.DataType.Type.DATETIME: "DATETIME", exp.DataType.Type.TIMESTAMP: "DATETIME",
+    exp.DataType.Type.TIMESTAMPTZ: "DATETIME", exp.DataType.Type.DATE: "DATE",
+    exp.DataType.Type.TIME: "TIME", exp.DataType.Type.BLOB: "VARBINARY",
+}
+
+
+def output_types(tree: exp.Query, refs: list[TableRef]) -> list[str]:
+    """One catalog SQL type per projection of ``tree`` (``VARCHAR`` when unknown)."""
+    schema: dict[str, dict[str, str]] = {}
+    for ref in refs:
+        schema[ref.node.name] = {c.name.lower(): SQLGLOT_TYPES.get(c.sql_type, "TEXT")
+                                 for c in table_columns(ref.table)}
+    exact = _exact_types(tree, refs)
+    try:
+        annotated = annotate_types(tree.copy(), schema=schema, dialect=DIALECT)
+    except Exception:  # noqa: BLE001 - typing is best effort; VARCHAR is a safe default
+        return [e or "VARCHAR" for e in exact]
+    result: list[str] = []
+    for index, projection in enumerate(annotated.selects):
+        if exact[index]:
+            result.append(exact[index])
+            continue
+        kind = projection.type.this if projection.type is not None else None
+        result.append(_BACK.get(kind, "VARCHAR") if kind is not None else "VARCHAR")
+    return result
+
+
+def _exact_types(tree: exp.Query, refs: list[TableRef]) -> list[str]:
+    """Catalog types of projections that are plain columns (GUID, ENUM, JSON survive)."""
+    by_alias = {ref.alias: ref for ref in refs}
+    select = tree
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    result: list[str] = []
+    for projection in tree.selects:
+        node = projection.this if isinstance(projection, exp.Alias) else projection
+        sql_type = ""
+        if isinstance(node, exp.Column) and node.table in by_alias and isinstance(
+                tree, exp.Select):
+            column = next((c for c in table_columns(by_alias[node.table].table)
+                           if c.name.lower() == node.name.lower()), None)
+            if column is not None:
+                sql_type = "DATETIME_NAIVE" if is_naive_datetime(column) else column.sql_type
+        result.append(sql_type)
+    return result
