@@ -233,3 +233,17 @@ def test_requests_exceptions_never_escape(clean: Emulator) -> None:
         client.send(ME)
     assert not isinstance(info.value, requests.RequestException)
     assert "after 2 attempts" in str(info.value)
+
+
+def test_missing_permission_is_permission_denied_with_graph_facts(clean: Emulator) -> None:
+    # A token with only User.Read may read /me but not the mailbox: Graph answers 403
+    # ErrorAccessDenied, which must surface as PermissionDeniedError carrying its facts.
+    client = make_client(clean, clean.mint_token(user=clean.users[0], scopes=["User.Read"]))
+    assert client.send(ME)["userPrincipalName"].lower() == clean.users[0].lower()
+    with pytest.raises(o365sql.PermissionDeniedError) as info:
+        client.send(GraphRequest("GET", "/me/messages", (("$top", "1"),)))
+    entry = clean.log[-1]
+    exc = info.value
+    assert isinstance(exc, o365sql.ProgrammingError)
+    assert (exc.status, exc.code, exc.request_id) == (403, "ErrorAccessDenied", entry.request_id)
+    assert entry.status == 403 and entry.request_id in str(exc)
