@@ -1,0 +1,166 @@
+"""Whole user journeys through an example app, each one test in ``test_flask_app.py`` and
+``test_django_app.py`` (the two apps have the same pages and element ids).
+
+Stage: test scenarios, built from the steps and checks in ``webapp_checks``. Each scenario takes
+the tab, the running app, the emulator and the demo user to sign in; the emulator's request log
+shows which token grants the app used.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from webapp_browser import Chromium, Page
+from webapp_checks import (
+    check_contacts,
+    check_cookies,
+    check_events,
+    check_inbox,
+    css_string,
+    grants,
+    sign_in,
+)
+from webapp_oracle import GraphOracle
+from webapp_servers import AppServer
+
+__all__ = [
+    "declined_consent",
+    "full_journey",
+    "refresh_after_rejection",
+    "refresh_before_expiry",
+    "revoked_sign_in",
+    "tampered_callback",
+]
+
+
+def full_journey(page: Page, app: AppServer, emulator: Any, user: str) -> None:
+    """Sign in, read the three pages (and follow the site's own links), sign out."""
+    codes_before = grants(emulator, "authorization_code")
+    sign_in(page, app, emulator, user)
+    assert grants(emulator, "authorization_code") == codes_before + 1
+    oracle = GraphOracle(emulator, user)
+    check_inbox(page, oracle)
+    check_cookies(page, app)
+
+    page.click("#nav-contacts")
+    page.wait_for_url(app.url + "/contacts")
+    check_contacts(page, oracle)
+
+    page.click("#nav-events")
+    page.wait_for_url(app.url + "/events")
+    check_events(page, app, oracle, emulator.tenant.reference)
+    # A fresh token lives about an hour, well past the apps' 5-minute refresh margin.
+    assert grants(emulator, "refresh_token") == 0
+
+    page.click("#signout-button")
+    page.wait_for_url(app.url + "/?")
+    assert page.exists("#signin-button")
+    page.goto(app.url + "/inbox")  # the tokens are gone: back to the sign-in page
+    assert urlsplit(page.url).path == "/"
+    assert page.exists("#signin-button")
+
+    # The request log shows the callback, with its code masked.
+    log = app.log_text()
+    assert "/callback?code=[redacted]" in log
+    assert not re.search(r"[?&]code=(?!\[redacted\])", log)
+
+
+def declined_consent(page: Page, app: AppServer, emulator: Any, user: str) -> None:
+    """Cancel on the consent page: back on the site's sign-in page with the reason, no tokens."""
+    codes_before = grants(emulator, "authorization_code")
+    page.goto(app.url + "/")
+    page.click("#signin-button")
+    page.wait_for_url(emulator.authority)
+    page.click(f"#signin-form button[name=user][value={css_string(user)}]")
+    page.wait_for("document.querySelector('#consent-form') !== null", what="the consent page")
+    page.click("#cancel")
+    page.wait_for_url(app.url + "/callback?error=access_denied")
+    assert "declined" in page.text("#reason")
+    assert page.exists("#signin-button")
+    assert grants(emulator, "authorization_code") == codes_before
+    page.goto(app.url + "/inbox")
+    assert urlsplit(page.url).path == "/"
+
+
+def refresh_before_expiry(page: Page, app: AppServer, emulator: Any, user: str) -> None:
+    """Tokens that expire within the app's refresh margin are refreshed before each query."""
+    saved = emulator.config.access_token_lifetime
+    emulator.config.access_token_lifetime = 120  # under the apps' 300 s margin
+    try:
+        before = grants(emulator, "refresh_token")
+        sign_in(page, app, emulator, user)  # lands on /inbox: one query
+        assert grants(emulator, "refresh_token") == before + 1
+        oracle = GraphOracle(emulator, user)
+        check_inbox(page, oracle)
+        page.click("#nav-contacts")
+        page.wait_for_url(app.url + "/contacts")
+        assert grants(emulator, "refresh_token") == before + 2
+        check_contacts(page, oracle)
+    finally:
+        emulator.config.access_token_lifetime = saved
+
+
+def refresh_after_rejection(page: Page, app: AppServer, emulator: Any, user: str) -> None:
+    """Graph answers 401 to a valid-looking token: the app refreshes once and retries."""
+    sign_in(page, app, emulator, user)
+    oracle = GraphOracle(emulator, user)
+    before = grants(emulator, "refresh_token")
+    rule = emulator.faults.status(401, path="/messages", count=1)
+    try:
+        page.goto(app.url + "/inbox")
+        page.wait_for_url(app.url + "/inbox")
+        assert rule.fired == 1
+        assert grants(emulator, "refresh_token") == before + 1
+        check_inbox(page, oracle)
+    finally:
+        emulator.faults.remove(rule.id)
+
+
+def revoked_sign_in(page: Page, app: AppServer, emulator: Any, user: str) -> None:
+    """When the refresh token is revoked too, the visitor is sent back to sign in."""
+    sign_in(page, app, emulator, user)
+    emulator.revoke_refresh_tokens(user)
+    rule = emulator.faults.status(401, path="/messages", count=1)
+    try:
+        page.goto(app.url + "/inbox")
+        page.wait_for_url(app.url + "/?")
+        assert rule.fired == 1
+        assert "sign in again" in page.text("#reason")
+        assert page.exists("#signin-button")
+        page.goto(app.url + "/inbox")
+        assert urlsplit(page.url).path == "/"
+    finally:
+        emulator.faults.remove(rule.id)
+
+
+def tampered_callback(page: Page, browser: Chromium, app: AppServer, emulator: Any) -> None:
+    """A callback whose state is not the one this browser's sign-in started is refused, and
+    no code is redeemed."""
+    codes_before = grants(emulator, "authorization_code")
+    page.goto(app.url + "/")
+    page.click("#signin-button")
+    authorize = page.wait_for_url(emulator.authority)
+    state = parse_qs(urlsplit(authorize).query)["state"][0]
+    assert len(state) >= 32  # a random value per sign-in
+
+    # Another browser (no sign-in started there) receives a callback with that state.
+    other = browser.new_page()
+    try:
+        other.goto(f"{app.url}/callback?code=stolen-code&state={state}")
+        assert other.text("#error-title") == "Sign-in refused"
+        assert not other.exists("#messages")
+    finally:
+        other.close()
+
+    # This browser receives a callback with a changed state.
+    page.goto(f"{app.url}/callback?code=forged-code&state={state[:-2]}xx")
+    assert page.text("#error-title") == "Sign-in refused"
+    assert "state mismatch" in page.text("#error-message")
+    # The state was used up by that attempt: the genuine one is refused now too.
+    page.goto(f"{app.url}/callback?code=forged-code&state={state}")
+    assert page.text("#error-title") == "Sign-in refused"
+    assert grants(emulator, "authorization_code") == codes_before
+    page.goto(app.url + "/inbox")
+    assert urlsplit(page.url).path == "/"
