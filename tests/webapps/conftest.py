@@ -18,9 +18,16 @@ from webapp_servers import AppServer, start_app
 from o365sql.emulator import Emulator
 
 
+@pytest.fixture(scope="module", params=["flask", "django"])
+def app_kind(request: pytest.FixtureRequest) -> str:
+    """Which example app the scenarios run against; pytest runs all of one app's first."""
+    kind: str = request.param
+    return kind
+
+
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    # One per test module: each test signs a different user in, so each sees the consent page.
+def emulator(app_kind: str) -> Iterator[Emulator]:
+    # One per app: each scenario signs a different user in, so each sees the consent page.
     with Emulator(seed=1) as emu:
         yield emu
 
@@ -65,14 +72,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
 
 
 @pytest.fixture(scope="module")
-def flask_app(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    server = start_app("flask", emulator, tmp_path_factory.mktemp("flask"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def django_app(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    server = start_app("django", emulator, tmp_path_factory.mktemp("django"))
+def site(
+    app_kind: str, emulator: Emulator, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AppServer]:
+    """The example app under test, served on a free loopback port."""
+    server = start_app(app_kind, emulator, tmp_path_factory.mktemp(app_kind))
     yield server
     server.stop()
