@@ -99,9 +99,8 @@ def logout(ctx: CliContext) -> int:
     store = open_token_store(settings)
     with store.transaction() as state:
         who = state.record.get("username")
-        had_tokens = bool(state.msal_cache or state.record)
-        state.msal_cache = ""
-        state.set_record({})
+        had_tokens = not state.empty
+        state.clear()
     if had_tokens:
         ctx.stderr.write(f"o365sql: signed out{f' {who}' if who else ''}; removed the tokens "
                          f"in {store.location}\n")

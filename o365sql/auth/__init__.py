@@ -14,7 +14,8 @@ AzureAD                     OFF (default)    ``StaticTokenProvider``: ``OAuthAcc
                                              as given; expired or rejected → error
 AzureAD                     REFRESH          ``DelegatedTokenProvider``: refresh the
                                              tokens in the store / ``OAuthRefreshToken``;
-                                             never signs in
+                                             never signs in (with nothing to refresh it
+                                             says so without any network call)
 AzureAD                     GETANDREFRESH    ``DelegatedTokenProvider``: as REFRESH, and
                                              signs the person in when nothing can be
                                              refreshed (browser on ``CallbackURL``, or
@@ -26,6 +27,17 @@ AzureServicePrincipal[Cert] any              ``AppOnlyTokenProvider`` (client cr
 
 ``OAuthSettingsLocation``: a file path (shared by processes) or ``memory://<id>``; unset, the
 tokens stay in this process's memory, shared by connections of the same app and authority.
+
+A store shared by connections with different credentials of one client id never lets a wrong
+one through: app-only tokens are kept per credential fingerprint, and a person's tokens are
+served from the cache only to the credential that obtained them (others must redeem the
+refresh token, which the authority checks). See ``providers`` and ``apps``.
+
+PKCE (S256) is used by every flow in which o365sql builds the authorize URL: the desktop
+browser sign-in, ``GetOAuthAccessToken AuthMode=APP``, and ``GetOAuthAuthorizationURL`` +
+``GetOAuthAccessToken AuthMode=WEB`` or ``OAuthVerifier`` (the verifier waits in the pending
+sign-in, keyed by State). Only a code from an authorize URL made elsewhere, redeemed without a
+State, goes without it. Device code and client credentials have no authorize step.
 """
 
 from __future__ import annotations

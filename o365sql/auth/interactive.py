@@ -34,11 +34,17 @@ from urllib.parse import urlsplit
 from o365sql.auth.apps import AppHandle
 from o365sql.auth.loopback import LoopbackListener
 from o365sql.auth.settings import AuthSettings
-from o365sql.auth.signin_errors import Redactor, error_from_exception, error_from_result
+from o365sql.auth.signin_errors import (
+    Redactor,
+    aadsts_facts,
+    error_from_exception,
+    error_from_result,
+)
 from o365sql.auth.store import StoreState
 from o365sql.exceptions import AuthenticationError, ProgrammingError
 
 __all__ = [
+    "SIGN_IN_AGAIN_HERE",
     "SIGN_IN_TIMEOUT",
     "BrowserHook",
     "DeviceCodePrompt",
@@ -52,6 +58,12 @@ __all__ = [
 BrowserHook = Callable[[str], object]
 #: Called with ``{"message", "user_code", "verification_uri", "expires_in"}``.
 DeviceCodePrompt = Callable[[Mapping[str, Any]], object]
+
+#: How to try again after a failed interactive sign-in.
+SIGN_IN_AGAIN_HERE = (
+    "sign in again: connect again with InitiateOAuth=GETANDREFRESH, or run EXEC "
+    "GetOAuthAccessToken or `o365sql login`"
+)
 
 #: How long a person has to finish signing in, in seconds.
 SIGN_IN_TIMEOUT = 300.0
@@ -121,8 +133,7 @@ def browser_sign_in(handle: AppHandle, state: StoreState, settings: AuthSettings
             f"{doing} timed out after {int(timeout)} s: nobody completed the sign-in page at "
             f"{urlsplit(settings.authority).netloc} (the redirect goes to {listener.redirect_uri})")
     if "error" in response:
-        raise error_from_result(response, doing, "check the app registration's redirect URIs "
-                                "and permissions, then sign in again", redact)
+        raise error_from_result(response, doing, SIGN_IN_AGAIN_HERE, redact)
     if response.get("state") != flow["state"]:
         raise AuthenticationError(
             f"{doing} failed: the response's state does not match the request's (a response "
@@ -133,7 +144,7 @@ def browser_sign_in(handle: AppHandle, state: StoreState, settings: AuthSettings
     except Exception as exc:  # noqa: BLE001 - msal raises many types; see signin_errors
         raise error_from_exception(exc, doing, settings.authority, redact) from None
     if "access_token" not in result:
-        raise error_from_result(result, doing, "sign in again", redact)
+        raise error_from_result(result, doing, SIGN_IN_AGAIN_HERE, redact)
     return dict(result)
 
 
@@ -158,7 +169,8 @@ def device_code_sign_in(handle: AppHandle, state: StoreState, settings: AuthSett
     except Exception as exc:  # noqa: BLE001 - msal raises many types; see signin_errors
         raise error_from_exception(exc, doing, settings.authority, redact) from None
     if "user_code" not in flow:
-        raise error_from_result(flow, doing, "check OAuthClientId and Scope", redact)
+        raise error_from_result(flow, doing, "check OAuthClientId and Scope, then "
+                                + SIGN_IN_AGAIN_HERE, redact)
     shown = {k: flow.get(k) for k in ("message", "user_code", "verification_uri", "expires_in")}
     show = prompt or _device_code_hook
     if show is not None:
@@ -175,12 +187,13 @@ def device_code_sign_in(handle: AppHandle, state: StoreState, settings: AuthSett
         if "access_token" in result:
             return dict(result)
         if result.get("error") not in ("authorization_pending", "slow_down"):
-            raise error_from_result(result, doing, "start the sign-in again", redact)
+            raise error_from_result(result, doing, SIGN_IN_AGAIN_HERE, redact)
         if time.time() + flow.get("interval", 5) > deadline:
+            code, trace_id, _ = aadsts_facts(result)
             raise AuthenticationError(
                 f"{doing} timed out: the code {flow['user_code']} was not entered at "
-                f"{flow.get('verification_uri')} in time; start the sign-in again",
-                code=str(result.get("error")))
+                f"{flow.get('verification_uri')} in time. To fix: {SIGN_IN_AGAIN_HERE}, and "
+                "enter the new code", code=code, request_id=trace_id)
         # msal warns when polled before `interval` has passed since the last attempt.
         time.sleep(max(0.0, flow.get("latest_attempt_at", 0) + flow.get("interval", 5)
                        - time.time()) + 0.05)

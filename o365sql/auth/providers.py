@@ -11,6 +11,16 @@ and hands it to the Graph client, which calls ``access_token()`` per request and
 * ``AppOnlyTokenProvider`` (``AzureServicePrincipal``/``AzureServicePrincipalCert``): client
   credentials with the secret or certificate; a new token is simply requested again.
 
+A wrong credential never gets a token from the store, although msal files tokens by client id
+alone: app-only tokens are kept under a fingerprint of the secret or certificate
+(``apps.credential_fingerprint``), and a person's tokens are served from the cache only to the
+credential recorded with them. Any other secret or certificate (or none, a public client of the
+same id) first redeems the refresh token, so the authority checks it (AADSTS7000215 for a wrong
+secret); once that succeeds, as after a secret rotation, the store belongs to the new one.
+
+With ``InitiateOAuth=REFRESH`` and nothing to refresh the error comes without any network
+call: it says where the store is and how to sign in first.
+
 Both keep the current token in memory and only touch the store (a file lock and a read) when
 it has less than ``REFRESH_MARGIN`` seconds left: msal itself treats an access token with less
 than five minutes left as expired (``acquire_token_silent``), so this matches its rule.
@@ -19,6 +29,7 @@ than five minutes left as expired (``acquire_token_silent``), so this matches it
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from typing import Any
@@ -104,6 +115,13 @@ class DelegatedTokenProvider:
     # ------------------------------------------------------------------ internals
     def _obtain(self, *, rejected: str | None, force_refresh: bool) -> TokenResult:
         settings = self._settings
+        if settings.initiate == "REFRESH" and not settings.refresh_token and not settings.verifier:
+            # Nothing to refresh needs no authority: say so before building the msal app,
+            # which would fetch the authority's discovery document (and fail offline).
+            with self._store.transaction() as state:
+                refreshable = _holds_tokens_for(state, settings.client_id or "")
+            if not refreshable:
+                return self._without_refresh(force_refresh, failure=None)
         handle = app_for(settings, doing="refreshing the access token")
         failure: dict[str, Any] | None = None
         used_supplied = False
@@ -114,10 +132,21 @@ class DelegatedTokenProvider:
                     result: dict[str, Any] | None = None
                     if account is not None:
                         scopes = _silent_scopes(settings, state)
-                        # Another process may already have replaced the token Graph rejected.
-                        result = app.acquire_token_silent_with_error(scopes, account)
-                        if force_refresh and result and (
-                                rejected is None or result.get("access_token") == rejected):
+                        if _obtained_with(state, settings, handle.credential):
+                            # Another process may already have replaced the token Graph
+                            # rejected.
+                            result = app.acquire_token_silent_with_error(scopes, account)
+                            if force_refresh and result and (
+                                    rejected is None or result.get("access_token") == rejected):
+                                result = app.acquire_token_silent_with_error(
+                                    scopes, account, force_refresh=True)
+                        else:
+                            # The stored tokens were obtained with another secret or
+                            # certificate (or none), or before the store said which: a cached
+                            # access token would be handed out without any check of this
+                            # credential. Redeeming the refresh token makes the authority check
+                            # it (a confidential client's refresh token only works with one of
+                            # the app's credentials).
                             result = app.acquire_token_silent_with_error(
                                 scopes, account, force_refresh=True)
                         if result is not None and "access_token" not in result:
@@ -141,7 +170,7 @@ class DelegatedTokenProvider:
                     account_id=account.get("home_account_id") if account else None)
                 if token.source != "cache" or not state.record:
                     remember(state, token, client_id=app.client_id,
-                             authority=settings.authority)
+                             authority=settings.authority, credential=handle.credential)
                 if used_supplied and settings.refresh_token:
                     state.record["supplied_refresh_token_used"] = _fingerprint(
                         settings.refresh_token)
@@ -154,7 +183,12 @@ class DelegatedTokenProvider:
         if settings.initiate == "GETANDREFRESH":
             with self._store.transaction() as state:
                 return self._interactive(state)
-        # REFRESH (or OFF) with nothing that works.
+        return self._without_refresh(force_refresh, failure=failure)
+
+    def _without_refresh(self, force_refresh: bool, *, failure: dict[str, Any] | None
+                         ) -> TokenResult:
+        """REFRESH with nothing that works: ``OAuthAccessToken`` while it lasts, else an error."""
+        settings = self._settings
         if settings.access_token and not force_refresh and (
                 settings.access_token_expires_at is None
                 or settings.access_token_expires_at > time.time()):
@@ -164,11 +198,16 @@ class DelegatedTokenProvider:
         if failure is not None:
             raise error_from_result(failure, "refreshing the access token", SIGN_IN_AGAIN,
                                     self._redact)
-        what = ("Graph rejected the access token and " if force_refresh else "")
+        where = (f"the token store {self._store.location!r}" if settings.settings_location
+                 else "this process's memory (OAuthSettingsLocation is not set)")
+        what = "Graph rejected the access token, and there are " if force_refresh else ""
         raise AuthenticationError(
-            f"{what}no refresh token is available for InitiateOAuth={settings.initiate} "
-            f"(OAuthRefreshToken is not set and the token store {self._store.location!r} holds "
-            f"none for OAuthClientId {settings.client_id!r}); {SIGN_IN_AGAIN}")
+            f"{what}no tokens to refresh in {where}: it holds none for OAuthClientId "
+            f"{settings.client_id!r}, and OAuthRefreshToken is not set. "
+            f"InitiateOAuth={settings.initiate} never signs anyone in: sign in first with "
+            "InitiateOAuth=GETANDREFRESH, `o365sql login`, or EXEC GetOAuthAccessToken "
+            "(GetOAuthAuthorizationURL then GetOAuthAccessToken AuthMode=WEB for a web app), "
+            "with the same OAuthSettingsLocation")
 
     def _account(self, app: Any, state: StoreState) -> dict[str, Any] | None:
         accounts = app.get_accounts()
@@ -190,7 +229,8 @@ class DelegatedTokenProvider:
             result = browser_sign_in(handle, state, settings, browser=self._browser,
                                      prompt=prompt)
         token = TokenResult.from_msal(result)
-        remember(state, token, client_id=handle.app.client_id, authority=settings.authority)
+        remember(state, token, client_id=handle.app.client_id, authority=settings.authority,
+                 credential=handle.credential)
         return token
 
 
@@ -210,6 +250,37 @@ def _silent_scopes(settings: AuthSettings, state: StoreState) -> list[str]:
             and state.record.get("client_id") == settings.client_id):
         return granted
     return wanted
+
+
+def _obtained_with(state: StoreState, settings: AuthSettings, credential: str) -> bool:
+    """True when the store's tokens were obtained by this client id with this credential."""
+    record = state.record
+    return (record.get("credential") == credential
+            and str(record.get("client_id") or "").lower() == (settings.client_id or "").lower())
+
+
+def _holds_tokens_for(state: StoreState, client_id: str) -> bool:
+    """Whether msal could find anything of a person's to use for ``client_id`` (offline check).
+
+    A refresh token of the app (or of its family, which msal may use too), or an access token
+    of a signed-in account.
+    """
+    if not state.msal_cache:
+        return False
+    try:
+        cache = json.loads(state.msal_cache)
+    except ValueError:
+        return True  # let msal report it
+    wanted = client_id.lower()
+    for entry in (cache.get("RefreshToken") or {}).values():
+        if isinstance(entry, dict) and (str(entry.get("client_id", "")).lower() == wanted
+                                        or entry.get("family_id")):
+            return True
+    for entry in (cache.get("AccessToken") or {}).values():
+        if (isinstance(entry, dict) and entry.get("home_account_id")
+                and str(entry.get("client_id", "")).lower() == wanted):
+            return True
+    return False
 
 
 def _fingerprint(secret: str) -> str:
@@ -246,7 +317,9 @@ class AppOnlyTokenProvider:
             handle = app_for(settings, doing=doing)
             with self._store.transaction() as state:
                 try:
-                    with handle.bound_to(state) as app:
+                    # Under the credential's own name: msal would hand any credential of this
+                    # client id the app token another one obtained (see apps.py).
+                    with handle.bound_to(state, partition=handle.credential) as app:
                         if force_refresh:
                             # The cached app token is the one Graph rejected: ask for another.
                             app.remove_tokens_for_client()
@@ -258,8 +331,9 @@ class AppOnlyTokenProvider:
                 hint = ("check OAuthClientId, AzureTenant and the "
                         + ("certificate (OAuthJWTCert)" if settings.uses_certificate
                            else "client secret (OAuthClientSecret)")
-                        + ", and that the app has the Graph application permissions it needs")
-                raise error_from_result(result, doing, hint, self._redact)
+                        + ", and that the app has the Graph application permissions it needs; "
+                        "the next connection signs the app in again")
+                raise error_from_result(result, doing, hint, self._redact, hint_after_fix=False)
             token = TokenResult.from_msal(result)
             self._current = token
             self._redact.add(token.access_token)

@@ -24,7 +24,9 @@ from o365sql.exceptions import AuthenticationError, Error, OperationalError, Pro
 
 __all__ = [
     "SIGN_IN_AGAIN",
+    "WEB_SIGN_IN_AGAIN",
     "Redactor",
+    "aadsts_facts",
     "error_from_exception",
     "error_from_result",
     "install_log_scrubber",
@@ -33,9 +35,36 @@ __all__ = [
 #: What a user can do when no token can be had without them.
 SIGN_IN_AGAIN = (
     "sign in again: run EXEC GetOAuthAccessToken (AuthMode=APP for this machine's browser, or "
-    "GetOAuthAuthorizationURL + GetOAuthAccessToken AuthMode=WEB), or connect with "
-    "InitiateOAuth=GETANDREFRESH"
+    "GetOAuthAuthorizationURL + GetOAuthAccessToken AuthMode=WEB), `o365sql login`, or connect "
+    "with InitiateOAuth=GETANDREFRESH"
 )
+#: The same for the web application's two steps.
+WEB_SIGN_IN_AGAIN = (
+    "sign in again: EXEC GetOAuthAuthorizationURL, open the URL, and redeem the new code with "
+    "EXEC GetOAuthAccessToken AuthMode=WEB"
+)
+
+# AADSTS errors about the app's credential or registration rather than the person's sign-in:
+# signing in again does not help until this is fixed. Codes and meanings from
+# https://learn.microsoft.com/entra/identity-platform/reference-error-codes
+_CODE_HINTS = {
+    "AADSTS7000215": "check OAuthClientSecret: the app registration holds no such secret (give "
+                     "the secret's Value, not its Secret ID)",
+    "AADSTS7000222": "OAuthClientSecret has expired: add a new client secret to the app "
+                     "registration and use it",
+    "AADSTS7000218": "the app registration is confidential: set OAuthClientSecret or "
+                     "OAuthJWTCert (or enable 'Allow public client flows' on it)",
+    "AADSTS700025": "the app registration is a public client: remove OAuthClientSecret and "
+                    "OAuthJWTCert",
+    "AADSTS700027": "check OAuthJWTCert: the app registration holds no such certificate",
+    "AADSTS700016": "check OAuthClientId and AzureTenant: the app is not registered in that "
+                    "tenant (or not consented to in it)",
+    "AADSTS50011": "add the CallbackURL to the app registration's redirect URIs",
+    "AADSTS65001": "the permissions are not consented to: the person can consent when signing "
+                   "in, or an administrator grants them with EXEC GetAdminConsentURL",
+    "AADSTS501481": "this code belongs to a sign-in started with PKCE: give GetOAuthAccessToken "
+                    "its State, or the whole callback URL as Verifier (or as OAuthVerifier)",
+}
 
 _MASK = "********"
 # A JWT (access or id token) or anything shaped like one, and refresh-token-like blobs.
@@ -96,24 +125,54 @@ def _first_line(description: str) -> str:
     return description.replace("\r", "").split("\n", 1)[0].strip()
 
 
+def aadsts_facts(result: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
+    """``(code, trace id, correlation id)`` of an identity-platform error answer.
+
+    The code is ``AADSTSnnnn`` from ``error_codes`` or the description (else the OAuth
+    ``error``); the ids come from their fields or, for errors handed back through a redirect,
+    from the "Trace ID: …" / "Correlation ID: …" lines of the description.
+    """
+    error = str(result.get("error") or "error")
+    full = str(result.get("error_description") or "")
+    codes = result.get("error_codes") or []
+    match = _AADSTS.search(full)
+    code = f"AADSTS{codes[0]}" if codes else (f"AADSTS{match.group(1)}" if match else error)
+    trace_id = result.get("trace_id")
+    if not trace_id:
+        found = re.search(r"Trace ID: ([0-9a-fA-F-]+)", full)
+        trace_id = found.group(1) if found else None
+    correlation_id = result.get("correlation_id")
+    if not correlation_id:
+        found = re.search(r"Correlation ID: ([0-9a-fA-F-]+)", full)
+        correlation_id = found.group(1) if found else None
+    return (code, str(trace_id) if trace_id else None,
+            str(correlation_id) if correlation_id else None)
+
+
 def error_from_result(result: Mapping[str, Any], doing: str, hint: str | None = None,
-                      redact: Redactor | None = None) -> AuthenticationError:
-    """An msal error dict → ``AuthenticationError`` naming the AADSTS code and trace id."""
+                      redact: Redactor | None = None, *,
+                      hint_after_fix: bool = True) -> AuthenticationError:
+    """An msal error dict → ``AuthenticationError`` naming the AADSTS code and trace id.
+
+    Args:
+        hint: how to sign in again. For the AADSTS codes about the app's credential or
+            registration, what to fix comes first ("…; then <hint>"), or instead of the hint
+            when ``hint_after_fix`` is false (app-only sign-in, where the hint is a checklist).
+    """
     redact = redact or Redactor()
     error = str(result.get("error") or "error")
     description = _first_line(str(result.get("error_description") or ""))
-    codes = result.get("error_codes") or []
-    match = _AADSTS.search(description)
-    code = f"AADSTS{codes[0]}" if codes else (f"AADSTS{match.group(1)}" if match else error)
-    trace_id = result.get("trace_id")
-    if trace_id is None:
-        found = re.search(r"Trace ID: ([0-9a-fA-F-]+)", str(result.get("error_description", "")))
-        trace_id = found.group(1) if found else None
+    code, trace_id, correlation_id = aadsts_facts(result)
     parts = [f"{doing} failed: {error}"]
     if description:
         parts.append(f"({description})" if description.startswith("AADSTS")
                      else f"({code}: {description})")
     message = " ".join(parts)
+    fix = _CODE_HINTS.get(code)
+    if fix and hint and hint_after_fix:
+        hint = f"{fix}; then {hint}"
+    elif fix:
+        hint = fix
     if hint:
         message += f". To fix: {hint}"
     # Written the way Error.__str__ would add them, so they are not repeated; the request-id
@@ -121,12 +180,12 @@ def error_from_result(result: Mapping[str, Any], doing: str, hint: str | None = 
     facts = [f"code {code}"]
     if trace_id:
         facts.append(f"request-id {trace_id} (the authority's trace id)")
-    if result.get("correlation_id"):
-        facts.append(f"correlation id {result['correlation_id']}")
+    if correlation_id:
+        facts.append(f"correlation id {correlation_id}")
     message += " (" + ", ".join(facts) + ")"
     return AuthenticationError(
-        redact(message), code=code, request_id=str(trace_id) if trace_id else None,
-        error=error, correlation_id=result.get("correlation_id"),
+        redact(message), code=code, request_id=trace_id, error=error,
+        correlation_id=correlation_id,
     )
 
 

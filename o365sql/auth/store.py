@@ -17,8 +17,16 @@ File layout (``format`` 1)::
 
     {"format": "o365sql-token-store", "version": 1,
      "last_tokens": {"client_id", "authority", "home_account_id", "username", "scope",
-                     "access_token", "refresh_token", "expires_at", "obtained_at"},
-     "msal_cache": {…msal's unified cache schema: AccessToken, RefreshToken, Account, …}}
+                     "access_token", "refresh_token", "expires_at", "obtained_at",
+                     "credential"},
+     "msal_cache": {…msal's unified cache schema: AccessToken, RefreshToken, Account, …},
+     "app_tokens": {"<credential fingerprint>": {…an msal cache holding app-only tokens…}}}
+
+``msal_cache`` holds a person's tokens; ``last_tokens.credential`` names the credential (a
+fingerprint, never the secret) that obtained them. App-only tokens live apart in
+``app_tokens``, one msal cache per credential fingerprint, because msal files tokens by client
+id alone and would otherwise hand one credential's app token to another (see ``apps.py``).
+Stores written before ``app_tokens`` existed are read as they are.
 """
 
 from __future__ import annotations
@@ -58,10 +66,23 @@ class StoreState:
     msal_cache: str = ""
     record: dict[str, Any] = field(default_factory=dict)
     dirty: bool = False
+    #: credential fingerprint → serialised msal cache of that credential's app-only tokens.
+    partitions: dict[str, str] = field(default_factory=dict)
 
     def set_record(self, record: dict[str, Any]) -> None:
         self.record = dict(record)
         self.dirty = True
+
+    def clear(self) -> None:
+        """Forget every token: the person's, the record and every credential's app tokens."""
+        self.msal_cache = ""
+        self.record = {}
+        self.partitions = {}
+        self.dirty = True
+
+    @property
+    def empty(self) -> bool:
+        return not (self.msal_cache or self.record or self.partitions)
 
     def __repr__(self) -> str:
         return f"StoreState(account={self.record.get('username')!r}, dirty={self.dirty})"
@@ -108,8 +129,11 @@ def _decode(text: str, where: str) -> StoreState:
         raise ProgrammingError(f"OAuthSettingsLocation {where!r} is not an o365sql token store")
     if data.get("format") == _FORMAT:
         cache = data.get("msal_cache") or {}
+        apps = data.get("app_tokens")
+        partitions = ({str(k): json.dumps(v) for k, v in apps.items() if isinstance(v, dict) and v}
+                      if isinstance(apps, dict) else {})
         return StoreState(msal_cache=json.dumps(cache) if cache else "",
-                          record=dict(data.get("last_tokens") or {}))
+                          record=dict(data.get("last_tokens") or {}), partitions=partitions)
     if {"AccessToken", "RefreshToken", "Account"} & set(data):
         # A bare msal cache (e.g. written by another msal application): use it as is.
         return StoreState(msal_cache=text)
@@ -118,8 +142,12 @@ def _decode(text: str, where: str) -> StoreState:
 
 def _encode(state: StoreState) -> str:
     cache = json.loads(state.msal_cache) if state.msal_cache else {}
-    return json.dumps({"format": _FORMAT, "version": 1, "last_tokens": state.record,
-                       "msal_cache": cache}, indent=1, sort_keys=True)
+    data: dict[str, Any] = {"format": _FORMAT, "version": 1, "last_tokens": state.record,
+                            "msal_cache": cache}
+    apps = {k: json.loads(v) for k, v in sorted(state.partitions.items()) if v}
+    if apps:
+        data["app_tokens"] = apps
+    return json.dumps(data, indent=1, sort_keys=True)
 
 
 def _atomic_write_private(path: Path, text: str) -> None:
@@ -214,11 +242,13 @@ class MemoryTokenStore:
     def transaction(self) -> Iterator[StoreState]:
         with self._lock:
             # Work on a copy so a failed operation leaves the shared state untouched.
-            working = StoreState(self._state.msal_cache, dict(self._state.record))
+            working = StoreState(self._state.msal_cache, dict(self._state.record),
+                                 partitions=dict(self._state.partitions))
             yield working
             if working.dirty:
                 self._state.msal_cache = working.msal_cache
                 self._state.record = working.record
+                self._state.partitions = working.partitions
 
     def pending_dir(self) -> Path:
         return private_dir(_temp_state_root() / "pending")

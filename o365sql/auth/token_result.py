@@ -77,8 +77,13 @@ class TokenResult:
     __str__ = __repr__
 
 
-def remember(state: StoreState, result: TokenResult, *, client_id: str, authority: str) -> None:
-    """Record ``result`` as the store's last tokens (keeping a refresh token it did not renew)."""
+def remember(state: StoreState, result: TokenResult, *, client_id: str, authority: str,
+             credential: str) -> None:
+    """Record ``result`` as the store's last tokens (keeping a refresh token it did not renew).
+
+    ``credential``: ``AppHandle.credential``, the fingerprint of the secret or certificate that
+    obtained the tokens; only that credential is served them without asking the authority.
+    """
     previous = state.record if state.record.get("client_id") == client_id else {}
     refresh = result.refresh_token or previous.get("refresh_token")
     state.set_record({
@@ -91,6 +96,7 @@ def remember(state: StoreState, result: TokenResult, *, client_id: str, authorit
         "refresh_token": refresh,
         "expires_at": int(result.expires_at),
         "obtained_at": int(time.time()),
+        "credential": credential,
         # Which OAuthRefreshToken property value was already redeemed (a hash, see providers).
         "supplied_refresh_token_used": previous.get("supplied_refresh_token_used"),
     })

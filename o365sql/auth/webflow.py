@@ -30,6 +30,7 @@ from o365sql.auth.apps import app_for
 from o365sql.auth.settings import RESERVED_SCOPES, AuthSettings, split_scopes
 from o365sql.auth.signin_errors import (
     SIGN_IN_AGAIN,
+    WEB_SIGN_IN_AGAIN,
     Redactor,
     error_from_exception,
     error_from_result,
@@ -154,7 +155,7 @@ def redeem_code(settings: AuthSettings, store: Store, *, verifier: str | None,
     redact.add(verifier)
     response = _split_verifier(verifier)
     if "error" in response:
-        raise error_from_result(response, doing, "sign in again", redact)
+        raise error_from_result(response, doing, WEB_SIGN_IN_AGAIN, redact)
     code = response.get("code")
     if not code:
         raise ProgrammingError(f"{doing}: Verifier holds no code")
@@ -196,10 +197,10 @@ def redeem_code(settings: AuthSettings, store: Store, *, verifier: str | None,
                     result = app.acquire_token_by_authorization_code(
                         code, msal_scopes(scope, settings), redirect_uri=redirect)
             if "access_token" not in result:
-                raise error_from_result(result, doing, "call GetOAuthAuthorizationURL and sign "
-                                        "in again", redact)
+                raise error_from_result(result, doing, WEB_SIGN_IN_AGAIN, redact)
             token = TokenResult.from_msal(result)
-            remember(saved, token, client_id=app.client_id, authority=settings.authority)
+            remember(saved, token, client_id=app.client_id, authority=settings.authority,
+                     credential=handle.credential)
     except (AuthenticationError, ProgrammingError):
         raise
     except Exception as exc:  # noqa: BLE001 - msal raises many types; see signin_errors
@@ -228,7 +229,8 @@ def redeem_refresh_token(settings: AuthSettings, store: Store, refresh_token: st
         if "access_token" not in result:
             raise error_from_result(result, doing, SIGN_IN_AGAIN, redact)
         token = TokenResult.from_msal(result)
-        remember(saved, token, client_id=settings.client_id or "", authority=settings.authority)
+        remember(saved, token, client_id=settings.client_id or "", authority=settings.authority,
+                 credential=handle.credential)
     return token
 
 

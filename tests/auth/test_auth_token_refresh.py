@@ -107,7 +107,7 @@ def test_memory_settings_location_is_shared_by_the_same_id(emu, signed_in, props
     assert status_of(emu, same.access_token()) == 200
     other = auth.token_provider(props(initiate_oauth="REFRESH",
                                       oauth_settings_location="memory://shared-2"))
-    with pytest.raises(AuthenticationError, match="no refresh token"):
+    with pytest.raises(AuthenticationError, match="no tokens to refresh"):
         other.access_token()
 
 

@@ -102,3 +102,34 @@ def test_a_bare_msal_cache_file_is_read(tmp_path):
     path.write_text(json.dumps({"AccessToken": {}, "RefreshToken": {}, "Account": {}}))
     with FileTokenStore(str(path)).transaction() as state:
         assert json.loads(state.msal_cache)["Account"] == {}
+
+
+def test_app_tokens_are_kept_per_credential_and_cleared_with_the_rest(tmp_path):
+    path = tmp_path / "tokens.json"
+    store = FileTokenStore(str(path))
+    app_cache = json.dumps({"AccessToken": {"k": {"secret": "app-token"}}})
+    with store.transaction() as state:
+        state.msal_cache = json.dumps({"Account": {}})
+        state.partitions["secret-abc"] = app_cache
+        state.set_record({"username": "a@example"})
+    data = json.loads(path.read_text())
+    assert data["app_tokens"] == {"secret-abc": json.loads(app_cache)}
+    with store.transaction() as state:
+        assert state.partitions == {"secret-abc": app_cache} and not state.empty
+        state.clear()
+    with store.transaction() as state:
+        assert state.empty and state.partitions == {} and state.record == {}
+    assert "app_tokens" not in json.loads(path.read_text())
+
+
+def test_memory_store_keeps_partitions_and_drops_them_on_failure():
+    store = open_store("memory://partitions-1", "x")
+    with store.transaction() as state:
+        state.partitions["cert-1"] = '{"AccessToken": {}}'
+        state.dirty = True
+    with pytest.raises(RuntimeError), store.transaction() as state:
+        state.partitions["cert-2"] = '{"AccessToken": {}}'
+        state.dirty = True
+        raise RuntimeError("msal blew up")
+    with open_store("memory://partitions-1", "x").transaction() as state:
+        assert sorted(state.partitions) == ["cert-1"]

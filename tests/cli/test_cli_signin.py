@@ -131,3 +131,15 @@ def test_certificate_login(emu, cli_env, tmp_path):
     login = run_cli([*args, "login", "--certificate", str(pem)], cli_env)
     assert login.code == 0, login.err
     assert f"application {emu.app.client_id}" in login.err
+
+
+def test_logout_forgets_app_tokens_too(emu, cli_env):
+    args = _base(emu, emu.app.client_id) + ["-p", f"OAuthClientSecret={emu.app.client_secret}"]
+    assert run_cli([*args, "login", "--client-secret"], cli_env).code == 0
+    before = json.loads(Path(_store(cli_env)).read_text())
+    assert any(part.get("AccessToken") for part in before["app_tokens"].values())
+    assert emu.app.client_secret not in json.dumps(before)
+    logout = run_cli([*args, "logout"], cli_env)
+    assert logout.code == 0 and "signed out" in logout.err
+    after = json.loads(Path(_store(cli_env)).read_text())
+    assert not after.get("app_tokens") and not after.get("msal_cache") and not after.get("last_tokens")
