@@ -7,7 +7,7 @@ body (``error.code``, ``error.message``, ``innerError`` with ``date``, ``request
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -40,7 +40,7 @@ class GraphError(Exception):
         if self.inner:
             # Graph's innerError date has no zone suffix and second precision (errors.md samples).
             error["innerError"] = {
-                "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+                "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
                 "request-id": request_id,
                 "client-request-id": client_request_id or request_id,
             }

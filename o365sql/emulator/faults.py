@@ -122,7 +122,9 @@ class FaultInjector:
 
     # -- applying ---------------------------------------------------------------------------
 
-    def pick(self, method: str, path: str) -> Decision:
+    def pick(self, method: str, path: str, *, connection: bool = True) -> Decision:
+        """The faults for one request; ``connection=False`` (a request inside a ``$batch``)
+        skips ``drop`` rules, which act on the connection."""
         if not self._rules:  # the common case, without taking the lock
             return NO_FAULT
         delay = 0.0
@@ -132,7 +134,7 @@ class FaultInjector:
         ids: list[int] = []
         with self._lock:
             for rule in self._rules:
-                if not rule.matches(method, path):
+                if not rule.matches(method, path) or (rule.kind == "drop" and not connection):
                     continue
                 if rule.kind != "latency" and (status is not None or drop):
                     continue  # one failure per request; latencies add up

@@ -112,33 +112,6 @@ def user_ref(ctx: Ctx, mb: Mailbox, given: str | None) -> str:
     return quote(given, safe="")
 
 
-class LazyItems(Sequence[dict]):
-    """A sequence of Graph JSON dicts built on first access from compact records."""
-
-    def __init__(self, records: Sequence[Any], build: Callable[[Any], dict[str, Any]]) -> None:
-        self._records = records
-        self._build = build
-        self._cache: dict[int, dict[str, Any]] = {}
-
-    def __len__(self) -> int:
-        return len(self._records)
-
-    def __getitem__(self, index):  # type: ignore[override]
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        item = self._cache.get(index)
-        if item is None:
-            item = self._build(self._records[index])
-            self._cache[index] = item
-        return item
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
-
-
 # Prefer handling ---------------------------------------------------------------------------------
 _TZ_KEYS = ("start", "end", "startDateTime", "endDateTime")
 

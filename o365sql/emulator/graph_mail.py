@@ -3,8 +3,9 @@
 Reads go through the OData engine with the MESSAGES / MAIL_FOLDERS rules; writes follow the
 status codes of graph-semantics §9: create draft 201 (isDraft, in Drafts), send/sendMail/reply/
 replyAll/forward 202, createReply* 201, move/copy 201 with a new id, PATCH 200 (body, subject,
-internetMessageId and replyTo only on drafts), DELETE 204. Sent mail lands in Sent Items and in
-the Inbox of every in-tenant recipient (new ids, unread, same conversationId/internetMessageId).
+internetMessageId and replyTo only on drafts), DELETE 204 (a soft delete into Recoverable
+Items, out of every listing). Sent mail lands in Sent Items and in the Inbox of every in-tenant
+recipient (new ids, unread, same conversationId/internetMessageId).
 
 Hands on: ``EmuResponse`` to ``graph_api``; deliveries to other mailboxes are queued on
 ``ctx.after`` and run once the sender's mailbox lock is released.
@@ -21,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from . import graph_attachments, item_ids
 from .errors import GraphError
-from .graph_context import Ctx, LazyItems, collection, count, entity
+from .graph_context import Ctx, collection, count, entity
 from .graph_permissions import MAIL_READ, MAIL_SEND, MAIL_WRITE, check_mailbox
-from .mail_json import HTML_HEAD, HTML_TAIL, folder_json, html_to_text, message_json
+from .mail_json import HTML_HEAD, HTML_TAIL, folder_json, html_to_text, message_items, message_json
 from .mail_store import (
     DELIVERY_RECEIPT,
     DRAFT,
@@ -118,7 +119,7 @@ def messages(ctx: Ctx, mb: Mailbox, segs: list[str], context: str, folder: MailF
         if ctx.method == "GET":
             _need(ctx, mb)
             recs = mb.mail.in_folder(folder.serial) if folder else mb.mail.ordered()
-            return collection(ctx, LazyItems(recs, lambda r: message_json(mb, r)), MESSAGES, context, body=True,
+            return collection(ctx, message_items(mb, recs), MESSAGES, context, body=True,
                               cache_key=(mb.number, mb.version, folder.serial if folder else 0))
         if ctx.method == "POST":
             _need(ctx, mb, write=True)
@@ -129,7 +130,7 @@ def messages(ctx: Ctx, mb: Mailbox, segs: list[str], context: str, folder: MailF
     if segs[0] == "$count" and len(segs) == 1:
         _need(ctx, mb)
         recs = mb.mail.in_folder(folder.serial) if folder else mb.mail.ordered()
-        return count(ctx, LazyItems(recs, lambda r: message_json(mb, r)), MESSAGES)
+        return count(ctx, message_items(mb, recs), MESSAGES)
     if segs[0].lower() == "delta":
         raise GraphError(501, "NotImplemented", "Message delta is not implemented by the emulator.")
     rec = find_message(mb, segs[0])
@@ -146,7 +147,10 @@ def messages(ctx: Ctx, mb: Mailbox, segs: list[str], context: str, folder: MailF
             return entity(ctx, message_json(mb, rec), MESSAGES, context, body=True, select=False)
         if ctx.method == "DELETE":
             _need(ctx, mb, write=True)
-            mb.mail.remove(rec.serial)
+            # message-delete.md documents only the 204; Exchange soft-deletes the item into
+            # Recoverable Items (not Deleted Items: that takes a move to "deleteditems"), so it
+            # leaves every listing and its id stops resolving (graph-semantics §9, inferred).
+            mb.mail.soft_delete(rec.serial)
             return EmuResponse(204)
         raise graph_attachments.method_not_allowed()
     action = rest[0].lower()

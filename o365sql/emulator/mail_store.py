@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import item_ids
+
 # flag bits of MessageRecord.flags
 READ = 1
 DRAFT = 2
@@ -128,6 +130,8 @@ class MailStore:
         self.well_known: dict[str, int] = {}
         self.messages: dict[int, MessageRecord] = {}
         self._ordered: list[MessageRecord] | None = None
+        self._all: list[MessageRecord] | None = None
+        self._by_folder: dict[int, list[MessageRecord]] = {}
         root = self.add_folder("Top of Information Store", 0, well_known="msgfolderroot")
         self.root = root.serial
         for name, (display, under_root, hidden) in WELL_KNOWN.items():
@@ -176,6 +180,7 @@ class MailStore:
             self.folders[folder.parent].children.remove(serial)
         folder.parent = new_parent
         self.folders[new_parent].children.append(serial)
+        self._ordered = None  # the folder may have left or joined the visible tree
 
     # messages --------------------------------------------------------------------------------
     def add(self, rec: MessageRecord) -> MessageRecord:
@@ -184,7 +189,7 @@ class MailStore:
         folder.total += 1
         if not rec.flags & READ:
             folder.unread += 1
-        self._ordered = None
+        self._changed()
         return rec
 
     def remove(self, serial: int) -> MessageRecord:
@@ -194,7 +199,7 @@ class MailStore:
             folder.total -= 1
             if not rec.flags & READ:
                 folder.unread -= 1
-        self._ordered = None
+        self._changed()
         return rec
 
     def set_read(self, rec: MessageRecord, read: bool) -> None:
@@ -208,11 +213,43 @@ class MailStore:
             rec.flags &= ~READ
             folder.unread += 1
 
+    def soft_delete(self, serial: int) -> MessageRecord | None:
+        """``DELETE /messages/{id}``: the item moves to Recoverable Items (Deletions) with a new id
+        (out of every listing of the mailbox, graph-semantics §9 "Exchange soft-deletes"); an
+        item already there is purged. Returns the recoverable copy, if any."""
+        rec = self.remove(serial)
+        deletions = self.well_known["recoverableitemsdeletions"]
+        if rec.folder == deletions:
+            return None
+        return self.add(rec.copy(self.next_serial(), deletions))
+
+    def _sorted(self) -> list[MessageRecord]:
+        if self._all is None:
+            self._all = sorted(self.messages.values(), key=lambda r: (
+                -int(r.received), item_ids.order_key(item_ids.MESSAGE, r.serial)))
+            self._by_folder = {}
+        return self._all
+
     def ordered(self) -> list[MessageRecord]:
-        """All messages, newest received first (Outlook's default order); cached until a change."""
+        """The messages of ``/me/messages``: every folder of the visible tree (msgfolderroot's
+        subtree, so not Recoverable Items), newest received first (Outlook's default order), ties
+        by id text as the OData engine breaks them; cached until a change. A list handed out is
+        never changed (a change makes a new one), so callers and the query cache may keep it."""
         if self._ordered is None:
-            self._ordered = sorted(self.messages.values(), key=lambda r: (-r.received, -r.serial))
+            visible = set(self.subtree(self.root))
+            everything = self._sorted()
+            self._ordered = everything if all(r.folder in visible for r in everything) else \
+                [r for r in everything if r.folder in visible]
         return self._ordered
 
     def in_folder(self, serial: int) -> list[MessageRecord]:
-        return [r for r in self.ordered() if r.folder == serial]
+        """One folder's messages in ``ordered()`` order; cached with it."""
+        everything = self._sorted()
+        found = self._by_folder.get(serial)
+        if found is None:
+            found = self._by_folder[serial] = [r for r in everything if r.folder == serial]
+        return found
+
+    def _changed(self) -> None:
+        self._ordered = None
+        self._all = None

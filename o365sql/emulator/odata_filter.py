@@ -258,6 +258,7 @@ class _Binder:
             return lambda item: False  # null in a relational comparison is never true
         self.check_type(ptype, right, op)
         self.check_op(canonical, op, scope)
+        self.check_length(canonical, right)
         ordering = op not in ("eq", "ne")
         norm = normalizer(ptype, ordering=ordering)
         key = literal_key(ptype, right.kind, right.value, ordering=ordering)
@@ -267,6 +268,12 @@ class _Binder:
             if fast is not None:
                 return fast
         return _comparison(getter, norm, op, key)
+
+    def check_length(self, canonical: str, literal: Literal) -> None:
+        """Directory string values are at most 120 characters (graph-semantics §2.4, §13.10)."""
+        limit = self.rules.eq_value_limit
+        if limit is not None and literal.kind == "string" and len(str(literal.value)) > limit:
+            raise err.unsupported_property_clause(self.rules, canonical.split("/")[0])
 
     def check_type(self, ptype: PropType, literal: Literal, op: str) -> None:
         if ptype.collection or not literal_fits(ptype, literal.kind):
@@ -294,6 +301,7 @@ class _Binder:
                 has_null = True
                 continue
             self.check_type(ptype, value, "in")
+            self.check_length(canonical, value)
             keys.add(literal_key(ptype, value.kind, value.value))
         self.check_op(canonical, "in", scope)
         norm = normalizer(ptype)
@@ -329,6 +337,7 @@ class _Binder:
         if ptype.collection or ptype.kind != "primitive" or ptype.name != "String":
             raise err.bad_function_args(self.rules, name)
         self.check_op(canonical, name, scope)
+        self.check_length(canonical, needle)
         text = str(needle.value).casefold()
 
         def test(item: Any) -> bool:

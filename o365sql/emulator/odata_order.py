@@ -151,12 +151,18 @@ def _sort_pass(result: list[Any], key: SortKey) -> list[Any]:
     return present + missing if key.descending else missing + present
 
 
-def sort_items(items: list[Any], keys: Sequence[SortKey], limit: int | None = None) -> list[Any]:
+def sort_items(items: list[Any], keys: Sequence[SortKey], limit: int | None = None,
+               native: Callable[[str], Callable[[Any], Any] | None] | None = None,
+               id_key: Callable[[Any], Any] | None = None) -> list[Any]:
     """A new list ordered by ``keys`` (nulls first ascending, last descending).
 
     With ``limit``, only the first ``limit`` positions must be right (a first page): when the
     leading key has no nulls, the items beyond the ``limit``-th value of that key cannot reach
-    the page, so only the candidates up to it (ties included) are sorted.
+    the page, so only the candidates up to it (ties included) are sorted. ``native(property)``
+    may give, for a top-level property, a key function that orders exactly like the property's
+    value and is never None (``record_view``: read from the compact record, nothing built);
+    ``id_key`` likewise for the tie-break on the ``id`` text (case-sensitive, unlike an
+    ``$orderby=id``, which compares case-insensitively like every string).
     """
     if not keys:
         return items
@@ -164,12 +170,19 @@ def sort_items(items: list[Any], keys: Sequence[SortKey], limit: int | None = No
         candidates = _top_candidates(items, keys[0], limit)
         if candidates is not None:
             items = candidates
-    try:
-        result = sorted(items, key=itemgetter("id"))
-    except (KeyError, TypeError):
-        result = sorted(items, key=lambda item: str(item.get("id", "")))
+    if id_key is not None:
+        result = sorted(items, key=id_key)
+    else:
+        try:
+            result = sorted(items, key=itemgetter("id"))
+        except (KeyError, TypeError):
+            result = sorted(items, key=lambda item: str(item.get("id", "")))
     for key in reversed(keys):  # least significant first; every pass is stable
-        result = _sort_pass(result, key)
+        fast = native(key.path) if native is not None and len(key.names) == 1 else None
+        if fast is not None:
+            result.sort(key=fast, reverse=key.descending)  # reverse=True keeps ties stable
+        else:
+            result = _sort_pass(result, key)
     return result
 
 

@@ -27,15 +27,24 @@ _TOKEN = re.compile(r"^X'44537074([0-9A-F]{16})([0-9A-F]{8})'$")
 def page_size(rules: ResourceRules, options: QueryOptions, maxpagesize: int | None) -> int:
     raw = options.get("$top")
     top = parse_int(rules, "$top", raw)
+    max_top = rules.max_top
+    if rules.reduced_max_top is not None and _names(options, rules.reduced_max_top[0]):
+        max_top = min(max_top, rules.reduced_max_top[1])
     if top is None:
-        size = rules.default_page_size
-    elif rules.top_over_max == "reject" and not 1 <= top <= rules.max_top:
-        raise err.page_size_out_of_range(str(raw).strip(), rules.max_top)
+        size = min(rules.default_page_size, max_top)
+    elif rules.top_over_max == "reject" and not 1 <= top <= max_top:
+        raise err.page_size_out_of_range(str(raw).strip(), max_top)
     else:
-        size = min(top, rules.max_top)
+        size = min(top, max_top)
     if maxpagesize is not None:
         size = min(size, maxpagesize)
     return size
+
+
+def _names(options: QueryOptions, prop: str) -> bool:
+    """Whether ``$select`` or ``$filter`` names ``prop`` (case-insensitively, as a whole word)."""
+    pattern = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(prop)}(?![A-Za-z0-9_])", re.IGNORECASE)
+    return any(pattern.search(options.get(name) or "") for name in ("$select", "$filter"))
 
 
 def start_offset(rules: ResourceRules, options: QueryOptions) -> int:

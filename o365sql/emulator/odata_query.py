@@ -14,8 +14,11 @@ Order of work for a list request: parse options → check combinations (``$searc
 Performance: each option is parsed once per request; filters are closures; ordering uses key
 lists, not comparisons. When the route passes ``cache_key`` (any hashable that changes whenever
 the collection changes, e.g. ``(mailbox_id, tenant.version)``), the filtered and ordered list is
-kept in a small LRU so that following nextLinks deep into a large collection does not filter and
-sort it again.
+kept in an LRU bounded by the number of items it holds, so that following nextLinks deep into a
+large collection does not filter and sort it again. Collections of compact records come as
+``record_view.RecordItems``: filters and sort keys read lazy views that build only the
+properties they touch, records already in the order asked for are not sorted, the cache keeps
+records (not JSON), and only the page's items are shaped, with only their selected properties.
 """
 
 from __future__ import annotations
@@ -34,12 +37,17 @@ from .odata_paging import next_link, page_size, start_offset
 from .odata_rules import ResourceRules
 from .odata_search import compile_search
 from .odata_select import Shaper, context_with_select, parse_select
+from .record_view import RecordItems
 
 Item = Mapping[str, Any]
 
-_CACHE: OrderedDict[Hashable, list[Any]] = OrderedDict()
-_CACHE_SIZE = 16
+# Results kept for nextLinks, bounded by the items they hold (a 200,000-message result is one
+# entry but 200,000 items), so the cache's memory is linear in what it holds, whatever the sizes.
+_CACHE: OrderedDict[Hashable, Sequence[Any]] = OrderedDict()
+_CACHE_ITEMS = 600_000
+_CACHE_ENTRIES = 64
 _CACHE_LOCK = threading.Lock()  # the server answers requests on several threads
+_cached_items = 0
 
 
 @dataclass(frozen=True)
@@ -100,41 +108,92 @@ def _plan(rules: ResourceRules, query: str, headers: Mapping[str, str]) -> _Plan
     return _Plan(options, predicate, search, order, count, consistent, advanced)
 
 
-def _matches(items: Sequence[Item], rules: ResourceRules, plan: _Plan,
-             cache_key: Hashable | None, window: int | None = None) -> tuple[list[Any], int]:
-    """The filtered, searched, ordered and capped items, and how many there are.
+def _presorted(items: Sequence[Item], plan: _Plan) -> bool:
+    """Whether the items already stand in the order asked for (no order asked counts)."""
+    if not plan.order:
+        return True
+    if not isinstance(items, RecordItems):
+        return False
+    return [(k.path, k.descending) for k in plan.order] == list(items.presorted)
 
+
+def _cache_get(key: Hashable) -> Sequence[Any] | None:
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            _CACHE.move_to_end(key)
+        return cached
+
+
+def _cache_put(key: Hashable, result: Sequence[Any]) -> None:
+    """Keeps ``result`` unless it alone exceeds the budget; evicts the least recently used
+    results until the items held (not the results) fit ``_CACHE_ITEMS``."""
+    global _cached_items
+    size = max(1, len(result))
+    if size > _CACHE_ITEMS:
+        return
+    with _CACHE_LOCK:
+        previous = _CACHE.pop(key, None)
+        if previous is not None:
+            _cached_items -= max(1, len(previous))
+        _CACHE[key] = result
+        _cached_items += size
+        while _cached_items > _CACHE_ITEMS or len(_CACHE) > _CACHE_ENTRIES:
+            _, dropped = _CACHE.popitem(last=False)
+            _cached_items -= max(1, len(dropped))
+
+
+def cached_items() -> tuple[int, int]:
+    """(results, items) the result cache holds now (for tests and benchmarks)."""
+    with _CACHE_LOCK:
+        return len(_CACHE), _cached_items
+
+
+def _matches(items: Sequence[Item], rules: ResourceRules, plan: _Plan,
+             cache_key: Hashable | None, window: int | None = None) -> tuple[Sequence[Any], int]:
+    """The filtered, searched, ordered and capped entries, and how many there are.
+
+    Entries are the items themselves, or for ``RecordItems`` their records (a page's views are
+    made from them by the caller), so a cached result costs a pointer per item, not its JSON.
     Cached when ``cache_key`` is given. Otherwise, with ``window`` (offset + page size), only
-    the first ``window`` items are guaranteed to be in order (enough for the page asked for).
+    the first ``window`` entries are guaranteed to be in order (enough for the page asked for).
     """
     key = None
     if cache_key is not None:
         opts = plan.options
         key = (cache_key, rules.name, opts.get("$filter"), opts.get("$search"),
                opts.get("$orderby"), plan.advanced)
-        with _CACHE_LOCK:
-            cached = _CACHE.get(key)
-            if cached is not None:
-                _CACHE.move_to_end(key)
+        cached = _cache_get(key)
         if cached is not None:
             return cached, len(cached)
-    result = list(items)
-    if plan.predicate is not None:
-        pred = plan.predicate
-        result = [item for item in result if pred(item)]
-    if plan.search is not None:
-        search = plan.search
-        result = [item for item in result if search(item)]
-    total = len(result)
-    if plan.search is not None and rules.search_cap is not None:
-        total = min(total, rules.search_cap)
-        window = min(window, total) if window is not None else None
-    result = sort_items(result, plan.order, None if key is not None else window)[:total]
+    lazy = isinstance(items, RecordItems)
+    presorted = _presorted(items, plan)
+    if lazy and plan.predicate is None and plan.search is None and presorted:
+        # The commonest scan (no $filter, default order): no view is built at all. The store
+        # never changes a list it has handed out, so it is kept without a copy.
+        result: Sequence[Any] = items.records  # type: ignore[attr-defined]
+        total = len(result)
+    else:
+        found: list[Any] = list(items)
+        if plan.predicate is not None:
+            pred = plan.predicate
+            found = [item for item in found if pred(item)]
+        if plan.search is not None:
+            search = plan.search
+            found = [item for item in found if search(item)]
+        total = len(found)
+        if plan.search is not None and rules.search_cap is not None:
+            total = min(total, rules.search_cap)
+            window = min(window, total) if window is not None else None
+        if not presorted:
+            native = items.native_key if lazy else None  # type: ignore[attr-defined]
+            id_key = items.id_key() if lazy else None  # type: ignore[attr-defined]
+            found = sort_items(found, plan.order, None if key is not None else window, native,
+                               id_key)
+        found = found[:total]
+        result = [view.record for view in found] if lazy else found
     if key is not None:
-        with _CACHE_LOCK:
-            _CACHE[key] = result
-            while len(_CACHE) > _CACHE_SIZE:
-                _CACHE.popitem(last=False)
+        _cache_put(key, result)
     return result, total
 
 
@@ -151,7 +210,9 @@ def apply_query_with_headers(
     selected = parse_select(options.get("$select"), rules, collection=True)
 
     matches, total = _matches(items, rules, plan, cache_key, offset + size)
-    page = matches[offset: offset + size] if size > 0 else []
+    page: Sequence[Any] = matches[offset: offset + size] if size > 0 else []
+    if isinstance(items, RecordItems):
+        page = [items.view(record) for record in page]
     shaper = Shaper(rules, selected, collection=True)
 
     body: dict[str, Any] = {"@odata.context": context_with_select(context, selected)}

@@ -40,6 +40,9 @@ class ResourceRules:
     ``select_only``". ``search`` is ``kql`` (messages), ``directory`` or ``none``.
     ``default_order``/``search_order`` are ``(property, descending)`` keys applied when the
     request has no ``$orderby``; without them the items keep the order the route passed.
+    ``entity_default_select`` replaces ``default_select`` for a single entity (``GET .../{id}``).
+    ``reduced_max_top`` = (property, max): ``$top`` may not exceed max when the property is
+    selected or filtered on. ``eq_value_limit``: the longest string a filter compares with.
     """
 
     name: str
@@ -63,6 +66,7 @@ class ResourceRules:
     orderable: frozenset[str] | None = None
     orderable_advanced: frozenset[str] | None = None
     default_select: tuple[str, ...] | None = None
+    entity_default_select: tuple[str, ...] | None = None
     type_default_select: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     select_only: frozenset[str] = frozenset()
     collection_unselectable: frozenset[str] = frozenset()
@@ -71,6 +75,8 @@ class ResourceRules:
     in_limit: int | None = None
     max_filter_height: int | None = None
     honor_maxpagesize: bool = False
+    reduced_max_top: tuple[str, int] | None = None
+    eq_value_limit: int | None = None
 
     @property
     def entity_type(self) -> str:
@@ -166,15 +172,20 @@ _GROUP_FILTER = _directory_table({
 # graph-semantics §3.9: the user properties returned without $select.
 USER_DEFAULT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
                 "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id")
-# group.md "returnedByDefault" (graph-csdl-subset.json docQueryCapabilities.group).
-GROUP_DEFAULT = ("id", "classification", "createdDateTime", "description", "displayName",
-                 "expirationDateTime", "groupTypes", "isAssignableToRole", "mail", "mailEnabled",
-                 "mailNickname", "membershipRule", "membershipRuleProcessingState",
-                 "onPremisesLastSyncDateTime", "onPremisesProvisioningErrors",
-                 "onPremisesSamAccountName", "onPremisesSecurityIdentifier",
-                 "onPremisesSyncEnabled", "preferredDataLocation", "preferredLanguage",
-                 "proxyAddresses", "renewedDateTime", "securityEnabled", "securityIdentifier",
-                 "theme", "visibility")
+# group.md "returnedByDefault" (graph-csdl-subset.json docQueryCapabilities.group), plus what the
+# documented responses carry besides (graph-examples.json, group-list.md Example 1 and
+# group-get.md Example 1): deletedDateTime, resourceBehaviorOptions, resourceProvisioningOptions,
+# in the examples' order (onPremisesProvisioningErrors last). GET /groups/{id} also returns creationOptions (group-get.md Example 1;
+# an open-type property, not in the v1.0 schema, so it cannot be $select-ed).
+GROUP_DEFAULT = ("id", "deletedDateTime", "classification", "createdDateTime", "description",
+                 "displayName", "expirationDateTime", "groupTypes", "isAssignableToRole", "mail",
+                 "mailEnabled", "mailNickname", "membershipRule", "membershipRuleProcessingState",
+                 "onPremisesLastSyncDateTime", "onPremisesSamAccountName",
+                 "onPremisesSecurityIdentifier", "onPremisesSyncEnabled", "preferredDataLocation",
+                 "preferredLanguage", "proxyAddresses", "renewedDateTime",
+                 "resourceBehaviorOptions", "resourceProvisioningOptions", "securityEnabled",
+                 "securityIdentifier", "theme", "visibility", "onPremisesProvisioningErrors")
+GROUP_ENTITY_DEFAULT = GROUP_DEFAULT[:4] + ("creationOptions",) + GROUP_DEFAULT[4:]
 
 _CATEGORIES = LambdaRule(frozenset({"eq"}))
 
@@ -227,6 +238,9 @@ _DIRECTORY_COMMON: dict[str, object] = {
     "paging": "skiptoken", "skip_supported": False,
     "string_functions": frozenset({"startswith"}), "search": "directory",
     "dollar_optional": True, "in_limit": 15, "max_filter_height": 3,
+    # §2.4/§13.10: a directory eq value is at most 120 characters (known issue 13635); longer
+    # startswith values get Request_UnsupportedQuery (obs, graph-explorer-v4#2103).
+    "eq_value_limit": 120,
 }
 
 USERS = ResourceRules(
@@ -240,6 +254,8 @@ USERS = ResourceRules(
     directory_filter=_USER_FILTER,
     orderable=frozenset({"displayName", "userPrincipalName"}),
     default_select=USER_DEFAULT,
+    # §3.9: "when signInActivity is selected/filtered the max is 500" (user-list.md).
+    reduced_max_top=("signInActivity", 500),
     # §3.9: only on GET /users/{id}; /users?$select=aboutMe → 501.
     collection_unselectable=frozenset({"aboutMe", "birthday", "hireDate", "interests", "mySite",
                                        "pastProjects", "preferredName", "responsibilities",
@@ -256,6 +272,7 @@ GROUPS = ResourceRules(
     directory_filter=_GROUP_FILTER,
     orderable=frozenset({"displayName"}),
     default_select=GROUP_DEFAULT,
+    entity_default_select=GROUP_ENTITY_DEFAULT,
     # §3.10: these are supported only on GET /groups/{id}; hasMembersWithLicenseErrors and
     # isArchived are never returned.
     list_hidden=frozenset({"allowExternalSenders", "autoSubscribeNewMembers",

@@ -19,6 +19,7 @@ from typing import Any
 from . import odata_errors as err
 from .odata_rules import ResourceRules
 from .odata_schema import PropertyIndex
+from .record_view import RecordView
 
 _ANNOTATIONS = ("@odata.type", "@odata.etag")
 
@@ -65,6 +66,7 @@ class Shaper:
                  collection: bool) -> None:
         self.rules = rules
         self.selected = selected
+        self.collection = collection
         hidden = set(rules.list_hidden) if collection else set()
         if rules.entity == "group" and not collection:
             hidden = {"hasMembersWithLicenseErrors", "isArchived"}  # never returned (§3.10)
@@ -78,6 +80,8 @@ class Shaper:
 
     def shape(self, item: Mapping[str, Any]) -> dict[str, Any]:
         if self.selected is None and self.rules.default_select is None:
+            if isinstance(item, RecordView):  # build it without the left-out properties
+                return item.without(self.excluded)
             if self.excluded and not self.excluded.isdisjoint(item.keys()):
                 return {k: v for k, v in item.items() if k not in self.excluded}
             return dict(item)
@@ -95,5 +99,6 @@ class Shaper:
         rules = self.rules
         names = rules.type_default_select.get(str(item.get("@odata.type", "")))
         if names is None:
-            names = rules.default_select or ()
+            names = rules.entity_default_select if not self.collection and \
+                rules.entity_default_select is not None else rules.default_select or ()
         return [n for n in names if n != "id" and n not in self.hidden]

@@ -157,6 +157,7 @@ class Router:
                     method=req.method, path=sub_path, query=req.query, headers=req.headers,
                     body=req.body, principal=principal, request_id=request_id,
                     limits=self.throttle.for_client(principal.client_id),
+                    faults=_InnerFaults(self.faults),
                 )
                 response = self.graph.handle(emu_req)
             finally:
@@ -202,12 +203,7 @@ class Router:
         if decision.status is None:
             return None
         entry.fault = "status"
-        headers = {}
-        if decision.retry_after is not None:
-            headers["Retry-After"] = format_retry_after(decision.retry_after)
-        status = decision.status
-        code, message = _FAULT_TEXTS.get(status, ("generalException", "General exception while processing"))
-        return GraphError(status, code, message, headers=headers)
+        return _fault_error(decision.status, decision.retry_after)
 
     # -- identity and the rest ----------------------------------------------------------------
 
@@ -270,6 +266,32 @@ _LANDING = (
     "<a href=\"/devicelogin\">/devicelogin</a>, test control at <code>/_emulator/</code>.</p>"
     "</body></html>"
 )
+
+
+def _fault_error(status: int, retry_after: float | None) -> GraphError:
+    headers = {}
+    if retry_after is not None:
+        headers["Retry-After"] = format_retry_after(retry_after)
+    code, message = _FAULT_TEXTS.get(status, ("generalException", "General exception while processing"))
+    return GraphError(status, code, message, headers=headers)
+
+
+class _InnerFaults:
+    """``wire.InnerFaults`` over the injector: the rules that hit top-level requests hit the
+    requests inside a ``$batch`` too, matched on ``/v1.0`` + the inner path (Graph evaluates
+    inner requests individually, graph-semantics §6)."""
+
+    def __init__(self, injector: FaultInjector) -> None:
+        self._injector = injector
+
+    def before(self, method: str, path: str) -> None:
+        decision = self._injector.pick(method, "/v1.0" + path, connection=False)
+        if not decision.active:
+            return
+        if decision.delay:
+            time.sleep(decision.delay)
+        if decision.status is not None:
+            raise _fault_error(decision.status, decision.retry_after)
 
 
 def _batch_inner(request_body: bytes, response: EmuResponse) -> list[dict[str, Any]]:

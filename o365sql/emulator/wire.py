@@ -47,7 +47,8 @@ class EmuRequest:
     body: bytes
     principal: Principal
     request_id: str
-    limits: "MailboxLimits | None" = None
+    limits: MailboxLimits | None = None
+    faults: InnerFaults | None = None
 
 
 @dataclass
@@ -70,3 +71,13 @@ class MailboxLimits(Protocol):
     def enter(self, mailbox: str) -> float | None: ...
 
     def leave(self, mailbox: str) -> None: ...
+
+
+class InnerFaults(Protocol):
+    """Injected faults, owned by the server; ``$batch`` applies them per inner request.
+
+    ``before`` is called with an inner request's method and path (below ``/v1.0``) before it
+    runs: it sleeps for injected latency and raises ``errors.GraphError`` for an injected failure.
+    """
+
+    def before(self, method: str, path: str) -> None: ...

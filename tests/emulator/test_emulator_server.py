@@ -28,11 +28,9 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_startup_is_fast_and_attributes_are_consistent() -> None:
-    started = time.perf_counter()
+def test_attributes_are_consistent() -> None:
+    # Start-up time is measured by bench/emulator_throughput.py, not asserted here.
     with Emulator(seed=7, port=0) as emu:
-        elapsed = time.perf_counter() - started
-        assert elapsed < 1.0, elapsed
         assert emu.base_url.startswith("https://127.0.0.1:") and emu.port > 0
         assert emu.graph_url == emu.base_url + "/v1.0"
         assert emu.authority == f"{emu.base_url}/{emu.tenant_id}"

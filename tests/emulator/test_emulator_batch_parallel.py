@@ -1,0 +1,90 @@
+"""``$batch`` inner requests run concurrently (up to 4, as Graph dispatches them to Outlook),
+one at a time with ``dependsOn``, each through the mailbox limits and the injected faults,
+over real HTTPS (graph-semantics §6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from o365sql.emulator import Emulator
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _batch(emu: Emulator, http: Any, requests: list[dict[str, Any]]) -> dict[str, Any]:
+    token = emu.mint_token(emu.users[0])
+    emu.clear_log()
+    resp = http.post(emu.graph_url + "/$batch", json={"requests": requests}, headers=_bearer(token))
+    assert resp.status_code == 200, resp.text
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+def _messages(n: int, top: int = 2) -> list[dict[str, Any]]:
+    return [{"id": str(i), "method": "GET", "url": f"/me/messages?$top={top}&$select=subject"}
+            for i in range(1, n + 1)]
+
+
+# Concurrency is observed through the mailbox limit, not the clock: while an inner request
+# sleeps in its injected latency it holds one of the mailbox's slots, so a limit of N slots
+# answers 429 exactly to the requests that ran beside N others.
+
+
+def test_four_inner_requests_run_at_once(emu: Emulator, http: Any) -> None:
+    emu.limits.configure(concurrency=3, retry_after=0.5)
+    emu.faults.latency(0.3, path="/messages")  # matches the inner paths, not /v1.0/$batch
+    body = _batch(emu, http, _messages(4))
+    assert [r["id"] for r in body["responses"]] == ["1", "2", "3", "4"]
+    statuses = sorted(r["status"] for r in body["responses"])
+    assert statuses == [200, 200, 200, 429]  # one after another, all four would pass
+    ok = [r for r in body["responses"] if r["status"] == 200]
+    assert all(len(r["body"]["value"]) == 2 for r in ok)
+    entry = emu.log[-1]
+    assert entry.kind == "batch" and len(entry.inner) == 4
+    assert sorted(i["status"] for i in entry.inner) == statuses
+
+
+def test_at_most_four_at_a_time(emu: Emulator, http: Any) -> None:
+    # Six requests under Outlook's own limit of 4 per mailbox: a batch never exceeds it.
+    emu.limits.configure(concurrency=4, retry_after=0.5)
+    emu.faults.latency(0.3, path="/messages")
+    body = _batch(emu, http, _messages(6))
+    assert [r["status"] for r in body["responses"]] == [200] * 6
+    assert sum(r.fired for r in emu.faults.rules) == 6
+
+
+def test_depends_on_runs_one_at_a_time(emu: Emulator, http: Any) -> None:
+    emu.limits.configure(concurrency=1, retry_after=0.5)
+    emu.faults.latency(0.3, path="/messages")
+    requests = _messages(3)
+    requests[1]["dependsOn"] = ["1"]
+    requests[2]["dependsOn"] = ["2"]
+    body = _batch(emu, http, requests)
+    assert [r["status"] for r in body["responses"]] == [200, 200, 200]
+
+
+def test_inner_requests_pass_the_mailbox_limit_each(emu: Emulator, http: Any) -> None:
+    # A limit of 2 concurrent requests per mailbox: of 4 requests running at once, two get
+    # Outlook's 429 with their own Retry-After.
+    emu.limits.configure(concurrency=2, retry_after=0.5)
+    emu.faults.latency(0.2, path="/messages")
+    body = _batch(emu, http, _messages(4))
+    statuses = sorted(r["status"] for r in body["responses"])
+    assert statuses == [200, 200, 429, 429]
+    throttled = [r for r in body["responses"] if r["status"] == 429]
+    assert all(r["headers"]["Retry-After"] == "0.5" for r in throttled)
+    assert all(r["body"]["error"]["code"] == "ApplicationThrottled" for r in throttled)
+    assert emu.limits.active() == {}  # every slot taken was given back
+
+
+def test_injected_failures_hit_single_inner_requests(emu: Emulator, http: Any) -> None:
+    emu.faults.status(503, retry_after=2, count=1, path="/messages")
+    emu.faults.drop(path="/messages")  # acts on connections only: not inside a batch
+    body = _batch(emu, http, _messages(3) + [{"id": "me", "method": "GET", "url": "/me"}])
+    by_id = {r["id"]: r for r in body["responses"]}
+    failed = [r for r in body["responses"] if r["status"] == 503]
+    assert len(failed) == 1 and failed[0]["headers"]["Retry-After"] == "2"
+    assert failed[0]["body"]["error"]["code"] and by_id["me"]["status"] == 200
+    assert sorted(r["status"] for r in body["responses"]) == [200, 200, 200, 503]
