@@ -29,6 +29,7 @@ from o365sql.procedures import Parameter, Procedure, ResultColumn, register
 from o365sql.auth import AuthSettings, open_token_store
 from o365sql.auth.providers import AppOnlyTokenProvider, DelegatedTokenProvider
 from o365sql.auth.settings import APP_ONLY_SCHEMES
+from o365sql.auth.store import EphemeralTokenStore
 from o365sql.auth.token_result import TokenResult
 from o365sql.auth.webflow import (
     admin_consent_url,
@@ -114,6 +115,16 @@ register(Procedure(
 ))
 
 
+def _web_store(settings: AuthSettings, store: Any) -> Any:
+    """Where the web procedures keep the tokens they return.
+
+    With ``OAuthSettingsLocation`` set, there (a following connection with InitiateOAuth=REFRESH
+    uses them). Without it, nowhere: a web process signs in many site users, and the caller
+    keeps each one's tokens itself, so the process must not pile them up in its memory.
+    """
+    return store if settings.settings_location else EphemeralTokenStore()
+
+
 # ---------------------------------------------------------------------- GetOAuthAccessToken
 def get_access_token(context: Any, args: dict[str, Any]) -> list[tuple[Any, ...]]:
     settings = _settings(context, callback_url=args["CallbackUrl"], scope=args["Scope"])
@@ -130,7 +141,7 @@ def get_access_token(context: Any, args: dict[str, Any]) -> list[tuple[Any, ...]
         return [(token_text, "", str(last.expires_in if last is not None else 0))]
     settings.require_client_id("run GetOAuthAccessToken")
     if mode == "WEB":
-        token = redeem_code(settings, store, verifier=verifier, callback_url=args["CallbackUrl"],
+        token = redeem_code(settings, _web_store(settings, store), verifier=verifier, callback_url=args["CallbackUrl"],
                             state=args["State"], scope=args["Scope"])
         return _token_row(token)
     prompt = args["Prompt"]
@@ -169,7 +180,8 @@ def refresh_access_token(context: Any, args: dict[str, Any]) -> list[tuple[Any, 
         raise ProgrammingError(
             f"RefreshOAuthAccessToken refreshes a person's tokens; AuthScheme={settings.scheme} "
             "has no refresh token (GetOAuthAccessToken returns a new app token)")
-    token = redeem_refresh_token(settings, open_token_store(settings), args["OAuthRefreshToken"])
+    store = _web_store(settings, open_token_store(settings))
+    token = redeem_refresh_token(settings, store, args["OAuthRefreshToken"])
     return _token_row(token)
 
 

@@ -257,6 +257,17 @@ class MemoryTokenStore:
         return f"MemoryTokenStore({self.location!r})"
 
 
+class EphemeralTokenStore(MemoryTokenStore):
+    """Tokens kept only for one call: what the web procedures use when no
+    ``OAuthSettingsLocation`` is set, so a web process does not hold every visitor's tokens
+    (the caller gets them back and keeps them per site user)."""
+
+    def __init__(self) -> None:
+        self.store_id = "ephemeral"
+        self.location = "(not kept: OAuthSettingsLocation is not set)"
+        self._lock, self._state = threading.RLock(), StoreState()
+
+
 def open_store(location: str | None, default_id: str) -> FileTokenStore | MemoryTokenStore:
     """The store ``OAuthSettingsLocation`` names; unset → ``memory://<default_id>``."""
     if not location:

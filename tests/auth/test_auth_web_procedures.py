@@ -231,3 +231,21 @@ def test_app_mode_signs_in_with_this_machines_browser(emu, browser, props, tmp_p
     # saved: a REFRESH connection on the same store needs no browser
     later = auth.token_provider(props(initiate_oauth="REFRESH"))
     assert whoami(emu, later.access_token()) == emu.users[0]
+
+
+def test_without_a_settings_location_the_web_procedures_keep_no_tokens(emu, browser, props):
+    # A web process signs in many site users and keeps each one's tokens itself: with no
+    # OAuthSettingsLocation the procedures return the tokens and hold none in this process.
+    p = props(oauth_settings_location=None)
+    assert p.oauth_settings_location is None
+    url = procedures.get("GetOAuthAuthorizationURL").run(context(p), {"CallbackUrl": CALLBACK})
+    first = procedures.get("GetOAuthAccessToken").run(
+        context(p), {"AuthMode": "WEB", "Verifier": browser().visit(url[0][0]).final_url})[0]
+    again = procedures.get("RefreshOAuthAccessToken").run(
+        context(p), {"OAuthRefreshToken": first[1]})[0]
+    assert whoami(emu, again[0]) == emu.users[1]
+    store = auth.open_token_store(auth.AuthSettings.from_properties(p))
+    with store.transaction() as state:
+        kept = repr((state.msal_cache, state.record, state.partitions))
+    for token in (*first[:2], *again[:2]):
+        assert token not in kept, "the process kept a site user's tokens"
