@@ -78,6 +78,9 @@ Column
   Graph evaluates only as a directory *advanced query* (``ConsistencyLevel: eventual`` header plus
   ``$count=true``, resent on every page).
 * ``searchable`` (+): directory ``$search="prop:value"`` is documented for this column.
+* **SearchTerms** (+): every table with ``search`` set has the pseudo-column ``SearchTerms``
+  (``heavy``, so not in ``SELECT *``); ``WHERE SearchTerms = '...'`` sends ``$search`` and rows
+  carry the terms. The catalog is its only definition (validation requires it).
 * ``selectable`` (+): False when the property may not appear in ``$select`` on this endpoint
   (calendarView ``createdDateTime``; derived-type properties). A query needing such a column sends
   no ``$select`` at all, so Graph returns whole entities.
@@ -103,7 +106,11 @@ Table
 See the field comments. (+) fields: ``item_endpoints``, ``search_combines_with_orderby``,
 ``filter_orderby_needs_eventual`` (directory: ``$filter`` with ``$orderby`` is an advanced query),
 ``max_filter_depth`` (directory: nested and/or deeper than 3 is rejected), ``max_eq_length``
-(directory: ``eq`` value at most 120 characters), ``source`` (the file it came from).
+(directory: ``eq`` value at most 120 characters), ``item_lookup`` (the item endpoints return
+exactly the members of the collection endpoints, so the planner may answer ``Id = x`` /
+``Id IN (...)`` with single-item GETs; False where an item GET also finds non-members, e.g.
+``/me/mailFolders/{id}`` of a nested folder, ``/me/events/{id}`` of an occurrence),
+``source`` (the file it came from).
 
 Loading
 =======
@@ -121,26 +128,24 @@ import functools
 import os
 import re
 import tomllib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from .exceptions import ProgrammingError
 from .types import SQL_TYPES
 
 __all__ = [
+    "FILTER_OPS",
+    "SEARCH_TERMS",
+    "Catalog",
     "Column",
     "Endpoint",
     "Table",
-    "Catalog",
-    "FILTER_OPS",
     "load_catalog",
     "parse_table",
-    "SYS_TABLES_COLUMNS",
-    "SYS_TABLECOLUMNS_COLUMNS",
-    "SYS_PROCEDURES_COLUMNS",
-    "SYS_PROCEDUREPARAMETERS_COLUMNS",
 ]
 
 #: Every operator/function name a column may declare in ``filter_ops``/``any_ops``.
@@ -148,6 +153,8 @@ FILTER_OPS: frozenset[str] = frozenset(
     {"eq", "ne", "gt", "ge", "lt", "le", "startswith", "endswith", "contains", "in", "any"}
 )
 TABLE_KINDS = frozenset({"table", "view"})
+#: The pseudo-column through which a query asks for ``$search`` (tables with ``search`` set).
+SEARCH_TERMS = "SearchTerms"
 SEARCH_KINDS = frozenset({"kql", "directory"})
 LITERAL_FORMS = frozenset({"", "datetime-string"})
 
@@ -244,6 +251,7 @@ class Table:
     filter_orderby_needs_eventual: bool = False
     max_filter_depth: int | None = None
     max_eq_length: int | None = None
+    item_lookup: bool = False
     source: str = ""
 
     def column(self, name: str) -> Column | None:
@@ -296,126 +304,35 @@ class Catalog:
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self.tables
 
-    # -- system tables (CData names) -------------------------------------------------------
+    # -- system tables (CData names; layouts and rows in system_catalog.py) -----------------
     def sys_tables_rows(self) -> list[tuple[Any, ...]]:
-        """Rows of ``sys_tables``, one per table/view, columns ``SYS_TABLES_COLUMNS``."""
-        return [
-            (CATALOG_NAME, SCHEMA_NAME, t.name, "VIEW" if t.kind == "view" else "TABLE",
-             t.description, t.insertable or t.updatable or t.deletable, t.entity,
-             " ".join(e.template for e in t.endpoints), t.supports_count, t.search,
-             t.max_page_size)
-            for t in self
-        ]
+        """Rows of ``sys_tables`` (see ``o365sql.system_catalog.sys_tables_rows``)."""
+        from .system_catalog import sys_tables_rows
+
+        return sys_tables_rows(self)
 
     def sys_tablecolumns_rows(self) -> list[tuple[Any, ...]]:
-        """Rows of ``sys_tablecolumns``, columns ``SYS_TABLECOLUMNS_COLUMNS``."""
-        rows: list[tuple[Any, ...]] = []
-        for t in self:
-            for ordinal, c in enumerate(t.columns):
-                length, precision, scale = _type_sizes(c.sql_type)
-                rows.append((
-                    CATALOG_NAME, SCHEMA_NAME, t.name, c.name, c.sql_type,
-                    _DATA_TYPE_CODES[c.sql_type], length, precision, scale, c.nullable,
-                    c.description, ordinal, "false", "false", c.readonly, c.key or c.name == t.key,
-                    c.heavy, c.pseudo, c.edm_type, "/".join(c.path) or None,
-                    " ".join(sorted(c.filter_ops)) or None, c.filter_exact, c.orderable,
-                ))
-        return rows
+        """Rows of ``sys_tablecolumns`` (see ``o365sql.system_catalog.sys_tablecolumns_rows``)."""
+        from .system_catalog import sys_tablecolumns_rows
+
+        return sys_tablecolumns_rows(self)
 
 
-# -- system table layouts (CData's column names; ours are a superset where noted) ----------
-CATALOG_NAME = "o365sql"
-SCHEMA_NAME = "Office365"
-# CData's layouts first, then o365sql's own columns (Graph facts a user may want to query).
-SYS_TABLES_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("CatalogName", "VARCHAR"), ("SchemaName", "VARCHAR"), ("TableName", "VARCHAR"),
-    ("TableType", "VARCHAR"), ("Description", "VARCHAR"), ("IsUpdateable", "BOOLEAN"),
-    ("Entity", "VARCHAR"), ("Endpoints", "VARCHAR"), ("SupportsCount", "BOOLEAN"),
-    ("Search", "VARCHAR"), ("MaxPageSize", "INTEGER"),
-)
-# CData's sys_tablecolumns columns (https://cdn.cdata.com/help/FAJ/api/harvest/pg_systemtablecolumnsapi.htm),
-# then IsPseudo (the column addresses an endpoint), EdmType, GraphPath, FilterOperators,
-# FilterExact, Orderable.
-SYS_TABLECOLUMNS_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("CatalogName", "VARCHAR"), ("SchemaName", "VARCHAR"), ("TableName", "VARCHAR"),
-    ("ColumnName", "VARCHAR"), ("DataTypeName", "VARCHAR"), ("DataType", "INTEGER"),
-    ("Length", "INTEGER"), ("NumericPrecision", "INTEGER"), ("NumericScale", "INTEGER"),
-    ("IsNullable", "BOOLEAN"), ("Description", "VARCHAR"), ("Ordinal", "INTEGER"),
-    ("IsAutoIncrement", "VARCHAR"), ("IsGeneratedColumn", "VARCHAR"), ("IsReadOnly", "BOOLEAN"),
-    ("IsKey", "BOOLEAN"), ("IsHidden", "BOOLEAN"), ("IsPseudo", "BOOLEAN"),
-    ("EdmType", "VARCHAR"), ("GraphPath", "VARCHAR"), ("FilterOperators", "VARCHAR"),
-    ("FilterExact", "BOOLEAN"), ("Orderable", "BOOLEAN"),
-)
-SYS_PROCEDURES_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("CatalogName", "VARCHAR"), ("SchemaName", "VARCHAR"), ("ProcedureName", "VARCHAR"),
-    ("Description", "VARCHAR"), ("ProcedureType", "VARCHAR"),
-)
-SYS_PROCEDUREPARAMETERS_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("CatalogName", "VARCHAR"), ("SchemaName", "VARCHAR"), ("ProcedureName", "VARCHAR"),
-    ("ColumnName", "VARCHAR"), ("Direction", "INTEGER"), ("DataTypeName", "VARCHAR"),
-    ("DataType", "INTEGER"), ("Length", "INTEGER"), ("NumericPrecision", "INTEGER"),
-    ("NumericScale", "INTEGER"), ("IsNullable", "BOOLEAN"), ("IsRequired", "BOOLEAN"),
-    ("IsArray", "BOOLEAN"), ("Description", "VARCHAR"), ("Ordinal", "INTEGER"),
-)
-# ODBC SQL type codes (SQL_VARCHAR=12, SQL_BIT=-7, ...): a stable integer per DataTypeName.
-_DATA_TYPE_CODES: dict[str, int] = {
-    "VARCHAR": 12, "TEXT": -1, "GUID": -11, "ENUM": 12, "JSON": -1, "BINARY": -2,
-    "VARBINARY": -3, "INTEGER": 4, "BIGINT": -5, "DOUBLE": 8, "DECIMAL": 3, "BOOLEAN": -7,
-    "DATETIME": 93, "DATE": 91, "TIME": 92,
-}
+#: Names that moved to ``system_catalog.py`` and are still importable from here.
+_MOVED = frozenset({
+    "CATALOG_NAME", "SCHEMA_NAME", "SYS_TABLES_COLUMNS", "SYS_TABLECOLUMNS_COLUMNS",
+    "SYS_PROCEDURES_COLUMNS", "SYS_PROCEDUREPARAMETERS_COLUMNS", "sys_procedures_rows",
+    "sys_procedureparameters_rows",
+})
 
 
-def _type_sizes(sql_type: str) -> tuple[int | None, int | None, int | None]:
-    """(Length, NumericPrecision, NumericScale) reported for a SQL type."""
-    return {
-        "VARCHAR": (2000, None, None), "ENUM": (255, None, None), "GUID": (36, None, None),
-        "TEXT": (2147483647, None, None), "JSON": (2147483647, None, None),
-        "BINARY": (2147483647, None, None), "VARBINARY": (2147483647, None, None),
-        "INTEGER": (10, 10, 0), "BIGINT": (19, 19, 0), "DOUBLE": (15, 15, None),
-        "DECIMAL": (38, 38, None), "BOOLEAN": (1, None, None), "DATETIME": (26, None, 6),
-        "DATE": (10, None, None), "TIME": (15, None, 6),
-    }[sql_type]
+def __getattr__(name: str) -> Any:
+    # PEP 562: a lazy re-export (system_catalog imports this module, so no top-level import).
+    if name in _MOVED:
+        from . import system_catalog
 
-
-def sys_procedures_rows(procedures: Iterable[Any]) -> list[tuple[Any, ...]]:
-    """Rows of ``sys_procedures`` for ``o365sql.procedures.all_procedures()``.
-
-    Each procedure needs ``name`` and ``description`` attributes (the contract of
-    ``o365sql.procedures.Procedure``).
-    """
-    return [(CATALOG_NAME, SCHEMA_NAME, p.name, p.description, "PROCEDURE") for p in procedures]
-
-
-def sys_procedureparameters_rows(procedures: Iterable[Any]) -> list[tuple[Any, ...]]:
-    """Rows of ``sys_procedureparameters``: inputs (Direction 1) then result columns (Direction 4).
-
-    Parameters and result columns may be objects with ``name``/``sql_type``/``required``/
-    ``description`` attributes or ``(name, sql_type)`` tuples; missing facts default to VARCHAR,
-    not required, no description.
-    """
-    rows: list[tuple[Any, ...]] = []
-    for proc in procedures:
-        ordinal = 0
-        for direction, items in ((1, getattr(proc, "parameters", ())),
-                                 (4, getattr(proc, "result_columns", ()))):
-            for item in items:
-                name, sql_type, required, description = _param_facts(item)
-                length, precision, scale = _type_sizes(sql_type)
-                rows.append((CATALOG_NAME, SCHEMA_NAME, proc.name, name, direction, sql_type,
-                             _DATA_TYPE_CODES[sql_type], length, precision, scale, not required,
-                             required, False, description, ordinal))
-                ordinal += 1
-    return rows
-
-
-def _param_facts(item: Any) -> tuple[str, str, bool, str]:
-    if isinstance(item, tuple):
-        name = str(item[0])
-        sql_type = str(item[1]).upper() if len(item) > 1 else "VARCHAR"
-        return name, sql_type if sql_type in SQL_TYPES else "VARCHAR", False, ""
-    sql_type = str(getattr(item, "sql_type", "VARCHAR")).upper()
-    return (str(item.name), sql_type if sql_type in SQL_TYPES else "VARCHAR",
-            bool(getattr(item, "required", False)), str(getattr(item, "description", "")))
+        return getattr(system_catalog, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _suggestion(name: str, candidates: Sequence[str]) -> str:
@@ -562,6 +479,10 @@ def _check_table(table: Table) -> None:
         raise _Invalid(f"table.kind: {table.kind!r} is not 'table' or 'view'")
     if table.search is not None and table.search not in SEARCH_KINDS:
         raise _Invalid(f"table.search: {table.search!r} is not 'kql' or 'directory'")
+    terms = table.column(SEARCH_TERMS)
+    if table.search is not None and (terms is None or not terms.pseudo):
+        raise _Invalid(f"table.search: set, but there is no pseudo-column {SEARCH_TERMS!r} "
+                       "(WHERE SearchTerms = '...' is how a query asks for $search)")
     if not table.endpoints:
         raise _Invalid("endpoints: at least one endpoint is required")
     seen: set[str] = set()

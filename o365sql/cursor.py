@@ -258,16 +258,13 @@ class Cursor:
             _close_iterator(rows)
             self._source = None
             return
-        stream: Iterator[Row] = iter(rows if rows is not None else ())
-        max_rows = self._connection.properties.max_rows if self._connection is not None else None
-        if max_rows is not None:
-            stream = itertools.islice(stream, max_rows)
-        self._rows = stream
+        # MaxRows is applied by the execution stage, which knows which statements it caps
+        # (CData: not aggregates or GROUP BY).
+        self._rows = iter(rows if rows is not None else ())
         self._rownumber = 0
         self._exhausted = False
         # A count the execution stage already knows (EXPLAIN, $count) is shown at once.
-        known = rowcount if rowcount is not None and rowcount >= 0 else -1
-        self._rowcount = min(known, max_rows) if known >= 0 and max_rows is not None else known
+        self._rowcount = rowcount if rowcount is not None and rowcount >= 0 else -1
 
     def _result_rows(self) -> Iterator[Row]:
         self._check_open()

@@ -246,6 +246,8 @@ def build_columns(spec: TableSpec, types: dict[str, CsdlType], ref: dict[str, An
     for col in columns:
         if col.get("select") in spec.heavy_props:
             col["heavy"] = True
+        if col["name"] in spec.always_set:
+            col["nullable"] = False
         if col["name"] in spec.not_selectable:
             col["selectable"] = False
         if col["name"] in spec.endpoint_params:
@@ -270,7 +272,7 @@ def build_columns(spec: TableSpec, types: dict[str, CsdlType], ref: dict[str, An
         if col.get("filter_exact") is False:
             unsafe = UNSAFE_WHEN_INEXACT & set(col.get("filter_ops", []))
             assert not unsafe or col.get("literal_form"), (spec.name, col["name"], unsafe)
-    unknown = (set(spec.caps) | spec.not_selectable | spec.endpoint_params) - {
+    unknown = (set(spec.caps) | spec.not_selectable | spec.endpoint_params | spec.always_set) - {
         c["name"] for c in columns}
     assert not unknown, (spec.name, unknown)
     columns += [dict(p) for p in spec.pseudo]

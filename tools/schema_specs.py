@@ -32,6 +32,7 @@ class TableSpec:
     subtypes: list[str] = field(default_factory=list)  # derived types whose own props are added
     subtype_props: dict[str, list[str]] = field(default_factory=dict)
     directory: str | None = None  # "user"/"group": capabilities from the documented tables
+    always_set: set[str] = field(default_factory=set)  # columns Graph never sends as null
 
 
 def outlook_table(**overrides: Any) -> dict[str, Any]:
@@ -82,6 +83,16 @@ WINDOW = [
     pseudo("EndDateTime", "End of the time window (endDateTime query parameter, required).",
            sql_type="DATETIME", edm="Edm.DateTimeOffset"),
 ]
+SEARCH_TERMS = pseudo(
+    "SearchTerms",
+    "WHERE SearchTerms = '...' sends $search (KQL on messages, graph-semantics §4.1; tokens on "
+    "users/groups, §4.2); the rows are those Graph's search returns. Not in SELECT *.",
+    heavy=True)
+# Server-set stamps every Outlook item carries (outlookItem.createdDateTime/lastModifiedDateTime;
+# a message also has receivedDateTime once it exists; graph-semantics §10 lists them as UTC
+# ISO 8601 values of every message). Inferred: no Graph page calls them nullable in practice,
+# but the CSDL leaves them Nullable. Non-nullable lets $orderby on them match SQL's NULL order.
+OUTLOOK_STAMPS = {"CreatedDateTime", "LastModifiedDateTime"}
 WINDOW_PARAMS = {"startDateTime": "StartDateTime", "endDateTime": "EndDateTime"}
 SILENT = ("Columns without filter_ops/orderable: graph-semantics does not document $filter or "
           "$orderby on them for this endpoint, so o365sql evaluates those predicates and sorts "
@@ -119,9 +130,13 @@ MESSAGES = TableSpec(
         {"template": "/me/messages", "requires": [], "count_with_filter": False},
     ],
     item_endpoints=_items("messages"),
+    # item_lookup: /me/messages spans every folder (§3.1), so GET /me/messages/{id} finds exactly
+    # its members; a missing id is 404 ErrorItemNotFound, a garbled one 400
+    # ErrorInvalidIdMalformed (§3.1, §8.3).
     table=outlook_table(supports_skip=True, supports_count=True, search="kql",
-                        orderby_must_lead_filter=True),
-    pseudo=[USER_ID],
+                        orderby_must_lead_filter=True, item_lookup=True),
+    pseudo=[USER_ID, SEARCH_TERMS],
+    always_set=OUTLOOK_STAMPS | {"ReceivedDateTime"},
     heavy_props={"body", "uniqueBody", "internetMessageHeaders"},
     endpoint_params={"ParentFolderId"},
     annotations=["Etag"],
@@ -210,6 +225,7 @@ EVENTS = TableSpec(
                    "/events. Rows carry the bound value."),
             pseudo("GroupId", "Read a Microsoft 365 group's calendar (/groups/{id}/events).")],
     heavy_props=EVENT_HEAVY,
+    always_set=OUTLOOK_STAMPS,
     annotations=["Etag"],
     caps={
         "Start_DateTime": {"filter_ops": ["eq", "ge", "gt", "le", "lt"],
@@ -250,6 +266,7 @@ CALENDAR_VIEW = TableSpec(
             pseudo("CalendarId", "Calendar to read (Calendars.Id); unbound: the default calendar."),
             pseudo("GroupId", "Read a Microsoft 365 group's calendar view."), *WINDOW],
     heavy_props=EVENT_HEAVY,
+    always_set=OUTLOOK_STAMPS,
     annotations=["Etag"],
     not_selectable={"CreatedDateTime", "LastModifiedDateTime"},
 )
@@ -272,6 +289,7 @@ EVENT_INSTANCES = TableSpec(
     table=outlook_table(window=["StartDateTime", "EndDateTime"]),
     pseudo=[USER_ID, pseudo("EventId", "The series master event (Events.Id). Required."), *WINDOW],
     heavy_props=EVENT_HEAVY,
+    always_set=OUTLOOK_STAMPS,
     annotations=["Etag"],
     not_selectable={"CreatedDateTime", "LastModifiedDateTime"},
 )
@@ -286,7 +304,8 @@ CALENDARS = TableSpec(
     endpoints=[{"template": "/users/{UserId}/calendars", "requires": ["UserId"]},
                {"template": "/me/calendars", "requires": []}],
     item_endpoints=_items("calendars"),
-    table=outlook_table(supports_skip=True),
+    # item_lookup: /me/calendars lists all of the user's calendars (§3.5).
+    table=outlook_table(supports_skip=True, item_lookup=True),
     pseudo=[USER_ID],
 )
 
@@ -309,6 +328,7 @@ CONTACTS = TableSpec(
     table=outlook_table(supports_skip=True, supports_count=True),
     pseudo=[USER_ID],
     endpoint_params={"ParentFolderId"},
+    always_set=OUTLOOK_STAMPS,
     annotations=["Etag"],
     caps={"EmailAddresses": {"filter_ops": ["any"], "any_ops": ["eq"], "any_path": ["address"],
                              "why": "§3.6: only emailAddresses/any(a:a/address eq '...') (doc)."}},
@@ -360,6 +380,7 @@ USERS = TableSpec(
     item_endpoints=[{"template": "/users/{Id}", "requires": ["Id"]}],
     table=directory_table(),
     exclude=USER_COLLECTION_ONLY_SINGLE,
+    pseudo=[SEARCH_TERMS],
     directory="user",
 )
 
@@ -378,6 +399,7 @@ GROUPS = TableSpec(
     exclude={"allowExternalSenders", "autoSubscribeNewMembers", "hideFromAddressLists",
              "hideFromOutlookClients", "isSubscribedByMail", "unseenCount",
              "hasMembersWithLicenseErrors", "isArchived"},
+    pseudo=[SEARCH_TERMS],
     directory="group",
 )
 
@@ -422,7 +444,8 @@ def _attachments(name: str, file: str, parent: str, parent_col: str, description
             {"template": f"/me/{parent}/{{{parent_col}}}/attachments/{{Id}}",
              "requires": [parent_col, "Id"]},
         ],
-        table=outlook_table(supports_top=supports_top),
+        # item_lookup: the list returns every attachment of the item (§3.8).
+        table=outlook_table(supports_top=supports_top, item_lookup=True),
         pseudo=[USER_ID, pseudo(parent_col, f"The {parent[:-1]} whose attachments are listed "
                                             f"({'Messages' if parent == 'messages' else 'Events'}.Id). "
                                             "Required; rows carry the bound value.")],

@@ -69,8 +69,11 @@ def run(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, context: Con
     properties = context.properties
     pushdown = bool(getattr(properties, "pushdown", True))
     pagesize = getattr(properties, "pagesize", None)
+    max_rows = getattr(properties, "max_rows", None)
+    max_rows = max_rows if isinstance(max_rows, int) and max_rows > 0 else None
     plan = plan_query(statement, params, context.catalog, pushdown=pushdown,
-                      pagesize=pagesize if isinstance(pagesize, int) and pagesize > 0 else None)
+                      pagesize=pagesize if isinstance(pagesize, int) and pagesize > 0 else None,
+                      max_rows=max_rows)
     if statement.explain:
         rows = explain_rows(plan)
         return Result(description=[(n, t, None, None, None, None, False)
@@ -79,8 +82,9 @@ def run(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, context: Con
     description: Description = [(o.name, o.sql_type, None, None, None, None, o.null_ok)
                                  for o in plan.output]
     rows = _rows(plan, context)
-    max_rows = getattr(properties, "max_rows", None)
-    if isinstance(max_rows, int) and max_rows > 0:
+    if max_rows is not None and not plan.aggregate:
+        # CData: MaxRows limits "queries without aggregation or GROUP BY"; the planner also
+        # used it as an early stop ($top) where it could.
         rows = itertools.islice(rows, max_rows)
     return Result(description=description, rows=rows, rowcount=-1)
 

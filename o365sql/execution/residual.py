@@ -21,6 +21,7 @@ from ..conversion import STORAGE_AFFINITY, from_storage
 from ..exceptions import NotSupportedError, OperationalError, ProgrammingError
 from ..planning.plan import OutputColumn, QueryPlan, Scan
 from . import scan as scan_io
+from . import sql_functions
 from .system_tables import system_rows
 
 
@@ -28,6 +29,7 @@ def connect() -> sqlite3.Connection:
     """A private in-memory SQLite database for one statement."""
     db = sqlite3.connect(":memory:", check_same_thread=False)
     db.execute("PRAGMA temp_store = MEMORY")
+    sql_functions.register(db)
     return db
 
 

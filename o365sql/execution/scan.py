@@ -1,14 +1,17 @@
 """Execution stage, sources: fetch one scan's rows from Graph (or the local ``sys_*`` tables).
 
 Renders each scan's OData queries into ``GraphRequest``s, pages through them with the Graph
-client (``pages`` for one request, ``fan_out`` for several mailboxes), and converts every entity
-into a row of storage values (``conversion.py``), pseudo-columns filled from the address the
-rows came from. Hands row batches (one per Graph page) to the streaming or residual path.
+client (``pages`` for one request, ``fan_out`` for several mailboxes or IN chunks; single-item
+GETs, where a missing item is no row, through a small pool of ``send`` calls), and converts
+every entity into a row of storage values (``conversion.py``), pseudo-columns filled from the
+address the rows came from. Hands row batches (one per Graph page) to the streaming or
+residual path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..conversion import graph_value, to_storage
@@ -31,15 +34,75 @@ def fetch(scan: Scan, graph: Any, queries: Sequence[ODataQuery] | None = None,
     queries = list(queries if queries is not None else scan.queries)
     fills = list(fills if fills is not None else scan.fills)
     requests = requests_for(scan, queries)
+    if scan.items:
+        source = _items(graph, requests)
+    elif len(requests) == 1:
+        source = ((0, page) for page in graph.pages(requests[0]))
+    else:
+        source = graph.fan_out(requests)
+    seen: set[Any] | None = set() if scan.dedupe else None
+    key = scan.table.column(scan.table.key) if scan.dedupe else None
     try:
-        if len(requests) == 1:
-            for page in graph.pages(requests[0]):
-                yield (fills[0] if fills else {}), page
-        else:
-            for index, page in graph.fan_out(requests):
-                yield (fills[index] if fills else {}), page
+        for index, page in source:
+            if seen is not None and key is not None:
+                page = _first_copies(page, key.path, seen)
+            yield (fills[index] if fills else {}), page
     except Error as exc:
         raise with_table(exc, scan.table.name) from None
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+
+
+def _first_copies(page: list[dict[str, Any]], path: tuple[str, ...], seen: set[Any]
+                  ) -> list[dict[str, Any]]:
+    """The entities of ``page`` whose key was not seen before (IN chunks may overlap)."""
+    kept = []
+    for entity in page:
+        value = entity.get(path[0]) if len(path) == 1 else None
+        if value is None or value not in seen:
+            if value is not None:
+                seen.add(value)
+            kept.append(entity)
+    return kept
+
+
+#: Answers to a single-item GET that mean "no such item" (graph-semantics §3.1, §8.3): the
+#: SQL answer then has no row for that key, as a scan of the collection would not.
+_MISSING = frozenset({"ErrorItemNotFound", "ErrorInvalidIdMalformed"})
+
+
+def _missing(exc: Error) -> bool:
+    return exc.status in (400, 404) and exc.code in _MISSING
+
+
+def _items(graph: Any, requests: Sequence[GraphRequest]
+           ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """Single-item GETs, in order, each as a page of zero or one entity.
+
+    Several items go through a pool of ``max_concurrency`` threads calling ``send`` (Outlook
+    allows 4 concurrent requests per mailbox); ``fan_out`` would end the whole statement on
+    the first 404.
+    """
+    def get(request: GraphRequest) -> list[dict[str, Any]]:
+        try:
+            answer = graph.send(request)
+        except Error as exc:
+            if _missing(exc):
+                return []
+            raise
+        return [answer] if isinstance(answer, dict) else []
+
+    if len(requests) == 1:
+        yield 0, get(requests[0])
+        return
+    workers = max(1, min(int(getattr(graph, "max_concurrency", 4)), len(requests)))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="o365sql-items")
+    try:
+        yield from enumerate(pool.map(get, requests))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def storage_rows(scan: Scan, fill: dict[str, Any], page: list[dict[str, Any]]

@@ -1,24 +1,23 @@
 """Execution stage, local sources: the rows of the ``sys_*`` tables.
 
-Rows come from the catalog (``Catalog.sys_tables_rows`` ...) and the procedure registry, in the
-layouts ``catalog.py`` defines; they are converted to storage values for the residual query.
+Rows come from the catalog and the procedure registry, built by ``o365sql/system_catalog.py`` in
+the layouts it defines; they are converted to storage values for the residual query.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..catalog import (
-    SYS_PROCEDUREPARAMETERS_COLUMNS,
-    SYS_PROCEDURES_COLUMNS,
-    SYS_TABLECOLUMNS_COLUMNS,
-    SYS_TABLES_COLUMNS,
-    Catalog,
-    sys_procedureparameters_rows,
-    sys_procedures_rows,
-)
+from ..catalog import Catalog
 from ..conversion import to_storage
 from ..planning.plan import Scan
+from ..system_catalog import (
+    SYSTEM_TABLES,
+    sys_procedureparameters_rows,
+    sys_procedures_rows,
+    sys_tablecolumns_rows,
+    sys_tables_rows,
+)
 
 
 def _procedures() -> list[Any]:
@@ -34,13 +33,14 @@ def system_rows(scan: Scan, catalog: Catalog) -> list[tuple[Any, ...]]:
     """Storage rows of a ``sys_*`` scan, restricted to the scan's columns."""
     name = scan.table.name.lower()
     if name == "sys_tables":
-        layout, rows = SYS_TABLES_COLUMNS, catalog.sys_tables_rows()
+        rows = sys_tables_rows(catalog)
     elif name == "sys_tablecolumns":
-        layout, rows = SYS_TABLECOLUMNS_COLUMNS, catalog.sys_tablecolumns_rows()
+        rows = sys_tablecolumns_rows(catalog)
     elif name == "sys_procedures":
-        layout, rows = SYS_PROCEDURES_COLUMNS, sys_procedures_rows(_procedures())
+        rows = sys_procedures_rows(_procedures())
     else:
-        layout, rows = SYS_PROCEDUREPARAMETERS_COLUMNS, sys_procedureparameters_rows(_procedures())
-    positions = [[n.lower() for n, _ in layout].index(c.name.lower()) for c in scan.columns]
+        rows = sys_procedureparameters_rows(_procedures())
+    layout = [c.name.lower() for c in SYSTEM_TABLES[name].columns]
+    positions = [layout.index(c.name.lower()) for c in scan.columns]
     return [tuple(to_storage(row[i], scan.columns[k].sql_type) for k, i in enumerate(positions))
             for row in rows]

@@ -46,11 +46,13 @@ class Call:
 
 @dataclass(frozen=True)
 class Any_:
-    """``path/any(x:x eq literal)`` over a collection of primitives."""
+    """``path/any(x:x eq literal)`` over a collection of primitives, or
+    ``path/any(x:x/item/path eq literal)`` comparing a property of complex items."""
 
     path: str
     value: Any
     edm_type: str = "Edm.String"
+    item_path: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,8 @@ def render_filter(node: FilterNode, *, top: bool = True) -> str:
     if isinstance(node, Call):
         return f"{node.func}({node.path},{odata_literal(node.value, node.edm_type)})"
     if isinstance(node, Any_):
-        return f"{node.path}/any(x:x eq {odata_literal(node.value, node.edm_type)})"
+        item = "/".join(("x",) + node.item_path)
+        return f"{node.path}/any(x:{item} eq {odata_literal(node.value, node.edm_type)})"
     parts = [render_filter(p, top=False) for p in node.parts]
     text = f" {node.op} ".join(parts)
     return text if top or node.op == "and" else f"({text})"

@@ -7,8 +7,10 @@ Nothing here does I/O.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from threading import Lock
 from typing import Any
 
@@ -52,14 +54,39 @@ def _resolved_for(statement: Statement, catalog: Catalog) -> Resolved:
 
 
 def plan_query(statement: Statement, params: Params, catalog: Catalog, *, pushdown: bool = True,
-               pagesize: int | None = None) -> QueryPlan:
-    """Bind ``params`` and plan a SELECT statement."""
+               pagesize: int | None = None, max_rows: int | None = None) -> QueryPlan:
+    """Bind ``params`` and plan a SELECT statement (``max_rows``: the MaxRows property)."""
     if statement.kind != "select":
         raise ProgrammingError("plan_query needs a SELECT statement")
     values = parameter_values(statement, params)
     resolved = _resolved_for(statement, catalog).copy()
+    typed = _parameter_projections(resolved.tree, values)
     bind_in_place(resolved.tree, values)
-    return build_plan(resolved, pushdown=pushdown, pagesize=pagesize)
+    plan = build_plan(resolved, pushdown=pushdown, pagesize=pagesize, max_rows=max_rows)
+    for index, sql_type in typed.items():
+        if index < len(plan.output):
+            plan.output[index] = replace(plan.output[index], sql_type=sql_type, convert=sql_type)
+    return plan
+
+
+_TEMPORAL = ((_dt.datetime, "DATETIME"), (_dt.date, "DATE"), (_dt.time, "TIME"))
+
+
+def _parameter_projections(tree: Any, values: dict[str, Any]) -> dict[int, str]:
+    """Result columns that are a bare datetime/date/time parameter (``SELECT :d``): bound as
+    text for SQLite, they must come back as the Python type that went in."""
+    from sqlglot import exp
+
+    typed: dict[int, str] = {}
+    for index, projection in enumerate(getattr(tree, "selects", [])):
+        node = projection.this if isinstance(projection, exp.Alias) else projection
+        if isinstance(node, exp.Placeholder) and node.name in values:
+            value = values[node.name]
+            for kind, sql_type in _TEMPORAL:
+                if isinstance(value, kind):
+                    typed[index] = sql_type
+                    break
+    return typed
 
 
 def plan_procedure(statement: Statement, params: Params) -> ProcedurePlan:

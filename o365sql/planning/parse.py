@@ -4,7 +4,8 @@ Hands a :class:`Statement` to binding (``bind.py``) and resolution (``resolve.py
 pure and cached per statement text, so ``execute`` in a loop with new parameters re-parses nothing.
 
 Dialect: SQLite's grammar as sqlglot reads it (``read="sqlite"``): ``[bracketed]``, ``"double"``
-and back-quoted identifiers, ``LIMIT``/``OFFSET``, ``NULLS FIRST/LAST``. Parameters may be written
+and back-quoted identifiers, ``LIMIT``/``OFFSET``, ``NULLS FIRST/LAST``; plus CData's
+``SELECT TOP n``, read as ``LIMIT n``. Parameters may be written
 ``:name`` (paramstyle "named", the declared one), ``@name`` (CData's style) or ``?`` (qmark); the
 three are normalised here to named placeholders, ``?`` becoming ``:_qmark_<n>`` in text order.
 """
@@ -15,17 +16,27 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from threading import Lock
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
 from ..exceptions import NotSupportedError, ProgrammingError
 
-#: The sqlglot dialect every statement is read with (and the residual SQL is written in).
+#: The sqlglot dialect the residual SQL is written in (and statements are read with, plus TOP).
 DIALECT = "sqlite"
+
+
+class _ReadDialect(SQLite):
+    """SQLite's grammar plus ``SELECT TOP n`` (CData's SQL accepts it, cdata-data-model.md
+    §6.1), which sqlglot's generic parser reads as LIMIT once the tokenizer knows the word."""
+
+    class Tokenizer(SQLite.Tokenizer):
+        KEYWORDS: ClassVar[dict[str, TokenType]] = {**SQLite.Tokenizer.KEYWORDS,
+                                                     "TOP": TokenType.TOP}
 
 #: Prefix of the names given to ``?`` placeholders, numbered from 1 in text order.
 QMARK_PREFIX = "_qmark_"
@@ -153,7 +164,7 @@ def _parse_uncached(sql: str) -> Statement:
                          param_names=names, qmark=qmark)
     rewritten, names, qmark = normalise_placeholders(text)
     try:
-        trees = sqlglot.parse(rewritten, read=DIALECT)
+        trees = sqlglot.parse(rewritten, read=_ReadDialect)
     except (ParseError, TokenError) as exc:
         # Report against the text the user wrote, not the placeholder-rewritten one.
         raise _syntax_error(text, exc, sql_offset=sql_offset) from None

@@ -59,6 +59,10 @@ class Scan:
         pushed: human descriptions of what Graph does, for EXPLAIN.
         local: human descriptions of conjuncts evaluated locally, for EXPLAIN.
         count: the scan is a ``/$count`` call answering ``COUNT(*)``.
+        items: the queries are single-item GETs (``/me/messages/{Id}``); a missing item
+            (404) is no row, and nothing but ``$select`` is sent.
+        dedupe: requests may return the same item (chunks of a long IN list on a loosely
+            compared column): keep the first copy of each key.
     """
 
     index: int
@@ -75,6 +79,8 @@ class Scan:
     local: list[str] = field(default_factory=list)
     count: bool = False
     endpoint_count_with_filter: bool = True
+    items: bool = False
+    dedupe: bool = False
 
     @property
     def storage(self) -> str:
@@ -98,6 +104,7 @@ class QueryPlan:
             through conversion (``direct``).
         offset / limit: applied while streaming.
         steps: human descriptions of the local work, for EXPLAIN and golden files.
+        aggregate: the outermost SELECT aggregates (MaxRows does not cap it).
     """
 
     scans: list[Scan]
@@ -109,6 +116,7 @@ class QueryPlan:
     offset: int = 0
     limit: int | None = None
     steps: list[str] = field(default_factory=list)
+    aggregate: bool = False
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,12 @@ Each conjunct over one table reference is classified as
   ``contains``, ``ne`` that keeps NULLs), so it is pushed *and* re-checked locally;
 * **local**: everything else.
 
+Two forms reach further than one conjunct per request: an ``IN`` list longer than Graph's limit
+(15 values, graph-semantics §2.2) is split into chunks, one request each (:func:`split_in`), and
+``CONTAINS_VALUE(collection, [item_path,] value)``, o365sql's SQL spelling of an OData
+``any()`` lambda, becomes ``categories/any(x:x eq 'Red')`` where the catalog's ``any_ops``
+allow (:func:`contains_value`; evaluated locally by ``execution/sql_functions.py``).
+
 Pure: it reads the catalog columns and sqlglot nodes and builds ``odata.filter`` nodes.
 """
 
@@ -25,7 +31,7 @@ from sqlglot import exp
 
 from ..catalog import Column, Table
 from ..conversion import parse_datetime
-from ..odata.filter import Call, Compare, FilterNode, InList, Junction, check_renderable
+from ..odata.filter import Any_, Call, Compare, FilterNode, InList, Junction, check_renderable
 
 _STRING_TYPES = {"VARCHAR", "TEXT", "ENUM", "GUID"}
 _ORDERED_TYPES = {"DATETIME", "DATE", "INTEGER", "BIGINT", "DOUBLE", "DECIMAL"}
@@ -33,6 +39,18 @@ _ORDERED_TYPES = {"DATETIME", "DATE", "INTEGER", "BIGINT", "DOUBLE", "DECIMAL"}
 _OPS: dict[type, str] = {exp.EQ: "eq", exp.NEQ: "ne", exp.GT: "gt", exp.GTE: "ge",
                          exp.LT: "lt", exp.LTE: "le"}
 _FLIP = {"eq": "eq", "ne": "ne", "gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}
+
+#: The SQL function that tests membership in a collection column (see the module docstring).
+CONTAINS_VALUE = "CONTAINS_VALUE"
+
+# Item types of complex collections whose lambda compares a sub-property (catalog any_path):
+# contacts' emailAddresses/any(a:a/address eq 'x') (graph-semantics §3.6) and directory
+# assignedLicenses/any(s:s/skuId eq <guid>) (§2.2). Others are not pushed.
+_ITEM_TYPES: dict[tuple[str, tuple[str, ...]], str] = {
+    ("microsoft.graph.emailAddress", ("address",)): "Edm.String",
+    ("microsoft.graph.assignedLicense", ("skuId",)): "Edm.Guid",
+}
+
 
 @dataclass(frozen=True)
 class Pushed:
@@ -192,6 +210,8 @@ def _classify_leaf(condition: exp.Expr, alias: str, columns: dict[int, Column],
         return Pushed(Junction("and", (lower.node, upper.node)), lower.exact and upper.exact)
     if isinstance(condition, exp.Like):
         return _like(condition, alias, columns)
+    if isinstance(condition, exp.Anonymous) and str(condition.this).upper() == CONTAINS_VALUE:
+        return contains_value(condition, alias, columns)
     column = column_of(condition, alias, columns)
     if column is not None and column.sql_type == "BOOLEAN":
         return _comparison(column, "eq", True)
@@ -232,12 +252,15 @@ def _comparison(column: Column, op: str, value: Any) -> Pushed | None:
     return Pushed(node, exact, advanced)
 
 
-def _in_list(condition: exp.In, alias: str, columns: dict[int, Column],
-             max_in: int) -> Pushed | None:
+def _in_values(condition: exp.In, alias: str, columns: dict[int, Column]
+               ) -> tuple[Column, list[Any]] | None:
+    """The column and typed values of ``col IN (literals)``, or None when not pushable."""
     if condition.args.get("query") is not None or condition.args.get("field") is not None:
         return None
     column = column_of(condition.this, alias, columns)
     if column is None or column.pseudo or not column.path:
+        return None
+    if column.sql_type == "DATETIME" and column.edm_type == "Edm.String":
         return None
     values: list[Any] = []
     for item in condition.expressions:
@@ -248,12 +271,12 @@ def _in_list(condition: exp.In, alias: str, columns: dict[int, Column],
         if not ok:
             return None
         values.append(typed)
-    if not values or len(values) > max_in:
-        return None
+    return (column, values) if values else None
+
+
+def _in_pushed(column: Column, values: list[Any]) -> Pushed | None:
     string_compare = column.sql_type in _STRING_TYPES or column.edm_type == "Edm.String"
     exact = not string_compare or column.filter_exact
-    if column.sql_type == "DATETIME" and column.edm_type == "Edm.String":
-        return None
     if "in" in column.filter_ops:
         return Pushed(InList(_path(column), tuple(values), column.edm_type), exact,
                       "in" in column.advanced_ops)
@@ -262,6 +285,89 @@ def _in_list(condition: exp.In, alias: str, columns: dict[int, Column],
         return Pushed(parts[0] if len(parts) == 1 else Junction("or", parts), exact,
                       "eq" in column.advanced_ops)
     return None
+
+
+def _in_list(condition: exp.In, alias: str, columns: dict[int, Column],
+             max_in: int) -> Pushed | None:
+    found = _in_values(condition, alias, columns)
+    if found is None or len(found[1]) > max_in:
+        return None
+    return _in_pushed(*found)
+
+
+def split_in(condition: exp.Expr, alias: str, columns: dict[int, Column],
+             table: Table) -> list[Pushed] | None:
+    """An ``IN`` list longer than ``table.max_in_values`` as several pushable chunks, one per
+    request (their union is the IN's answer), or None.
+
+    Values equal but for case go to the same chunk where they fit, so that chunks of a
+    case-insensitive column rarely overlap; where they still can (the column is compared
+    loosely), the execution stage drops rows already seen by key (``Scan.dedupe``).
+    """
+    while isinstance(condition, exp.Paren):
+        condition = condition.this
+    if not isinstance(condition, exp.In):
+        return None
+    found = _in_values(condition, alias, columns)
+    if found is None or len(found[1]) <= table.max_in_values:
+        return None
+    column, values = found
+    groups: dict[Any, list[Any]] = {}
+    for value in dict.fromkeys(values):
+        groups.setdefault(value.casefold() if isinstance(value, str) else value, []).append(value)
+    chunks: list[list[Any]] = [[]]
+    for group in groups.values():
+        if len(chunks[-1]) + len(group) > table.max_in_values:
+            chunks.append([])
+        for value in group:
+            if len(chunks[-1]) == table.max_in_values:
+                chunks.append([])
+            chunks[-1].append(value)
+    pushed = [_in_pushed(column, [v for v in chunk]) for chunk in chunks if chunk]
+    if any(p is None or not check_renderable(p.node) for p in pushed):
+        return None
+    if table.max_eq_length is not None and any(_too_long(p.node, table.max_eq_length)
+                                               for p in pushed if p is not None):
+        return None
+    return [p for p in pushed if p is not None]
+
+
+def contains_value(condition: exp.Anonymous, alias: str, columns: dict[int, Column]
+                   ) -> Pushed | None:
+    """``CONTAINS_VALUE(col, value)`` / ``CONTAINS_VALUE(col, 'item/path', value)`` as
+    ``col/any(x:x[/path] eq value)`` where the catalog allows ``eq`` inside the lambda.
+
+    Always re-checked locally: Graph compares strings loosely (Exchange and the directory
+    ignore case, graph-semantics §2.3) and GUIDs regardless of their letter case.
+    """
+    args = list(condition.expressions)
+    if len(args) not in (2, 3):
+        return None
+    column = column_of(args[0], alias, columns)
+    if column is None or "any" not in column.filter_ops or "eq" not in column.any_ops:
+        return None
+    path: tuple[str, ...] = ()
+    if len(args) == 3:
+        ok, text = literal_value(args[1])
+        if not ok or not isinstance(text, str):
+            return None
+        path = tuple(p for p in text.split("/") if p)
+    if tuple(p.lower() for p in path) != tuple(p.lower() for p in column.any_path):
+        return None
+    ok, value = literal_value(args[-1])
+    if not ok or value is None or isinstance(value, bool):
+        return None
+    inner = column.edm_type[len("Collection("):-1] if column.is_collection else ""
+    if column.any_path:
+        item_type = _ITEM_TYPES.get((inner, column.any_path))
+    else:
+        item_type = inner if inner.startswith("Edm.") else None
+    if item_type is None:
+        return None
+    if item_type in ("Edm.String", "Edm.Guid") and not isinstance(value, str):
+        return None
+    return Pushed(Any_(_path(column), value, item_type, column.any_path), False,
+                  "eq" in column.advanced_ops)
 
 
 def _like(condition: exp.Like, alias: str, columns: dict[int, Column]) -> Pushed | None:

@@ -19,8 +19,8 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from ..catalog import Catalog, Column, Table
 from ..exceptions import ProgrammingError
+from ..system_catalog import SYSTEM_TABLES, system_table
 from .parse import DIALECT
-from .system_catalog import SYSTEM_TABLES, system_table
 
 #: sqlglot type names for catalog SQL types (for qualify and type annotation).
 SQLGLOT_TYPES: dict[str, str] = {
@@ -68,24 +68,14 @@ class Resolved:
                         column_nodes=column_nodes, tables=self.tables)
 
 
-#: The pseudo-column that asks Graph for ``$search`` on tables that support it.
-SEARCH_TERMS = "SearchTerms"
-
-
 def table_columns(table: Table) -> tuple[Column, ...]:
-    """The table's columns plus the ``SearchTerms`` pseudo-column where Graph can $search."""
-    if table.search and table.column(SEARCH_TERMS) is None:
-        return table.columns + (Column(
-            name=SEARCH_TERMS, sql_type="VARCHAR", pseudo=True,
-            description="WHERE SearchTerms = '...' sends $search (KQL on messages, "
-                        "tokens on users/groups); the rows are those Graph's search returns."),)
+    """The table's columns (``SearchTerms`` included where Graph can $search: catalog.py)."""
     return table.columns
 
 
 def find_column(table: Table, name: str) -> Column | None:
-    """The column called ``name`` (case-insensitive), ``SearchTerms`` included."""
-    lowered = name.lower()
-    return next((c for c in table_columns(table) if c.name.lower() == lowered), None)
+    """The column called ``name`` (case-insensitive)."""
+    return table.column(name)
 
 
 def lookup_table(catalog: Catalog, name: str) -> Table:

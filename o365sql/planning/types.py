@@ -12,6 +12,7 @@ from sqlglot.optimizer.annotate_types import annotate_types
 
 from ..conversion import is_naive_datetime
 from .parse import DIALECT
+from .pushdown import CONTAINS_VALUE
 from .resolve import SQLGLOT_TYPES, TableRef, table_columns
 
 _BACK: dict[exp.DataType.Type, str] = {
@@ -58,7 +59,9 @@ def _exact_types(tree: exp.Query, refs: list[TableRef]) -> list[str]:
     for projection in tree.selects:
         node = projection.this if isinstance(projection, exp.Alias) else projection
         sql_type = ""
-        if isinstance(node, exp.Column) and node.table in by_alias and isinstance(
+        if isinstance(node, exp.Anonymous) and str(node.this).upper() == CONTAINS_VALUE:
+            sql_type = "BOOLEAN"
+        elif isinstance(node, exp.Column) and node.table in by_alias and isinstance(
                 tree, exp.Select):
             column = next((c for c in table_columns(by_alias[node.table].table)
                            if c.name.lower() == node.name.lower()), None)

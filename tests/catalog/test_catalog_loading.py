@@ -203,6 +203,11 @@ def test_window_must_name_pseudo_columns(tmp_path: Path) -> None:
     assert "table.window: 'Title' is not a pseudo-column" in error_for(tmp_path, text)
 
 
+def test_search_needs_search_terms(tmp_path: Path) -> None:
+    text = GOOD.replace('max_page_size = 200', 'max_page_size = 200\nsearch = "kql"')
+    assert "no pseudo-column 'SearchTerms'" in error_for(tmp_path, text)
+
+
 def test_collection_columns_cannot_be_ordered(tmp_path: Path) -> None:
     text = GOOD + '\n[[columns]]\nname = "Tags"\nsql_type = "JSON"\nedm_type = "Collection(Edm.String)"\n' \
                   'path = ["tags"]\nselect = "tags"\norderable = true\n'
@@ -233,6 +238,11 @@ def test_sys_tables_rows() -> None:
     assert body["IsHidden"] is True
     user = next(dict(zip(names, r)) for r in cols if r[2] == "Messages" and r[3] == "UserId")
     assert user["IsPseudo"] is True
+    terms = next(dict(zip(names, r)) for r in cols if r[2] == "Messages" and r[3] == "SearchTerms")
+    assert terms["IsPseudo"] is True and terms["IsHidden"] is True
+    received = next(dict(zip(names, r)) for r in cols
+                    if r[2] == "Messages" and r[3] == "ReceivedDateTime")
+    assert received["IsNullable"] is False
     assert len(cols) == sum(len(t.columns) for t in cat)
 
 

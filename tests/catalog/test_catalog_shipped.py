@@ -143,7 +143,9 @@ def test_capabilities_are_sane(table: Table, col: Column) -> None:
     if col.sql_type in ("VARCHAR", "ENUM") and col.filter_ops:
         assert not col.filter_exact, "Graph compares strings case-insensitively"
     if col.pseudo:
-        assert not (col.filter_ops or col.orderable or col.heavy)
+        assert not (col.filter_ops or col.orderable)
+        # Only SearchTerms stays out of SELECT * (it asks for $search; rows carry the terms).
+        assert not col.heavy or col.name == "SearchTerms"
     if table.entity.endswith(".attachment"):
         assert not col.filter_ops, "attachments ignore $filter (graph-semantics §3.8)"
     if table.name in ("CalendarView", "EventInstances", "GroupMembers", "Calendars",
@@ -194,7 +196,7 @@ def test_messages_details() -> None:
     assert parent.endpoint_param and not parent.pseudo and parent.path == ("parentFolderId",)
     user = t.column_or_error("UserId")
     assert user.pseudo and user.default_value == "me"
-    assert {c.name for c in t.columns if c.heavy} == {
+    assert {c.name for c in t.columns if c.heavy and not c.pseudo} == {
         "Body_Content", "Body_ContentType", "UniqueBody_Content", "UniqueBody_ContentType",
         "InternetMessageHeaders"}
     for name in ("From_EmailAddress_Name", "From_EmailAddress_Address", "Subject", "ToRecipients",
@@ -251,3 +253,25 @@ def test_generated_files_are_current() -> None:
     files = module.generate(REFERENCE)
     stale = [str(p) for p, text in files.items() if p.read_text(encoding="utf-8") != text]
     assert stale == []
+
+
+@pytest.mark.parametrize("table", TABLES, ids=[t.name for t in TABLES])
+def test_search_tables_declare_search_terms(table: Table) -> None:
+    """The catalog is the one definition of SearchTerms: present exactly where Graph searches."""
+    terms = table.column("SearchTerms")
+    if table.search:
+        assert terms is not None and terms.pseudo and terms.heavy
+        assert terms not in table.default_columns()
+    else:
+        assert terms is None
+
+
+def test_outlook_stamps_are_not_nullable() -> None:
+    for name, columns in (("Messages", ("ReceivedDateTime", "CreatedDateTime",
+                                         "LastModifiedDateTime")),
+                          ("Events", ("CreatedDateTime", "LastModifiedDateTime")),
+                          ("Contacts", ("CreatedDateTime", "LastModifiedDateTime"))):
+        for column in columns:
+            assert not CATALOG.table(name).column_or_error(column).nullable, (name, column)
+    # Drafts have no sentDateTime: it stays nullable.
+    assert CATALOG.table("Messages").column_or_error("SentDateTime").nullable

@@ -1,6 +1,6 @@
 """Cursor and connection semantics, with the execution stage replaced by a canned ``Result``.
 
-These pin what the cursor itself does (lazy fetching, MaxRows, rowcount, errors, closing the
+These pin what the cursor itself does (lazy fetching, rowcount, errors, closing the
 row iterator); the end-to-end path through the real execution stage and the emulator is in
 ``test_dbapi_end_to_end.py``.
 """
@@ -107,13 +107,6 @@ def test_rows_are_pulled_lazily(source: Source) -> None:
 def test_iteration(source: Source) -> None:
     cur = connect().cursor()
     assert [row[1] for row in cur.execute("SELECT *")] == list(range(10))
-
-
-def test_max_rows_caps_and_stops_pulling(source: Source) -> None:
-    cur = connect(MaxRows=4).cursor()
-    cur.execute("SELECT *")
-    assert len(cur.fetchall()) == 4
-    assert source.pulled == 4 and cur.rowcount == 4 and source.closed
 
 
 def test_new_execute_and_close_stop_the_previous_stream(source: Source) -> None:

@@ -68,6 +68,15 @@ def test_max_rows_caps_results_and_paging(emu: Emulator) -> None:
         assert len(message_requests(emu)) == 1
 
 
+def test_max_rows_leaves_aggregates_whole(emu: Emulator) -> None:
+    # CData: MaxRows limits "queries without aggregation or GROUP BY".
+    sql = "SELECT Importance, COUNT(*) FROM Messages GROUP BY Importance ORDER BY Importance"
+    with delegated(emu) as con:
+        expected = con.execute(sql).fetchall()
+    with delegated(emu, MaxRows=2) as con:
+        assert len(expected) > 2 and con.execute(sql).fetchall() == expected
+
+
 def test_parameters_are_bound(emu: Emulator) -> None:
     person = emu.tenant.users[1]
     with delegated(emu) as con:

@@ -1,0 +1,234 @@
+"""Plan stage, addressing: which Graph endpoint(s) a table reference reads.
+
+A table's endpoints are URL templates whose ``{slots}`` are address columns (``UserId``,
+``ParentFolderId``, ``CalendarId``, the calendarView window ...). This module finds the WHERE
+conjuncts that bind them (``slot = literal``, ``slot IN (...)``, window bounds, a join on
+another table's column, ``SearchTerms = '...'``), picks the most specific endpoint per bound
+combination (a fan-out when a slot has several values), and renders slot values as path
+segments, query parameters and the pseudo-column values rows carry. It also decides when
+``Id = x`` / ``Id IN (...)`` reads single items (``GET /me/messages/{id}``) instead of a
+collection. Hands :class:`ScanDraft` facts to ``scan_plan.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from ..catalog import SEARCH_TERMS, Column, Endpoint, Table
+from ..conversion import odata_literal, parse_datetime
+from ..exceptions import ProgrammingError
+from .pushdown import column_of, literal_value
+from .resolve import TableRef
+
+#: Lower-case name of the pseudo-column that asks for ``$search`` (catalog.py).
+SEARCH_COLUMN = SEARCH_TERMS.lower()
+
+
+@dataclass
+class Candidate:
+    """A conjunct that may be pushed into one scan, and where it sits in the tree."""
+
+    node: exp.Expr
+    removable: bool  # an address conjunct may be replaced by TRUE in the residual query
+
+
+@dataclass
+class ScanDraft:
+    """What the planner learned about one table reference before planning its scan."""
+
+    ref: TableRef
+    candidates: list[Candidate] = field(default_factory=list)
+    addresses: dict[str, list[Any]] = field(default_factory=dict)  # slot lower -> values
+    dependency: tuple[TableRef, Column, str] | None = None
+    search: str | None = None
+    used: set[int] = field(default_factory=set)  # id() of conjuncts consumed as address/search
+
+
+@dataclass(frozen=True)
+class Route:
+    """One request target: the endpoint and the slot values (lower-case names) it is read with."""
+
+    endpoint: Endpoint
+    values: dict[str, Any]
+
+
+def slots(table: Table) -> set[str]:
+    """Lower-case names of the columns that can address an endpoint."""
+    names = {name.lower() for endpoint in table.endpoints for name in endpoint.requires}
+    names |= {column.lower() for endpoint in table.endpoints for _, column in endpoint.params}
+    names |= {c.name.lower() for c in table.columns if c.addresses_endpoint}
+    return names
+
+
+def extract_addresses(draft: ScanDraft, columns: dict[int, Column],
+                      refs: list[TableRef]) -> None:
+    """Find ``slot = literal``, ``slot IN (...)``, window bounds, joins and SearchTerms."""
+    ref = draft.ref
+    table = ref.table
+    names = slots(table)
+    window = tuple(w.lower() for w in table.window) if table.window else ()
+    for candidate in draft.candidates:
+        node = candidate.node
+        if isinstance(node, exp.EQ):
+            _equality(draft, node, columns, refs, names)
+        elif isinstance(node, exp.In) and not node.args.get("query"):
+            col = column_of(node.this, ref.alias, columns)
+            if col is None or col.name.lower() not in names or col.name.lower() in draft.addresses:
+                continue
+            values = literal_values(node)
+            if values:
+                draft.addresses[col.name.lower()] = values
+                draft.used.add(id(node))
+        elif window and type(node) in (exp.GT, exp.GTE, exp.LT, exp.LTE):
+            _window_bound(draft, node, columns, window)
+
+
+def _equality(draft: ScanDraft, node: exp.EQ, columns: dict[int, Column],
+              refs: list[TableRef], names: set[str]) -> None:
+    ref = draft.ref
+    col = column_of(node.this, ref.alias, columns)
+    other = node.expression
+    if col is None:
+        col, other = column_of(node.expression, ref.alias, columns), node.this
+    if col is None:
+        return
+    name = col.name.lower()
+    ok, value = literal_value(other)
+    if name == SEARCH_COLUMN and ref.table.search and ok and isinstance(value, str):
+        if draft.search is None:
+            draft.search = value
+            draft.used.add(id(node))
+    elif name in names and ok and value is not None and value != "":
+        # (an empty id names nothing: compared locally, it matches no row)
+        if name not in draft.addresses:
+            draft.addresses[name] = [value]
+            draft.used.add(id(node))
+    elif name in names and isinstance(other, exp.Column) and other.table != ref.alias:
+        other_ref = next((r for r in refs if r.alias == other.table and r.scope is ref.scope),
+                         None)
+        other_col = columns.get(id(other))
+        if other_ref is not None and other_col is not None and draft.dependency is None:
+            draft.dependency = (other_ref, other_col, col.name)
+
+
+def literal_values(node: exp.In) -> list[Any]:
+    """The distinct values of ``x IN (literals)``; empty when any item is not a usable literal
+    (NULL, an empty string, an expression)."""
+    values: list[Any] = []
+    for item in node.expressions:
+        ok, value = literal_value(item)
+        if not ok or value is None or value == "":
+            return []
+        values.append(value)
+    return list(dict.fromkeys(values))
+
+
+def _window_bound(draft: ScanDraft, node: exp.Expr, columns: dict[int, Column],
+                  window: tuple[str, ...]) -> None:
+    """``StartDateTime >= x`` / ``EndDateTime <= y`` give the calendarView window."""
+    ref = draft.ref
+    col = column_of(node.this, ref.alias, columns)
+    op = type(node)
+    other = node.expression
+    if col is None:
+        col, other = column_of(node.expression, ref.alias, columns), node.this
+        op = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE}[op]
+    ok, value = literal_value(other)
+    if col is None or not ok or value is None:
+        return
+    name = col.name.lower()
+    if name in draft.addresses:
+        return
+    if (name == window[0] and op in (exp.GT, exp.GTE)) or (
+            name == window[1] and op in (exp.LT, exp.LTE)):
+        draft.addresses[name] = [value]
+        draft.used.add(id(node))
+
+
+def is_default(column: Column | None, value: Any) -> bool:
+    """``UserId = 'me'`` means the signed-in user: the unbound default (catalog.py)."""
+    return column is not None and column.default_value is not None and isinstance(
+        value, str) and value.lower() == str(column.default_value).lower()
+
+
+def choose_endpoint(table: Table, bound: set[str]) -> Endpoint:
+    """The first endpoint (most specific first) whose required columns are all bound."""
+    for endpoint in table.endpoints:
+        if {r.lower() for r in endpoint.requires} <= bound:
+            return endpoint
+    needed = " or ".join(
+        " and ".join(f"{r} = '...'" for r in e.requires) for e in table.endpoints)
+    if table.window:
+        raise ProgrammingError(
+            f"{table.name} needs a time window: add WHERE {table.window[0]} >= '<start>' AND "
+            f"{table.window[1]} <= '<end>' (Graph requires startDateTime and endDateTime, "
+            "https://learn.microsoft.com/graph/api/user-list-calendarview)")
+    raise ProgrammingError(f"{table.name} needs WHERE {needed} to choose a Graph endpoint")
+
+
+def required(endpoint: Endpoint) -> set[str]:
+    """Lower-case names of the columns an endpoint uses (path slots and query parameters)."""
+    return {r.lower() for r in endpoint.requires} | {c.lower() for _, c in endpoint.params}
+
+
+def item_routes(table: Table, routes: list[Route], key_values: list[Any]) -> list[Route] | None:
+    """Single-item GETs for ``Id = x`` / ``Id IN (...)``, or None when they would not read
+    exactly the rows the collection routes read.
+
+    Used only on tables whose catalog says ``item_lookup`` (the item endpoints return exactly
+    the collection's members: a message by id from any folder, as ``/me/messages`` spans them
+    all, graph-semantics §3.1). Every route's bound slots must be exactly the item endpoint's
+    other slots, so no address (a folder, a window) would be dropped.
+    """
+    if not table.item_lookup or not key_values:
+        return None
+    by_name = {c.name.lower(): c for c in table.columns}
+    key = table.key.lower()
+    result: list[Route] = []
+    for route in routes:
+        bound = {s for s, v in route.values.items() if not is_default(by_name.get(s), v)}
+        endpoint = next((e for e in table.item_endpoints
+                         if {r.lower() for r in e.requires} == bound | {key}), None)
+        if endpoint is None:
+            return None
+        for value in key_values:
+            if not isinstance(value, str):
+                return None
+            result.append(Route(endpoint, {**route.values, key: value}))
+    return result
+
+
+def slot_name(requires: tuple[str, ...], lowered: str) -> str:
+    return next((r for r in requires if r.lower() == lowered), lowered)
+
+
+def address_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def param_text(column: Column | None, value: Any) -> str:
+    """An endpoint query parameter (``startDateTime=2026-11-01T00:00:00Z``)."""
+    if column is not None and column.sql_type == "DATETIME":
+        try:
+            return odata_literal(parse_datetime(str(value)), "Edm.DateTimeOffset")
+        except ValueError:
+            raise ProgrammingError(
+                f"{column.name} must be an ISO 8601 datetime, not {value!r}") from None
+    return address_text(value)
+
+
+def fill_value(column: Column, value: Any) -> Any:
+    """The value rows carry in a pseudo-column bound to ``value``."""
+    if column.sql_type == "DATETIME" and isinstance(value, str):
+        try:
+            return parse_datetime(value)
+        except ValueError:
+            return value
+    if column.sql_type == "BOOLEAN" and isinstance(value, int):
+        return bool(value)
+    return value
