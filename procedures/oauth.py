@@ -7,16 +7,27 @@ the execution context, let parameters override ``CallbackURL``/``Scope``, and ca
 ``OAuthSettingsLocation``, so a later connection with ``InitiateOAuth=REFRESH`` or
 ``GETANDREFRESH`` picks them up.
 
-The web application flow (CData's "web app" steps)::
+The web application flow, as CData documents it (no State)::
+
+    EXEC GetOAuthAuthorizationURL @CallbackUrl='https://app.example/cb'
+      -- the person opens URL, signs in; the browser comes back to
+      -- https://app.example/cb?code=...
+    EXEC GetOAuthAccessToken @AuthMode='WEB', @Verifier='<code>',
+                             @CallbackUrl='https://app.example/cb'
+
+and as a web app should run it, with a State bound to the visitor's session (CSRF protection),
+which also turns PKCE on::
 
     EXEC GetOAuthAuthorizationURL @CallbackUrl='https://app.example/cb', @State='s1'
-      -- the person opens URL, signs in; the browser comes back to
-      -- https://app.example/cb?code=...&state=s1
+      -- ... https://app.example/cb?code=...&state=s1
     EXEC GetOAuthAccessToken @AuthMode='WEB', @Verifier='<code>', @State='s1',
                              @CallbackUrl='https://app.example/cb'
 
-The two calls may run in different processes: the first keeps msal's flow (PKCE verifier,
-nonce) in a private pending-sign-in file keyed by the state, for ten minutes.
+The two calls may run in different processes. With a State, the first keeps msal's flow (PKCE
+verifier, nonce) in a private pending-sign-in file keyed by the State, for ten minutes, and the
+second takes it back by that State (or by the state in a whole callback URL given as Verifier).
+Without one, a bare code cannot lead back to any kept verifier, so that URL is made without
+PKCE and without a state, and the code is redeemed on its own (``o365sql.auth.webflow``).
 """
 
 from __future__ import annotations
@@ -98,12 +109,17 @@ def get_authorization_url(context: Any, args: dict[str, Any]) -> list[tuple[Any,
 register(Procedure(
     "GetOAuthAuthorizationURL",
     "Gets the authorization URL a person opens to sign in and grant access to the app "
-    "(web applications).",
+    "(web applications). With State the URL uses PKCE, and GetOAuthAccessToken needs that "
+    "State (or the whole callback URL) to redeem the code; without State, as CData documents "
+    "the flow, the URL has no PKCE and no state, and the bare code is redeemed.",
     [
         Parameter("CallbackUrl", description="the redirect URL registered for the app; default "
                   "the CallbackURL property"),
         Parameter("Scope", description="space-separated scopes; default the Scope property"),
-        Parameter("State", description="round-tripped to the callback; generated when not given"),
+        Parameter("State", description="round-tripped to the callback; give a value bound to "
+                  "the visitor's session (CSRF protection). Given: PKCE (S256) is used and "
+                  "the sign-in waits 10 minutes under this State. Not given: no PKCE and no "
+                  "state in the URL"),
         Parameter("Prompt", default="select_account",
                   description="select_account (default), login, consent or none"),
         Parameter("ResponseMode", default="query",
@@ -158,11 +174,12 @@ register(Procedure(
         Parameter("AuthMode", description="APP (default; browser or device code on this "
                   "machine) or WEB (redeem Verifier)"),
         Parameter("Verifier", description="the code the sign-in page sent to CallbackUrl, or the "
-                  "whole callback URL"),
+                  "whole callback URL (its state then counts as State)"),
         Parameter("CallbackUrl", description="the redirect URL; must match the one used for the "
                   "authorization URL"),
-        Parameter("State", description="the state of the authorization URL, as the callback "
-                  "received it"),
+        Parameter("State", description="the State given to GetOAuthAuthorizationURL: finds "
+                  "that sign-in's PKCE verifier. Leave it out only for a URL made without "
+                  "State (the code is then redeemed without PKCE)"),
         Parameter("Scope", description="space-separated scopes; default the Scope property"),
         Parameter("Prompt", default="select_account",
                   description="select_account (default), login, consent or none (AuthMode=APP)"),

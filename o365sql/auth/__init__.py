@@ -33,11 +33,15 @@ one through: app-only tokens are kept per credential fingerprint, and a person's
 served from the cache only to the credential that obtained them (others must redeem the
 refresh token, which the authority checks). See ``providers`` and ``apps``.
 
-PKCE (S256) is used by every flow in which o365sql builds the authorize URL: the desktop
-browser sign-in, ``GetOAuthAccessToken AuthMode=APP``, and ``GetOAuthAuthorizationURL`` +
-``GetOAuthAccessToken AuthMode=WEB`` or ``OAuthVerifier`` (the verifier waits in the pending
-sign-in, keyed by State). Only a code from an authorize URL made elsewhere, redeemed without a
-State, goes without it. Device code and client credentials have no authorize step.
+PKCE (S256) is used by every flow in which o365sql builds the authorize URL and can carry the
+verifier to the redemption: the desktop browser sign-in, ``GetOAuthAccessToken AuthMode=APP``,
+and ``GetOAuthAuthorizationURL`` with a State + ``GetOAuthAccessToken AuthMode=WEB`` or
+``OAuthVerifier`` (the verifier waits in the pending sign-in, keyed by State). The one path
+without it is the one where the caller gives no State (CData's documented web flow: URL, then
+the bare code): nothing links the code back to a verifier, so that URL is made without PKCE and
+without a state, and the code is redeemed on its own; a code from an authorize URL made
+elsewhere goes the same way (see ``webflow``). Device code and client credentials have no
+authorize step.
 """
 
 from __future__ import annotations

@@ -5,11 +5,12 @@ procedures a ``TokenStore``; ``store.transaction()`` yields a ``StoreState`` (ms
 ``SerializableTokenCache`` plus o365sql's record of the last tokens) and writes it back if it
 changed.
 
-* A file path: one JSON file, created with mode 0600 in a directory created 0700. Every
-  read-modify-write runs under an exclusive ``fcntl.flock`` on a sidecar ``<file>.lock``, so
-  processes sharing the file cannot lose each other's refresh-token rotation; the file is
-  replaced atomically (temp file in the same directory, ``fsync``, ``os.replace``) so a reader
-  never sees half a file.
+* A file path: one JSON file, created with mode 0600; every directory the store makes (missing
+  parents, ``<file>.pending``) is created 0700 whatever the umask, and an existing one is
+  never opened wider. Every read-modify-write runs under an exclusive ``fcntl.flock`` on a
+  sidecar ``<file>.lock``, so processes sharing the file cannot lose each other's
+  refresh-token rotation; the file is replaced atomically (temp file in the same directory,
+  ``fsync``, ``os.replace``) so a reader never sees half a file.
 * ``memory://<id>``: process memory, shared by every connection that names the same id
   (CData's meaning of the same value).
 
@@ -53,6 +54,7 @@ __all__ = [
     "TokenStore",
     "open_store",
     "private_dir",
+    "temp_state_root",
 ]
 
 MEMORY_PREFIX = "memory://"
@@ -96,23 +98,53 @@ class TokenStore(Protocol):
     def pending_dir(self) -> Path: ...
 
 
-def private_dir(path: Path) -> Path:
-    """Create (0700) or check a directory only this user can use; return it.
+def _make_dirs_0700(path: Path) -> None:
+    """Create ``path`` and its missing parents, each level 0700.
 
-    Refuses a directory owned by someone else or reachable by others, since pending sign-ins
-    and tokens are written there.
+    Not ``os.makedirs(path, 0o700)``: since Python 3.7 its mode reaches only the last level,
+    the parents get the default 0777 minus the umask (0755). And ``mkdir``'s mode is itself cut
+    by the umask (0277 would leave 0500), so each level made here is chmod-ed to 0700 after.
+    Levels that exist already, or that another process makes meanwhile, are not changed.
     """
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = os.lstat(path)
-    if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid():
-        raise OperationalError(f"refusing to keep sign-in state in {str(path)!r}: it is a "
-                               "symbolic link or belongs to another user")
-    if info.st_mode & 0o077:
-        os.chmod(path, 0o700)
+    missing: list[Path] = []
+    level = path
+    while not os.path.lexists(level) and level != level.parent:
+        missing.append(level)
+        level = level.parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            continue
+        os.chmod(directory, 0o700)
+
+
+def private_dir(path: Path) -> Path:
+    """Create (every missing level 0700) or check a directory only this user can use.
+
+    Refuses a directory owned by someone else, or a symbolic link, since pending sign-ins and
+    tokens are written there. An existing directory open to others is narrowed to its owner's
+    bits; no permission is ever added to one.
+    """
+    try:
+        _make_dirs_0700(path)
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid():
+            raise OperationalError(f"refusing to keep sign-in state in {str(path)!r}: it is a "
+                                   "symbolic link or belongs to another user")
+        if not stat.S_ISDIR(info.st_mode):
+            raise OperationalError(f"cannot keep sign-in state in {str(path)!r}: it is not a "
+                                   "directory")
+        if info.st_mode & 0o077:
+            os.chmod(path, stat.S_IMODE(info.st_mode) & 0o700)
+    except OSError as exc:
+        raise OperationalError(f"cannot keep sign-in state in {str(path)!r}: "
+                               f"{exc.strerror}") from None
     return path
 
 
-def _temp_state_root() -> Path:
+def temp_state_root() -> Path:
+    """``$TMPDIR/o365sql-<uid>``: sign-in state of stores without a file (and CA copies)."""
     return private_dir(Path(tempfile.gettempdir()) / f"o365sql-{os.getuid()}")
 
 
@@ -251,7 +283,7 @@ class MemoryTokenStore:
                 self._state.partitions = working.partitions
 
     def pending_dir(self) -> Path:
-        return private_dir(_temp_state_root() / "pending")
+        return private_dir(temp_state_root() / "pending")
 
     def __repr__(self) -> str:
         return f"MemoryTokenStore({self.location!r})"

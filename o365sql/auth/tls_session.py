@@ -20,6 +20,8 @@ from typing import Any
 import requests
 import requests.adapters
 
+from o365sql.auth.store import temp_state_root
+
 __all__ = ["PinnedCASession", "ca_bundle_path"]
 
 
@@ -56,13 +58,13 @@ class PinnedCASession(requests.Session):
 def ca_bundle_path(value: str | bool) -> str | bool:
     """``SSLServerCert`` may be a file path or the PEM text itself; requests needs a path.
 
-    PEM text is written once per content to a private file in the temp directory.
+    PEM text is written once per content to a private file in ``$TMPDIR/o365sql-<uid>`` (made
+    0700 and owner-checked by the token store, which keeps pending sign-ins there too).
     """
     if not isinstance(value, str) or "-----BEGIN" not in value:
         return value
     digest = hashlib.sha256(value.encode()).hexdigest()[:24]
-    directory = os.path.join(tempfile.gettempdir(), f"o365sql-{os.getuid()}")
-    os.makedirs(directory, mode=0o700, exist_ok=True)
+    directory = str(temp_state_root())
     path = os.path.join(directory, f"ca-{digest}.pem")
     if not os.path.exists(path):
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".ca-")

@@ -1,13 +1,25 @@
 """The web application's sign-in in two steps that may run in different processes.
 
 Stage: sign-in for web apps, behind the OAuth procedures. ``authorization_url`` (behind
-``GetOAuthAuthorizationURL``) builds the authorize URL with msal's auth-code flow (PKCE and a
-nonce) and keeps the flow dict, keyed by its ``state``, in a private pending-sign-in directory;
-``redeem_code`` (behind ``GetOAuthAccessToken AuthMode=WEB``) takes that flow back by state and
-redeems the code the callback received. ``redeem_refresh_token`` is behind
-``RefreshOAuthAccessToken``. Tokens obtained here are written to the token store, so a later
-connection with ``InitiateOAuth=REFRESH``/``GETANDREFRESH`` and the same
-``OAuthSettingsLocation`` uses them.
+``GetOAuthAuthorizationURL``) builds the authorize URL; ``redeem_code`` (behind
+``GetOAuthAccessToken AuthMode=WEB``) redeems the code the callback received.
+``redeem_refresh_token`` is behind ``RefreshOAuthAccessToken``. Tokens obtained here are
+written to the token store, so a later connection with ``InitiateOAuth=REFRESH``/
+``GETANDREFRESH`` and the same ``OAuthSettingsLocation`` uses them.
+
+Which flow depends on whether the caller gives a State:
+
+* **With State** (what a web app should do: a value bound to the visitor's session is its CSRF
+  protection): msal's auth-code flow with PKCE (S256) and a nonce. The flow dict waits in a
+  private pending-sign-in directory keyed by the State; the redemption takes it back by that
+  State (given as a parameter, or read from the whole callback URL) and proves the verifier.
+* **Without State** (the flow as CData documents it: the URL, then the bare code): nothing can
+  carry a PKCE verifier from the first step to the second, because the code alone names no
+  sign-in. The URL is made with msal's stateless ``get_authorization_request_url`` (no PKCE,
+  no nonce, and no state: a generated one would never reach the caller, and the bare code
+  could not be checked against it, so it would only look like CSRF protection), and the code
+  is redeemed with ``acquire_token_by_authorization_code``. That is the only path without
+  PKCE; it is also what a code from an authorize URL made elsewhere gets.
 
 Pending sign-ins: one 0600 JSON file per state in ``<OAuthSettingsLocation>.pending/`` (or
 ``$TMPDIR/o365sql-<uid>/pending/`` for ``memory://`` and unset locations), used once, and
@@ -24,7 +36,7 @@ import time
 import warnings
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from o365sql.auth.apps import app_for
 from o365sql.auth.settings import RESERVED_SCOPES, AuthSettings, split_scopes
@@ -117,21 +129,39 @@ def authorization_url(settings: AuthSettings, store: Store, *, callback_url: str
                                f"got {response_mode!r}")
     handle = app_for(settings, doing=doing)
     redact = Redactor(settings.secrets())
+    scopes = msal_scopes(scope, settings)
+    prompt = None if (prompt or "").lower() in ("", "none") else prompt
     try:
         with warnings.catch_warnings():
             # msal recommends form_post; query mode is what lets a web app (and a person
             # pasting the address bar) read the code from the callback URL.
             warnings.filterwarnings("ignore", message="response_mode='form_post'",
                                     category=UserWarning)
+            if not state:
+                return _stateless_url(handle.app, scopes, redirect, prompt, response_mode)
             flow = handle.app.initiate_auth_code_flow(
-                msal_scopes(scope, settings), redirect_uri=redirect, state=state or None,
-                prompt=None if (prompt or "").lower() in ("", "none") else prompt,
+                scopes, redirect_uri=redirect, state=state, prompt=prompt,
                 response_mode=response_mode)
     except Exception as exc:  # noqa: BLE001 - msal raises many types; see signin_errors
         raise error_from_exception(exc, doing, settings.authority, redact) from None
     save_pending(store.pending_dir(), flow, client_id=settings.client_id or "",
                  authority=settings.authority)
     return str(flow["auth_uri"])
+
+
+def _stateless_url(app: Any, scopes: list[str], redirect: str, prompt: str | None,
+                   response_mode: str) -> str:
+    """The authorize URL without PKCE or state, for a caller that gives no State (see the
+    module docstring): its bare code is redeemed on its own by ``redeem_code``."""
+    with warnings.catch_warnings():
+        # msal marks the stateless pair deprecated in favour of the flow API, which needs the
+        # flow (and so a State to find it by) at redemption.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        url = str(app.get_authorization_request_url(scopes, redirect_uri=redirect,
+                                                     prompt=prompt))
+    # msal's stateless builder takes no response_mode; the identity platform reads it from
+    # the query (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow).
+    return f"{url}&{urlencode({'response_mode': response_mode})}"
 
 
 def _split_verifier(verifier: str) -> dict[str, str]:
@@ -141,6 +171,16 @@ def _split_verifier(verifier: str) -> dict[str, str]:
         query = urlsplit(text).query if "://" in text else text.lstrip("?")
         return dict(parse_qsl(query))
     return {"code": text}
+
+
+def _redirect_of(verifier: str, doing: str) -> str:
+    """The redirect URI a whole callback URL was sent to (it is that address plus the query)."""
+    parts = urlsplit(verifier.strip())
+    if parts.scheme and parts.netloc:
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    raise ProgrammingError(
+        f"{doing} needs CallbackUrl (or the CallbackURL property) to redeem a code without "
+        "State: the redirect URL the authorization URL was made for")
 
 
 def redeem_code(settings: AuthSettings, store: Store, *, verifier: str | None,
@@ -176,6 +216,10 @@ def redeem_code(settings: AuthSettings, store: Store, *, verifier: str | None,
     if pending is not None and pending.get("client_id") != (settings.client_id or ""):
         raise AuthenticationError(f"{doing}: the sign-in with this State was started for another "
                                   "OAuthClientId")
+    stateless_redirect = None
+    if pending is None:
+        stateless_redirect = (callback_url or settings.callback_url
+                              or _redirect_of(verifier, doing))
     handle = app_for(settings, doing=doing)
     try:
         with store.transaction() as saved, handle.bound_to(saved) as app:
@@ -189,13 +233,13 @@ def redeem_code(settings: AuthSettings, store: Store, *, verifier: str | None,
                 auth_response = dict(response, state=chosen_state)
                 result = app.acquire_token_by_auth_code_flow(flow, auth_response)
             else:
-                # A URL made elsewhere, without PKCE: the one-step redemption (msal flags
-                # it as deprecated in favour of the flow API used above).
-                redirect = callback_url or settings.callback_url
+                # No State: a URL made without PKCE (GetOAuthAuthorizationURL without State,
+                # or made elsewhere). The one-step redemption; msal flags it as deprecated in
+                # favour of the flow API above, which needs the flow found by State.
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DeprecationWarning)
                     result = app.acquire_token_by_authorization_code(
-                        code, msal_scopes(scope, settings), redirect_uri=redirect)
+                        code, msal_scopes(scope, settings), redirect_uri=stateless_redirect)
             if "access_token" not in result:
                 raise error_from_result(result, doing, WEB_SIGN_IN_AGAIN, redact)
             token = TokenResult.from_msal(result)

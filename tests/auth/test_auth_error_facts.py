@@ -125,8 +125,9 @@ def test_web_sign_in_declined_and_code_redeemed_badly(emu, fresh_app, browser):
     assert declined is not None and "error=" in declined
     check(failure(lambda: get_token(context(p), {"AuthMode": "WEB", "Verifier": declined})),
           "AADSTS65004", "GetOAuthAuthorizationURL", "AuthMode=WEB")
-    # the code of a PKCE sign-in, redeemed without its State: the authority wants the verifier
-    url = get_url(context(p), {"CallbackUrl": CALLBACK})[0][0]
+    # the code of a PKCE sign-in (its URL made with a State), redeemed without that State:
+    # the authority wants the verifier
+    url = get_url(context(p), {"CallbackUrl": CALLBACK, "State": "pkce"})[0][0]
     code = parse_qs(urlsplit(browser().visit(url).final_url or "").query)["code"][0]
     error = failure(lambda: get_token(context(p), {"AuthMode": "WEB", "Verifier": code,
                                                    "CallbackUrl": CALLBACK}))
