@@ -29,6 +29,9 @@ CONTACT_PROPERTIES = [
     "manager", "homePhones", "mobilePhone", "businessPhones", "spouseName", "personalNotes", "children",
     "emailAddresses", "homeAddress", "businessAddress", "otherAddress",
 ]
+# contact.md: the first three entries of emailAddresses, as Outlook's Email1-3 slots; null when
+# the slot is empty (derived here, they are not stored twice).
+EMAIL_SLOTS = ("primaryEmailAddress", "secondaryEmailAddress", "tertiaryEmailAddress")
 COLLECTIONS = {"imAddresses", "homePhones", "businessPhones", "children", "emailAddresses"}
 ADDRESSES = {"homeAddress", "businessAddress", "otherAddress"}
 
@@ -116,6 +119,9 @@ def contact_json(mb: Mailbox, rec: ContactRecord) -> dict[str, Any]:
         value = rec.data.get(name)
         out[name] = [dict(v) if isinstance(v, dict) else v for v in value] if isinstance(value, list) else (
             dict(value) if isinstance(value, dict) else value)
+    emails = out.get("emailAddresses") or []
+    for i, name in enumerate(EMAIL_SLOTS):
+        out[name] = dict(emails[i]) if i < len(emails) else None
     return out
 
 

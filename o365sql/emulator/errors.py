@@ -15,7 +15,9 @@ class GraphError(Exception):
     """A Graph error answer: HTTP status, ``error.code`` and ``error.message``.
 
     ``inner`` is False for the Exchange errors that real Graph sends without an ``innerError``.
-    ``headers`` carries extra response headers (``Retry-After`` on 429/503).
+    ``headers`` carries extra response headers (``Retry-After`` on 429/503); ``inner_fields``
+    extra ``innerError`` members (the throttling sample of throttling.md carries ``code``,
+    ``message`` and ``status`` there, graph-semantics §8.1).
     """
 
     def __init__(
@@ -26,6 +28,7 @@ class GraphError(Exception):
         *,
         inner: bool = True,
         headers: dict[str, str] | None = None,
+        inner_fields: dict[str, str] | None = None,
     ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
@@ -33,6 +36,7 @@ class GraphError(Exception):
         self.message = message
         self.inner = inner
         self.headers = dict(headers or {})
+        self.inner_fields = dict(inner_fields or {})
 
     def body(self, request_id: str, client_request_id: str | None = None) -> dict[str, Any]:
         """The JSON body Graph sends for this error."""
@@ -40,6 +44,7 @@ class GraphError(Exception):
         if self.inner:
             # Graph's innerError date has no zone suffix and second precision (errors.md samples).
             error["innerError"] = {
+                **self.inner_fields,
                 "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
                 "request-id": request_id,
                 "client-request-id": client_request_id or request_id,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from .errors import GraphError
 from .graph_context import Ctx, parse_prefer
+from .graph_delta import DeltaStore
 from .graph_permissions import (
     CALENDAR_READ,
     CONTACTS_READ,
@@ -40,6 +41,7 @@ class GraphService:
     def __init__(self, tenant: Tenant, base_url: str) -> None:
         self.tenant = tenant
         self.base_url = base_url.rstrip("/")
+        self.delta = DeltaStore()  # delta-query tokens (graph_delta)
 
     def handle(self, req: EmuRequest) -> EmuResponse:
         ctx = Ctx(req, self, parse_prefer(req.headers.get("prefer", "")))

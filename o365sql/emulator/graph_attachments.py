@@ -128,7 +128,7 @@ def route(ctx: Ctx, mb: Mailbox, owner: MessageRecord | EventRecord, parent_kind
             items = [attachment_json(mb, kind, owner.serial, a) for a in atts]
             return collection(ctx, items, ATTACHMENTS, context)
         if ctx.method == "POST":
-            data = ctx.json_body()
+            data = ctx.entity_body("attachment")
             if is_message:
                 number = 1 + max((a["__n"] for a in atts), default=0)
             else:
@@ -149,7 +149,9 @@ def route(ctx: Ctx, mb: Mailbox, owner: MessageRecord | EventRecord, parent_kind
     att = next((a for a in atts if ident.kind == kind and ident.serial == owner.serial and a["__n"] == ident.extra
                 and ident.mailbox == mb.key), None)
     if att is None:
-        raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+        from .graph_mail import not_found
+
+        raise not_found()
     if len(segs) == 2 and segs[1].lower() == "$value" and ctx.method == "GET":
         if att.get("@odata.type") == FILE:
             return EmuResponse(200, base64.b64decode(att["contentBytes"]),

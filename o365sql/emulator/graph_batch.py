@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from .errors import GraphError
+from .odata_body import check_batch_request
 from .wire import EmuRequest, EmuResponse
 
 if TYPE_CHECKING:
@@ -46,9 +47,9 @@ def _validate(requests: Any) -> list[dict[str, Any]]:
         # The limit and the 400 are documented (json-batching.md); the wording is the emulator's.
         raise _bad(f"The batch request contains {len(requests)} requests; the limit is {MAX_REQUESTS}.")
     seen: set[str] = set()
-    for r in requests:
-        if not isinstance(r, dict) or not isinstance(r.get("id"), str) or not r.get("id") \
-                or not isinstance(r.get("method"), str) or not isinstance(r.get("url"), str):
+    checked = [check_batch_request(r) for r in requests]  # the envelope's types (odata_body)
+    for r in checked:
+        if not r.get("id") or not r.get("method") or not r.get("url"):
             raise _bad("Invalid batch payload format: every request needs id, method and url.")
         key = r["id"].lower()
         if key in seen:
@@ -58,11 +59,11 @@ def _validate(requests: Any) -> list[dict[str, Any]]:
             headers = {k.lower(): v for k, v in (r.get("headers") or {}).items()}
             if "content-type" not in headers:
                 raise _bad(f"Request '{r['id']}': a Content-Type header is required when a body is present.")
-    for r in requests:
+    for r in checked:
         for dep in r.get("dependsOn") or []:
             if str(dep).lower() not in seen:
                 raise _bad(f"Request '{r['id']}' depends on unknown request '{dep}'.")
-    return requests
+    return checked
 
 
 def handle(ctx: Ctx) -> EmuResponse:
@@ -144,12 +145,10 @@ def _run(ctx: Ctx, r: dict[str, Any]) -> dict[str, Any]:
     limits = outer.limits
     entered = False
     if limits is not None and mailbox is not None:
-        retry = limits.enter(mailbox)
-        entered = retry is None
-        if retry is not None:
-            error = GraphError(429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.",
-                               headers={"Retry-After": _seconds(retry)})
-            return _error(r, error, request_id)
+        refusal = limits.admit(mailbox)
+        entered = refusal is None
+        if refusal is not None:
+            return _error(r, refusal, request_id)
     try:
         if outer.faults is not None:  # injected latency/failures hit inner requests one by one
             outer.faults.before(inner.method, path)
@@ -169,10 +168,6 @@ def _run(ctx: Ctx, r: dict[str, Any]) -> dict[str, Any]:
     out["headers"] = out_headers
     out["body"] = body_out
     return out
-
-
-def _seconds(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.3f}".rstrip("0")
 
 
 def _error(r: dict[str, Any], error: GraphError, request_id: str) -> dict[str, Any]:

@@ -6,7 +6,9 @@ calendar; ``calendarView`` and ``/instances`` expand series into occurrences and
 window carries its own offset (none = UTC) and ignores ``Prefer: outlook.timezone``, which only
 changes how start/end are written. Writes per §9: create 201 (response in the Prefer zone or the
 event's own zone), PATCH 200, DELETE 204, accept/decline/tentativelyAccept/cancel 202.
-Invitations, responses and cancellations reach in-tenant attendees and organisers.
+Invitations (a calendar copy plus an eventMessageRequest in the Inbox, ``meeting_requests``),
+responses and cancellations reach in-tenant attendees and organisers. ``calendarView/delta`` is
+served by ``graph_delta``.
 
 Hands on: ``EmuResponse`` to ``graph_api``; cross-mailbox updates via ``ctx.after``.
 """
@@ -110,7 +112,7 @@ def _calendar_list(ctx: Ctx, mb: Mailbox, context: str) -> EmuResponse:
         return collection(ctx, [calendar_json(mb, c) for c in store.calendars.values()], CALENDARS, context)
     if ctx.method == "POST":
         _need(ctx, mb, write=True)
-        data = ctx.json_body()
+        data = ctx.entity_body("calendar")
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
             raise GraphError(400, "ErrorInvalidParameter", "The value of the parameter 'Name' is empty.")
@@ -139,8 +141,10 @@ def _in_calendar(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, rest: list[str], en
             return entity(ctx, calendar_json(mb, cal), CALENDARS, entity_context)
         if ctx.method == "PATCH":
             _need(ctx, mb, write=True)
-            data = ctx.json_body()
+            data = ctx.entity_body("calendar")
             if "name" in data:
+                if not isinstance(data["name"], str) or not data["name"].strip():
+                    raise GraphError(400, "ErrorInvalidParameter", "The value of the parameter 'Name' is empty.")
                 _unique_calendar(mb, str(data["name"]), cal.serial)
                 cal.data["name"] = str(data["name"])
             for key in ("color", "hexColor"):
@@ -165,8 +169,8 @@ def _in_calendar(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, rest: list[str], en
     raise bad_segment(rest[0])
 
 
-def _window(ctx: Ctx) -> tuple[datetime, datetime]:
-    params = ctx.params()
+def _window(ctx: Ctx, params: dict[str, str] | None = None) -> tuple[datetime, datetime]:
+    params = ctx.params() if params is None else params
     start, end = params.get("startdatetime"), params.get("enddatetime")
     if not start or not end:
         raise GraphError(400, "ErrorInvalidParameter", WINDOW_MESSAGE)
@@ -188,10 +192,19 @@ def _view(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, rest: list[str], context: 
 
     if ctx.method != "GET":
         raise graph_attachments.method_not_allowed()
-    if rest and rest != ["$count"]:
+    if rest and rest != ["$count"] and [r.lower() for r in rest] != ["delta"]:
         raise bad_segment(rest[0])
     _need(ctx, mb)
-    start, end = _window(ctx)
+    if rest and rest[0].lower() == "delta":
+        return _view_delta(ctx, mb, cal)
+    values = _view_items(ctx, mb, cal, *_window(ctx))
+    if rest == ["$count"]:
+        return count(ctx, values, CALENDAR_VIEW)
+    return collection(ctx, values, CALENDAR_VIEW, context, tz=True, body=True)
+
+
+def _view_items(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Occurrences, exceptions and single instances overlapping the window, by start (§3.4)."""
     items: list[tuple[datetime, dict[str, Any]]] = []
     for rec in mb.calendars.in_calendar(cal.serial):
         if rec.is_master:
@@ -201,10 +214,23 @@ def _view(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, rest: list[str], context: 
         elif overlaps(rec, start, end):
             items.append((rec.utc_span()[0], event_json(mb, rec)))
     items.sort(key=lambda pair: pair[0])
-    values = [item for _, item in items]
-    if rest == ["$count"]:
-        return count(ctx, values, CALENDAR_VIEW)
-    return collection(ctx, values, CALENDAR_VIEW, context, tz=True, body=True)
+    return [item for _, item in items]
+
+
+def _view_delta(ctx: Ctx, mb: Mailbox, cal: CalendarRecord) -> EmuResponse:
+    """GET /me/calendarView/delta (§7, event-delta.md): the window comes with the first request
+    and lives on in the tokens; no $select (every property is returned)."""
+    from . import graph_delta
+    from .odata_rules import CALENDAR_VIEW_DELTA
+
+    params = ctx.params()
+    if "$skiptoken" not in params and "$deltatoken" not in params:
+        _window(ctx)  # the first request must carry the window
+
+    def current(first: dict[str, str]) -> list[dict[str, Any]]:
+        return _view_items(ctx, mb, cal, *_window(ctx, first))
+    return graph_delta.serve(ctx, f"{mb.user_id}/calendars/{cal.serial}/calendarView", CALENDAR_VIEW_DELTA,
+                             "event", current, selectable=False, tz=True, body=True)
 
 
 def _events(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, rest: list[str], context: str) -> EmuResponse:
@@ -217,7 +243,7 @@ def _events(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, rest: list[str], context
             return collection(ctx, items, EVENTS, context, tz=True, body=True)
         if ctx.method == "POST":
             _need(ctx, mb, write=True)
-            rec = create_event(ctx, mb, cal, ctx.json_body())
+            rec = create_event(ctx, mb, cal, ctx.entity_body("event"))
             return entity(ctx, event_json(mb, rec), EVENTS, context, status=201, tz=True, body=True,
                           tz_default=rec.tz, select=False)
         raise graph_attachments.method_not_allowed()
@@ -234,7 +260,7 @@ def _events(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, rest: list[str], context
             _need(ctx, mb, write=True)
             if day is not None:
                 raise GraphError(400, "ErrorInvalidRequest", "Changing a single occurrence is not supported by the emulator.")
-            update_event(ctx, mb, rec, ctx.json_body())
+            update_event(ctx, mb, rec, ctx.entity_body("event"))
             return entity(ctx, event_json(mb, rec), EVENTS, context, tz=True, body=True, tz_default=rec.tz,
                           select=False)
         if ctx.method == "DELETE":
@@ -262,7 +288,7 @@ def _events(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, rest: list[str], context
                           tz=True, body=True)
     if len(tail) == 1 and ctx.method == "POST" and action in ("accept", "decline", "tentativelyaccept", "cancel"):
         _need(ctx, mb, write=True)
-        respond(ctx, mb, rec, action, ctx.json_body())
+        respond(ctx, mb, rec, action, ctx.action_body(action))
         return EmuResponse(202)
     raise bad_segment(tail[0])
 
@@ -342,7 +368,7 @@ def apply_event_fields(ctx: Ctx, rec: EventRecord, data: dict[str, Any]) -> None
         elif key == "locations":
             d["locations"] = [_location(v, single=False) for v in value or []]
             if "location" not in data:
-                d["location"] = _location({"displayName": "; ".join(v.get("displayName", "") for v in value or [])},
+                d["location"] = _location({"displayName": "; ".join(v.get("displayName") or "" for v in value or [])},
                                           single=True)
         elif key == "attendees":
             d["attendees"] = [{"type": str(a.get("type") or "required").lower(),
@@ -404,22 +430,28 @@ def _attendee_mailboxes(ctx: Ctx, mb: Mailbox, rec: EventRecord) -> list[Mailbox
 
 
 def _invite(ctx: Ctx, mb: Mailbox, rec: EventRecord) -> None:
-    """Puts a copy of the meeting in each in-tenant attendee's default calendar (once)."""
+    """Puts a copy of the meeting in each in-tenant attendee's default calendar and its meeting
+    request in their Inbox (once per attendee)."""
     data = dict(rec.data)
     span = (rec.start, rec.end, rec.tz, rec.end_tz)
     for other in _attendee_mailboxes(ctx, mb, rec):
-        ctx.after.append(functools.partial(_add_copy, ctx, other, data, span))
+        ctx.after.append(functools.partial(_add_copy, ctx, mb, other, data, span))
 
 
-def _add_copy(ctx: Ctx, other: Mailbox, data: dict[str, Any], span: tuple[datetime, datetime, str, str]) -> None:
+def _add_copy(ctx: Ctx, organizer: Mailbox, other: Mailbox, data: dict[str, Any],
+              span: tuple[datetime, datetime, str, str]) -> None:
+    from . import meeting_requests
+
     with other.lock:
         if other.calendars.by_ical_uid(data["iCalUId"]) is not None:
             return
         copy_data = {**data, "isOrganizer": False,
                      "responseStatus": {"response": "notResponded", "time": "0001-01-01T00:00:00Z"}}
         now = ctx.service.tenant.now()
-        other.calendars.add_event(EventRecord(other.calendars.next_serial(), other.calendars.default,
-                                              copy_data, *span, now, now))
+        copy = EventRecord(other.calendars.next_serial(), other.calendars.default, copy_data, *span, now, now)
+        other.calendars.add_event(copy)
+        # graph-semantics §9: "invitations are sent to attendees on create" (user-post-events.md).
+        meeting_requests.deliver(organizer, other, copy, now)
         other.version += 1
 
 

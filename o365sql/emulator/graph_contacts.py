@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from . import graph_attachments, item_ids
 from .contact_store import (
     CONTACT_PROPERTIES,
+    EMAIL_SLOTS,
     ContactFolderRecord,
     ContactRecord,
     contact_folder_json,
@@ -87,7 +88,7 @@ def _folder_list(ctx: Ctx, mb: Mailbox, parent: int, context: str, rest: list[st
         return collection(ctx, items, CONTACT_FOLDERS, context)
     if ctx.method == "POST":
         _need(ctx, mb, write=True)
-        data = ctx.json_body()
+        data = ctx.entity_body("contactFolder")
         name = data.get("displayName")
         if not isinstance(name, str) or not name.strip():
             raise GraphError(400, "ErrorInvalidParameter", "The value of the parameter 'DisplayName' is empty.")
@@ -116,8 +117,10 @@ def _folder(ctx: Ctx, mb: Mailbox, folder: ContactFolderRecord, rest: list[str],
             return entity(ctx, contact_folder_json(mb, folder), CONTACT_FOLDERS, context)
         if ctx.method == "PATCH":
             _need(ctx, mb, write=True)
-            data = ctx.json_body()
+            data = ctx.entity_body("contactFolder")
             if "displayName" in data:
+                if not isinstance(data["displayName"], str) or not data["displayName"].strip():
+                    raise GraphError(400, "ErrorInvalidParameter", "The value of the parameter 'DisplayName' is empty.")
                 _unique(mb, folder.parent, str(data["displayName"]), folder.serial)
                 folder.display_name = str(data["displayName"])
             return entity(ctx, contact_folder_json(mb, folder), CONTACT_FOLDERS, context, select=False)
@@ -155,11 +158,16 @@ def _contacts(ctx: Ctx, mb: Mailbox, folder: ContactFolderRecord, rest: list[str
         if ctx.method == "POST":
             _need(ctx, mb, write=True)
             now = ctx.service.tenant.now()
-            data = _fields(ctx.json_body(), {})
+            data = _fields(ctx.entity_body("contact"), {})
             rec = ContactRecord(store.next_serial(), folder.serial, data[0], now, now, data[1])
             store.contacts[rec.serial] = rec
             return entity(ctx, contact_json(mb, rec), CONTACTS, context, status=201, select=False)
         raise graph_attachments.method_not_allowed()
+    if [r.lower() for r in rest] == ["delta"]:
+        if ctx.method != "GET":
+            raise graph_attachments.method_not_allowed()
+        _need(ctx, mb)
+        return _contact_delta(ctx, mb, folder)
     rec = store.contacts.get(_decode(mb, rest[0], item_ids.CONTACT))
     if rec is None or (folder.serial != rec.folder):
         raise not_found()
@@ -170,7 +178,7 @@ def _contacts(ctx: Ctx, mb: Mailbox, folder: ContactFolderRecord, rest: list[str
         return entity(ctx, contact_json(mb, rec), CONTACTS, context)
     if ctx.method == "PATCH":
         _need(ctx, mb, write=True)
-        rec.data, cats = _fields(ctx.json_body(), rec.data, rec.categories)
+        rec.data, cats = _fields(ctx.entity_body("contact"), rec.data, rec.categories)
         rec.categories = cats
         rec.change += 1
         rec.modified = ctx.service.tenant.now()
@@ -180,6 +188,17 @@ def _contacts(ctx: Ctx, mb: Mailbox, folder: ContactFolderRecord, rest: list[str
         del store.contacts[rec.serial]
         return EmuResponse(204)
     raise graph_attachments.method_not_allowed()
+
+
+def _contact_delta(ctx: Ctx, mb: Mailbox, folder: ContactFolderRecord) -> EmuResponse:
+    """GET .../contactFolders/{id}/contacts/delta (§7, contact-delta.md): $select supported."""
+    from . import graph_delta
+    from .odata_rules import CONTACTS_DELTA
+
+    def current(params: dict[str, str]) -> list[dict[str, Any]]:
+        return [contact_json(mb, c) for c in mb.contacts.in_folder(folder.serial)]
+    return graph_delta.serve(ctx, f"{mb.user_id}/contactFolders/{folder.serial}/contacts", CONTACTS_DELTA,
+                             "contact", current)
 
 
 def _fields(data: dict[str, Any], current: dict[str, Any],
@@ -193,14 +212,28 @@ def _fields(data: dict[str, Any], current: dict[str, Any],
         if key == "categories":
             cats = list(value or [])
             continue
+        if key in EMAIL_SLOTS:
+            continue  # applied below, once emailAddresses itself is merged
         if key not in CONTACT_PROPERTIES:
             raise GraphError(400, "RequestBodyRead", f"The property '{key}' does not exist on type "
                              "'microsoft.graph.contact'. Make sure to only use property names that are defined by the type.")
         if key == "emailAddresses":
-            value = [{"name": e.get("name") or e.get("address"), "address": e.get("address")} for e in value or []]
+            value = [_email(e) for e in value or []]
         merged[key] = value
         names_changed |= key in ("givenName", "surname", "middleName")
+    slots = [(EMAIL_SLOTS.index(k), v) for k, v in data.items() if k in EMAIL_SLOTS]
+    if slots:
+        # Writing a slot rewrites that entry of emailAddresses (null empties it).
+        emails: list[dict[str, Any] | None] = list(merged.get("emailAddresses") or [])
+        for slot, value in sorted(slots, key=lambda pair: pair[0]):
+            emails.extend([None] * (slot + 1 - len(emails)))
+            emails[slot] = _email(value) if value else None
+        merged["emailAddresses"] = [e for e in emails if e]
     if names_changed and "displayName" not in data:
         merged["displayName"] = None  # regenerated from the name fields by normalise()
         merged["fileAs"] = None if "fileAs" not in data else merged.get("fileAs")
     return normalise(merged), cats
+
+
+def _email(value: dict[str, Any]) -> dict[str, Any]:
+    return {"name": value.get("name") or value.get("address"), "address": value.get("address")}

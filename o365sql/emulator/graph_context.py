@@ -95,6 +95,19 @@ class Ctx:
                              "Content-Type header is set and payload is of valid JSON format.")
         return value
 
+    def entity_body(self, entity: str) -> dict[str, Any]:
+        """The JSON body of a create/update of ``entity``, checked against its EDM types
+        (``odata_body``): a wrongly typed value is Graph's 400, never a route's exception."""
+        from .odata_body import check_entity
+
+        return check_entity(self.json_body(), entity)
+
+    def action_body(self, action: str) -> dict[str, Any]:
+        """The JSON parameters of a bound action (``forward``, ``accept``...), checked likewise."""
+        from .odata_body import check_action
+
+        return check_action(self.json_body(), action)
+
     def respond(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> EmuResponse:
         out = dict(headers or {})
         if self.applied:

@@ -7,6 +7,9 @@ internetMessageId and replyTo only on drafts), DELETE 204 (a soft delete into Re
 Items, out of every listing). Sent mail lands in Sent Items and in the Inbox of every in-tenant
 recipient (new ids, unread, same conversationId/internetMessageId).
 
+Bodies are checked against the EDM types first (``Ctx.entity_body``/``action_body``,
+``odata_body``); ``mailFolders/{id}/messages/delta`` is served by ``graph_delta``.
+
 Hands on: ``EmuResponse`` to ``graph_api``; deliveries to other mailboxes are queued on
 ``ctx.after`` and run once the sender's mailbox lock is released.
 """
@@ -43,7 +46,9 @@ from .wire import EmuResponse
 if TYPE_CHECKING:
     from .tenant import Mailbox
 
-NOT_FOUND = "The specified object was not found in the store."
+# graph-semantics §3.1/§8.3 (observed, MHA#77): Exchange joins two texts with ", ".
+NOT_FOUND = ("The specified object was not found in the store., The process failed to get the "
+             "correct properties.")
 ALWAYS_WRITABLE = {"categories", "flag", "importance", "inferenceClassification", "isRead",
                    "isDeliveryReceiptRequested", "isReadReceiptRequested", "toRecipients", "ccRecipients",
                    "bccRecipients", "from", "sender"}
@@ -124,15 +129,25 @@ def messages(ctx: Ctx, mb: Mailbox, segs: list[str], context: str, folder: MailF
         if ctx.method == "POST":
             _need(ctx, mb, write=True)
             target = folder or mb.mail.folders[mb.mail.well_known["drafts"]]
-            rec = create_draft(ctx, mb, ctx.json_body(), target)
+            rec = create_draft(ctx, mb, ctx.entity_body("message"), target)
             return entity(ctx, message_json(mb, rec), MESSAGES, context, status=201, body=True, select=False)
         raise graph_attachments.method_not_allowed()
     if segs[0] == "$count" and len(segs) == 1:
         _need(ctx, mb)
         recs = mb.mail.in_folder(folder.serial) if folder else mb.mail.ordered()
         return count(ctx, message_items(mb, recs), MESSAGES)
-    if segs[0].lower() == "delta":
-        raise GraphError(501, "NotImplemented", "Message delta is not implemented by the emulator.")
+    if segs[0].lower() == "delta" and len(segs) == 1:
+        if folder is None:
+            # §7/§12: message delta is per folder (CSDL: user/messages ChangeTracking=false);
+            # Graph's answer for /me/messages/delta is not documented (inferred).
+            raise GraphError(400, "ErrorInvalidUrlQuery",
+                             "Change tracking is supported per mail folder only: use /mailFolders/{id}/messages/delta.")
+        if ctx.method != "GET":
+            raise graph_attachments.method_not_allowed()
+        _need(ctx, mb)
+        from . import graph_delta
+
+        return graph_delta.message_delta(ctx, mb, folder)
     rec = find_message(mb, segs[0])
     rest = segs[1:]
     if folder is not None and rec.folder != folder.serial:
@@ -143,7 +158,7 @@ def messages(ctx: Ctx, mb: Mailbox, segs: list[str], context: str, folder: MailF
             return entity(ctx, message_json(mb, rec), MESSAGES, context, body=True)
         if ctx.method == "PATCH":
             _need(ctx, mb, write=True)
-            update_message(ctx, mb, rec, ctx.json_body())
+            update_message(ctx, mb, rec, ctx.entity_body("message"))
             return entity(ctx, message_json(mb, rec), MESSAGES, context, body=True, select=False)
         if ctx.method == "DELETE":
             _need(ctx, mb, write=True)
@@ -170,9 +185,12 @@ def messages(ctx: Ctx, mb: Mailbox, segs: list[str], context: str, folder: MailF
 
 
 def message_action(ctx: Ctx, mb: Mailbox, rec: MessageRecord, action: str, context: str) -> EmuResponse:
+    from .odata_body import ACTIONS
     from .odata_rules import MESSAGES
 
-    body = ctx.json_body()
+    if action not in ACTIONS or action in ("sendmail", "accept", "decline", "tentativelyaccept", "cancel"):
+        raise bad_segment(action)
+    body = ctx.action_body(action)
     if action == "send":
         _need(ctx, mb, send=True)
         if not rec.flags & DRAFT:
@@ -182,6 +200,7 @@ def message_action(ctx: Ctx, mb: Mailbox, rec: MessageRecord, action: str, conte
     if action in ("reply", "replyall", "forward"):
         _need(ctx, mb, send=True)
         draft = make_response(ctx, mb, rec, action, body)
+        _require_recipients(mb, draft)  # a forward names its recipients (message-forward.md)
         deliver(ctx, mb, draft, save=True)
         return EmuResponse(202)
     if action in ("createreply", "createreplyall", "createforward"):
@@ -231,7 +250,7 @@ def folders(ctx: Ctx, mb: Mailbox, segs: list[str], users: str) -> EmuResponse:
             return entity(ctx, folder_json(mb, folder), MAIL_FOLDERS, users + "/mailFolders")
         if ctx.method == "PATCH":
             _need(ctx, mb, write=True)
-            data = ctx.json_body()
+            data = ctx.entity_body("mailFolder")
             if "displayName" in data:
                 name = _folder_name(data)
                 _unique_name(mb, folder.parent, name, folder.serial)
@@ -254,7 +273,7 @@ def folders(ctx: Ctx, mb: Mailbox, segs: list[str], users: str) -> EmuResponse:
         return messages(ctx, mb, rest[1:], path + "/messages", folder)
     if head in ("move", "copy") and len(rest) == 1 and ctx.method == "POST":
         _need(ctx, mb, write=True)
-        dest = find_folder(mb, str(ctx.json_body().get("destinationId") or ""))
+        dest = find_folder(mb, str(ctx.action_body(head).get("destinationId") or ""))
         if folder.well_known:
             raise GraphError(400, "ErrorMoveDistinguishedFolder", "Distinguished folders cannot be moved.")
         if dest.serial in store.subtree(folder.serial):
@@ -284,7 +303,7 @@ def _folder_list(ctx: Ctx, mb: Mailbox, parent: MailFolder, context: str, *, top
         return collection(ctx, _children(ctx, mb, parent), MAIL_FOLDERS, context)
     if ctx.method == "POST":
         _need(ctx, mb, write=True)
-        data = ctx.json_body()
+        data = ctx.entity_body("mailFolder")
         name = _folder_name(data)
         _unique_name(mb, parent.serial, name, None)
         folder = mb.mail.add_folder(name, parent.serial, hidden=bool(data.get("isHidden")))
@@ -483,7 +502,7 @@ def make_response(ctx: Ctx, mb: Mailbox, orig: MessageRecord, action: str, body:
 
 
 def send_mail(ctx: Ctx, mb: Mailbox) -> EmuResponse:
-    body = ctx.json_body()
+    body = ctx.action_body("sendMail")
     message = body.get("message")
     if not isinstance(message, dict):
         raise GraphError(400, "ErrorInvalidParameter", "The value of the parameter 'Message' is empty.")
@@ -491,12 +510,22 @@ def send_mail(ctx: Ctx, mb: Mailbox) -> EmuResponse:
     if isinstance(save, str):  # the docs sample sends "false" as a string (user-sendmail.md)
         save = save.lower() != "false"
     draft = create_draft(ctx, mb, message, mb.mail.folders[mb.mail.well_known["drafts"]])
-    if not (draft.extra or {}).get("toRecipients") and not (draft.extra or {}).get("ccRecipients") \
-            and not (draft.extra or {}).get("bccRecipients"):
-        mb.mail.remove(draft.serial)
-        raise GraphError(400, "ErrorInvalidRecipients", "At least one recipient isn't valid.")
+    _require_recipients(mb, draft)
     deliver(ctx, mb, draft, save=bool(save))
     return EmuResponse(202)
+
+
+# Exchange's answer to sending mail that has no recipient at all: observed for sendMail
+# (microsoftgraph/php-connect-sample#13) and for other sends (msgraph-sdk-dotnet#1891, "At least
+# one recipient is not valid., ..."); the reference (graph-semantics §8.3, §9) gives no text.
+NO_RECIPIENTS = "At least one recipient isn't valid., A message can't be sent because it contains no recipients."
+
+
+def _require_recipients(mb: Mailbox, draft: MessageRecord) -> None:
+    extra = draft.extra or {}
+    if not (extra.get("toRecipients") or extra.get("ccRecipients") or extra.get("bccRecipients")):
+        mb.mail.remove(draft.serial)
+        raise GraphError(400, "ErrorInvalidRecipients", NO_RECIPIENTS)
 
 
 def deliver(ctx: Ctx, mb: Mailbox, draft: MessageRecord, *, save: bool) -> None:

@@ -3,10 +3,11 @@ per (app, mailbox).
 
 Stage: the Graph gate in ``server.py``. Before a Graph request reaches the Graph service the
 server asks ``MailboxThrottle.enter``; ``$batch`` gets a ``wire.MailboxLimits`` bound to the
-calling app (``for_client``) and applies it per inner request. Over the limit the answer is
+calling app (``for_client``) and applies it per inner request. Over a limit the answer is
 Graph's 429 with ``Retry-After``
-(https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits; the body is the one
-observed in practice, graph-semantics.md §8.1).
+(https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits): the concurrency
+limit answers Outlook's ApplicationThrottled body observed in practice, the request rate Graph's
+general TooManyRequests sample (graph-semantics.md §8.1, §8.3).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from .errors import GraphError
 
 CONCURRENCY_MESSAGE = "Application is over its MailboxConcurrency limit."
+RATE_MESSAGE = "Please retry again later."
 
 
 @dataclass
@@ -41,9 +43,19 @@ def format_retry_after(seconds: float) -> str:
 
 def throttled(retry_after: float, message: str = CONCURRENCY_MESSAGE,
               code: str = "ApplicationThrottled") -> GraphError:
-    # The observed Outlook 429 body has no innerError.
+    """Outlook's concurrency 429 (graph-semantics §6/§8.1, observed: docs#2886, docs#8760): the
+    observed body has no innerError."""
     return GraphError(429, code, message, inner=code != "ApplicationThrottled",
                       headers={"Retry-After": format_retry_after(retry_after)})
+
+
+def too_many_requests(retry_after: float | None) -> GraphError:
+    """Graph's general throttling answer, the sample of throttling.md (graph-semantics §8.1,
+    §8.3): code TooManyRequests, "Please retry again later.", and an innerError that repeats
+    the status ("code": "429", "message": "Please retry after", "status": "429")."""
+    headers = {} if retry_after is None else {"Retry-After": format_retry_after(retry_after)}
+    return GraphError(429, "TooManyRequests", RATE_MESSAGE, headers=headers,
+                      inner_fields={"code": "429", "message": "Please retry after", "status": "429"})
 
 
 class MailboxThrottle:
@@ -68,6 +80,20 @@ class MailboxThrottle:
 
     def enter(self, client_id: str, mailbox: str) -> float | None:
         """None when the request may run (call ``leave`` after), else Retry-After seconds."""
+        refused = self._enter(client_id, mailbox)
+        return None if refused is None else refused[0]
+
+    def admit(self, client_id: str, mailbox: str) -> GraphError | None:
+        """None when the request may run (call ``leave`` after), else the 429 to answer: the
+        request rate gets Graph's general TooManyRequests, the concurrency limit Outlook's
+        ApplicationThrottled (graph-semantics §8.1, §8.3)."""
+        refused = self._enter(client_id, mailbox)
+        if refused is None:
+            return None
+        retry, reason = refused
+        return too_many_requests(retry) if reason == "rate" else throttled(retry)
+
+    def _enter(self, client_id: str, mailbox: str) -> tuple[float, str] | None:
         key = (client_id.lower(), self._resolve(mailbox))
         settings = self.settings
         now = time.monotonic()
@@ -79,11 +105,11 @@ class MailboxThrottle:
                 if len(window) >= settings.rate:
                     self.rejected += 1
                     wait = window[0] + settings.rate_window - now
-                    return max(wait, settings.retry_after)
+                    return max(wait, settings.retry_after), "rate"
             active = self._active.get(key, 0)
             if settings.concurrency and active >= settings.concurrency:
                 self.rejected += 1
-                return settings.retry_after
+                return settings.retry_after, "concurrency"
             self._active[key] = active + 1
             if settings.rate:
                 self._recent.setdefault(key, deque()).append(now)
@@ -120,6 +146,9 @@ class ClientLimits:
 
     def enter(self, mailbox: str) -> float | None:
         return self._throttle.enter(self._client_id, mailbox)
+
+    def admit(self, mailbox: str) -> GraphError | None:
+        return self._throttle.admit(self._client_id, mailbox)
 
     def leave(self, mailbox: str) -> None:
         self._throttle.leave(self._client_id, mailbox)

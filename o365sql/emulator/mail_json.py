@@ -228,9 +228,17 @@ def _headers(mb: Mailbox, rec: MessageRecord, scratch: dict[str, Any]) -> Any:
     ]
 
 
-def _meeting(value: Callable[[MessageRecord], Any]) -> Builder:
-    """A property only #microsoft.graph.eventMessageRequest items have."""
-    return lambda mb, rec, scratch: value(rec) if rec.flags & MEETING_REQUEST else ABSENT
+def _meeting(value: Callable[[MessageRecord], Any], key: str | None = None) -> Builder:
+    """A property only #microsoft.graph.eventMessageRequest items have: the stored value of a
+    real invitation (``extra["__meeting"]``, see ``meeting_requests``), else the seeded one."""
+    def build(mb: Mailbox, rec: MessageRecord, scratch: dict[str, Any]) -> Any:
+        if not rec.flags & MEETING_REQUEST:
+            return ABSENT
+        stored = (rec.extra or {}).get("__meeting")
+        if stored is not None and key is not None and key in stored:
+            return stored[key]
+        return value(rec)
+    return build
 
 
 def _meeting_start(rec: MessageRecord) -> datetime:
@@ -280,18 +288,18 @@ MESSAGE_TABLE = PropertyTable([
     ("replyTo", lambda mb, rec, sc: (rec.extra or {}).get("replyTo", [])),
     ("flag", lambda mb, rec, sc: rec.extra["flag"] if rec.extra and "flag" in rec.extra else _flag(rec)),
     ("internetMessageHeaders", _headers),
-    ("meetingMessageType", _meeting(lambda rec: "meetingRequest")),
-    ("startDateTime", _meeting(lambda rec: _meeting_dtz(rec, end=False))),
-    ("endDateTime", _meeting(lambda rec: _meeting_dtz(rec, end=True))),
+    ("meetingMessageType", _meeting(lambda rec: "meetingRequest", "meetingMessageType")),
+    ("startDateTime", _meeting(lambda rec: _meeting_dtz(rec, end=False), "startDateTime")),
+    ("endDateTime", _meeting(lambda rec: _meeting_dtz(rec, end=True), "endDateTime")),
     ("location", _meeting(lambda rec: {"displayName": "Conf Room 3", "locationType": "default",
-                                       "uniqueIdType": "unknown"})),
-    ("type", _meeting(lambda rec: "singleInstance")),
-    ("recurrence", _meeting(lambda rec: None)),
-    ("isOutOfDate", _meeting(lambda rec: False)),
-    ("isAllDay", _meeting(lambda rec: False)),
-    ("isDelegated", _meeting(lambda rec: False)),
-    ("responseRequested", _meeting(lambda rec: True)),
-    ("allowNewTimeProposals", _meeting(lambda rec: True)),
+                                       "uniqueIdType": "unknown"}, "location")),
+    ("type", _meeting(lambda rec: "singleInstance", "type")),
+    ("recurrence", _meeting(lambda rec: None, "recurrence")),
+    ("isOutOfDate", _meeting(lambda rec: False, "isOutOfDate")),
+    ("isAllDay", _meeting(lambda rec: False, "isAllDay")),
+    ("isDelegated", _meeting(lambda rec: False, "isDelegated")),
+    ("responseRequested", _meeting(lambda rec: True, "responseRequested")),
+    ("allowNewTimeProposals", _meeting(lambda rec: True, "allowNewTimeProposals")),
 ], native={
     # Orders equal to the engine's on the built values: seconds for the ...Z timestamps.
     "receivedDateTime": lambda rec: int(rec.received),

@@ -6,6 +6,7 @@ values plus the original encoded parts, which nextLinks repeat) to ``odata_query
 Decoding is form-style, as Graph's front end does it: ``%XX`` escapes and ``+`` for a space (the
 docs' own ``$filter=groupTypes/any(c:c+eq+'Unified')``, graph-semantics examples); so an
 unescaped ``+`` in a DateTimeOffset offset arrives as a space and fails to parse, as on Graph.
+The exception is Outlook's ``$orderby``, where ``+`` stays a plus (§1.1).
 Option names are matched case-insensitively (OData 4.01; inferred for Graph). The ``$`` prefix
 is optional on v1.0 "for only a subset of APIs" (§1.1, query-parameters.md): the emulator takes
 bare names on directory resources only (inferred) and ignores them elsewhere, like any other
@@ -16,7 +17,7 @@ routes' business).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import unquote_plus
+from urllib.parse import unquote, unquote_plus
 
 from . import odata_errors as err
 from .odata_rules import ResourceRules
@@ -62,7 +63,13 @@ def parse_options(query: str, rules: ResourceRules) -> QueryOptions:
             continue
         if name in values:
             raise err.duplicate_option(rules, name)
-        values[name] = unquote_plus(raw_value)
+        if name == "$orderby" and not rules.is_directory:
+            # Outlook takes a "+" in $orderby literally: "receivedDateTime+desc" names no
+            # property and is "OrderBy not supported." (graph-semantics §1.1, observed in
+            # python-o365#260); only %20 is a space there.
+            values[name] = unquote(raw_value)
+        else:
+            values[name] = unquote_plus(raw_value)
         parts.append((name, raw))
     return QueryOptions(values, tuple(parts))
 

@@ -10,7 +10,7 @@ and the pager read it. Facts come from the o365sql reference ``graph-semantics.m
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 OUTLOOK = "outlook"
@@ -222,6 +222,9 @@ CALENDARS = ResourceRules(name="calendars", entity="calendar", family=OUTLOOK)
 # §3.6: only emailAddresses/any(a:a/address eq '...') — no ne/le/startswith, no other member.
 CONTACTS = ResourceRules(
     name="contacts", entity="contact", family=OUTLOOK,
+    # primary/secondary/tertiaryEmailAddress (CSDL contact type) mirror emailAddresses; the
+    # emulator returns them when selected only, keeping contact-get.md's default shape (inferred).
+    select_only=frozenset({"primaryEmailAddress", "secondaryEmailAddress", "tertiaryEmailAddress"}),
     lambdas=MappingProxyType({
         "emailAddresses": LambdaRule(frozenset({"eq"}), ("address",)),
         "categories": _CATEGORIES,
@@ -297,7 +300,14 @@ GROUP_MEMBERS = ResourceRules(
     **_DIRECTORY_COMMON,  # type: ignore[arg-type]
 )
 
+# §7 / §5: delta rounds (graph_delta) page with Prefer: odata.maxpagesize, documented for
+# message, event (calendarView) and contact delta only; the plain lists above ignore it.
+MESSAGES_DELTA = replace(MESSAGES, name="messages/delta", honor_maxpagesize=True)
+CALENDAR_VIEW_DELTA = replace(CALENDAR_VIEW, name="calendarView/delta", honor_maxpagesize=True)
+CONTACTS_DELTA = replace(CONTACTS, name="contacts/delta", honor_maxpagesize=True)
+
 ALL_RULES: tuple[ResourceRules, ...] = (
     MESSAGES, MAIL_FOLDERS, EVENTS, CALENDAR_VIEW, EVENT_INSTANCES, CALENDARS, CONTACTS,
-    CONTACT_FOLDERS, ATTACHMENTS, USERS, GROUPS, GROUP_MEMBERS,
+    CONTACT_FOLDERS, ATTACHMENTS, USERS, GROUPS, GROUP_MEMBERS, MESSAGES_DELTA,
+    CALENDAR_VIEW_DELTA, CONTACTS_DELTA,
 )

@@ -66,6 +66,9 @@ ENUMS: dict[str, tuple[str, ...]] = {
                               "absoluteYearly", "relativeYearly"),
     "recurrenceRangeType": ("endDate", "noEnd", "numbered"),
     "groupAccessType": ("none", "private", "secret", "public"),
+    "locationUniqueIdType": ("unknown", "locationStore", "directory", "private", "bing"),
+    "phoneType": ("home", "business", "mobile", "other", "assistant", "homeFax", "businessFax",
+                  "otherFax", "pager", "radio"),
 }
 
 _COMPLEX_SPEC: dict[str, str] = {
@@ -81,7 +84,7 @@ _COMPLEX_SPEC: dict[str, str] = {
                              "latitude:Double longitude:Double",
     "location": "address:physicalAddress coordinates:outlookGeoCoordinates displayName:String "
                 "locationEmailAddress:String locationType:locationType locationUri:String "
-                "uniqueId:String uniqueIdType:String",
+                "uniqueId:String uniqueIdType:locationUniqueIdType",
     "followupFlag": "completedDateTime:dateTimeTimeZone dueDateTime:dateTimeTimeZone "
                     "flagStatus:followupFlagStatus startDateTime:dateTimeTimeZone",
     "patternedRecurrence": "pattern:recurrencePattern range:recurrenceRange",
@@ -91,8 +94,10 @@ _COMPLEX_SPEC: dict[str, str] = {
                        "startDate:Date type:recurrenceRangeType",
     "responseStatus": "response:responseType time:DateTimeOffset",
     "internetMessageHeader": "name:String value:String",
-    "onlineMeetingInfo": "conferenceId:String joinUrl:String quickDial:String "
+    "onlineMeetingInfo": "conferenceId:String joinUrl:String phones:[phone] quickDial:String "
                          "tollFreeNumbers:[String] tollNumber:String",
+    "phone": "language:String number:String region:String type:phoneType",
+    "licenseProcessingState": "state:String",
     "timeSlot": "end:dateTimeTimeZone start:dateTimeTimeZone",
     "assignedLicense": "disabledPlans:[Guid] skuId:Guid",
     "assignedPlan": "assignedDateTime:DateTimeOffset capabilityStatus:String service:String "
@@ -150,8 +155,9 @@ _ENTITY_SPEC: dict[str, str] = {
         "generation:String givenName:String homeAddress:physicalAddress homePhones:[String] "
         "imAddresses:[String] initials:String jobTitle:String manager:String middleName:String "
         "mobilePhone:String nickName:String officeLocation:String otherAddress:physicalAddress "
-        "parentFolderId:String personalNotes:String profession:String spouseName:String "
-        "surname:String title:String yomiCompanyName:String yomiGivenName:String "
+        "parentFolderId:String personalNotes:String primaryEmailAddress:emailAddress "
+        "profession:String secondaryEmailAddress:emailAddress spouseName:String "
+        "surname:String tertiaryEmailAddress:emailAddress title:String yomiCompanyName:String yomiGivenName:String "
         "yomiSurname:String"),
     "mailFolder": ("id:String childFolderCount:Int32 displayName:String isHidden:Boolean "
                    "parentFolderId:String totalItemCount:Int32 unreadItemCount:Int32"),
@@ -165,6 +171,15 @@ _ENTITY_SPEC: dict[str, str] = {
     # a derived-only property such as contentId fails on microsoft.graph.attachment).
     "attachment": ("id:String contentType:String isInline:Boolean "
                    "lastModifiedDateTime:DateTimeOffset name:String size:Int32"),
+    # The derived attachment types, for write bodies (message-post-attachments.md); the list
+    # route keeps the base type above for $select.
+    "fileAttachment": ("id:String contentType:String isInline:Boolean "
+                       "lastModifiedDateTime:DateTimeOffset name:String size:Int32 "
+                       "contentBytes:Binary contentId:String contentLocation:String"),
+    "itemAttachment": ("id:String contentType:String isInline:Boolean "
+                       "lastModifiedDateTime:DateTimeOffset name:String size:Int32"),
+    "referenceAttachment": ("id:String contentType:String isInline:Boolean "
+                            "lastModifiedDateTime:DateTimeOffset name:String size:Int32"),
     "user": _DIRECTORY_OBJECT + (
         "aboutMe:String accountEnabled:Boolean ageGroup:String "
         "assignedLicenses:[assignedLicense] assignedPlans:[assignedPlan] "
@@ -201,7 +216,8 @@ _ENTITY_SPEC: dict[str, str] = {
         "displayName:String expirationDateTime:DateTimeOffset groupTypes:[String] "
         "hasMembersWithLicenseErrors:Boolean hideFromAddressLists:Boolean "
         "hideFromOutlookClients:Boolean isArchived:Boolean isAssignableToRole:Boolean "
-        "isSubscribedByMail:Boolean mail:String mailEnabled:Boolean mailNickname:String "
+        "isSubscribedByMail:Boolean licenseProcessingState:licenseProcessingState "
+        "mail:String mailEnabled:Boolean mailNickname:String "
         "membershipRule:String membershipRuleProcessingState:String "
         "onPremisesDomainName:String onPremisesLastSyncDateTime:DateTimeOffset "
         "onPremisesNetBiosName:String onPremisesProvisioningErrors:[onPremisesProvisioningError] "

@@ -20,12 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .aadsts import OAuthError
 from .errors import GraphError
 from .faults import Decision, FaultInjector
 from .identity import IdentityService
-from .limits import MailboxThrottle, format_retry_after, mailbox_of, throttled
+from .limits import MailboxThrottle, format_retry_after, mailbox_of, too_many_requests
 from .requestlog import LogEntry, RequestLog
-from .tokens import TokenIssuer
+from .tokens import INVALID, TokenIssuer, unauthorized
 from .transport import HttpRequest, HttpResponse, html_response, json_response
 from .wire import EmuRequest, EmuResponse
 
@@ -119,6 +120,22 @@ class Router:
                                  kind="other", request_id=request_id, error="BadRequest"))
         return outcome
 
+    def protocol_error(self, status: int, message: str, method: str, target: str,
+                       started: float) -> Outcome:
+        """An answer the wire gives before a request could be parsed or read (bad request
+        line, 414 long URL, 431 big headers, 413, bad Content-Length, malformed chunked body):
+        Graph-shaped JSON, logged and counted like every other answer."""
+        request_id = str(uuid.uuid4())
+        code = "BadRequest" if status < 500 else "generalException"
+        outcome = self._graph_error(GraphError(status, code, message), request_id, None)
+        raw_path, _, query = target.partition("?")
+        self.log.record(LogEntry(time=time.time(), method=method, path=raw_path[:2048],
+                                 query=query[:2048], status=status,
+                                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                                 kind="other", request_id=request_id, error=code,
+                                 extra={"protocol": True}))
+        return outcome
+
     # -- Graph -------------------------------------------------------------------------------
 
     def _graph_request(self, req: HttpRequest, sub_path: str, decision: Decision,
@@ -145,9 +162,9 @@ class Router:
                                      "valid JSON format.") from None
             entered = False
             if outlook and mailbox is not None:
-                retry = self.throttle.enter(principal.client_id, mailbox)
-                if retry is not None:
-                    raise throttled(retry)
+                refusal = self.throttle.admit(principal.client_id, mailbox)
+                if refusal is not None:
+                    raise refusal
                 entered = True
             try:
                 fault = self._apply_fault(decision, entry, graph=True)
@@ -240,6 +257,8 @@ class Router:
             return self.control(req)
         except (KeyError, ValueError, TypeError) as err:
             return json_response(400, {"error": {"code": "BadRequest", "message": str(err)}})
+        except OAuthError as err:  # e.g. POST /_emulator/token for an unknown client_id
+            return json_response(err.status, err.body())
         except Exception:
             log.exception("emulator control endpoint failed on %s", req.path)
             return json_response(500, {"error": {"code": "generalException",
@@ -250,9 +269,12 @@ class Router:
         return Outcome(resp.status, resp.body, resp.content_type, dict(resp.headers))
 
 
-# Bodies of injected failures, as Graph sends them (graph-semantics.md §8.1-8.3).
+# Bodies of injected failures, as Graph sends each status (graph-semantics.md §8.1-8.3):
+# 401 is the token failure of §8.3 (with its WWW-Authenticate challenge, built by
+# tokens.unauthorized), 429 the throttling.md sample (§8.1, limits.too_many_requests), 500 and
+# 503 the generic codes of errors.md (§8.3, last paragraph: generalException,
+# serviceNotAvailable), 504 the UnknownError observed with a 504 (§3.1, docs#4988).
 _FAULT_TEXTS = {
-    429: ("TooManyRequests", "Please retry again later."),
     500: ("generalException", "General exception while processing"),
     502: ("BadGateway", "The server received an invalid response from an upstream server."),
     503: ("serviceNotAvailable", "The service is temporarily unavailable. Please retry after some time."),
@@ -269,6 +291,10 @@ _LANDING = (
 
 
 def _fault_error(status: int, retry_after: float | None) -> GraphError:
+    if status == 401:
+        return unauthorized(INVALID)
+    if status == 429:
+        return too_many_requests(retry_after)
     headers = {}
     if retry_after is not None:
         headers["Retry-After"] = format_retry_after(retry_after)

@@ -56,6 +56,9 @@ def _group_json(tenant: Tenant, rng: random.Random, i: int) -> dict[str, Any]:
         "expirationDateTime": None,
         "groupTypes": ["Unified"] if unified else [],
         "isAssignableToRole": None,
+        # group.md: the state of group-based license assignment, null for a group that assigns
+        # no licenses (none in the seeded tenant); returned only on $select.
+        "licenseProcessingState": None,
         "mail": mail,
         "mailEnabled": unified,
         "mailNickname": nick,

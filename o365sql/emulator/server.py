@@ -150,13 +150,15 @@ class _Handler(BaseHTTPRequestHandler):
     # -- parsing ---------------------------------------------------------------------------
 
     def handle_one_request(self) -> None:
+        self._started = time.perf_counter()
+        self.command = self.path = ""
         try:
             self.raw_requestline = self.rfile.readline(65537)
         except (TimeoutError, OSError):
             self.close_connection = True
             return
         if len(self.raw_requestline) > 65536:
-            self.requestline = self.command = ""
+            self.requestline = ""
             self.request_version = "HTTP/1.1"
             self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
             return
@@ -171,16 +173,23 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Protocol-level errors (bad request line, bad headers): Graph-shaped JSON, then close."""
-        import json
-
+        """Protocol-level errors (bad request line, bad headers, bad body framing): Graph-shaped
+        JSON through the router (so the request log and counters see them), then close."""
         status = int(code)
         text = message or HTTPStatus(status).phrase
-        body = json.dumps({"error": {"code": "BadRequest" if status < 500 else "generalException",
-                                     "message": text}}).encode()
+        method = getattr(self, "command", "") or ""
+        target = getattr(self, "path", "") or ""
+        if not method and not target:  # parse_request failed before splitting the line
+            line = (getattr(self, "raw_requestline", b"") or b"")[:4096]
+            words = line.decode("latin-1", errors="replace").split()
+            method = words[0][:32] if words else ""
+            target = words[1] if len(words) > 1 else ""
+        started = getattr(self, "_started", None) or time.perf_counter()
+        outcome = self.server.router.protocol_error(status, text, method, target, started)
         self.close_connection = True
         try:
-            self.wfile.write(encode_response(status, {}, body, "application/json", False))
+            self.wfile.write(encode_response(outcome.status, outcome.headers, outcome.body,
+                                             outcome.content_type, False))
         except OSError:
             pass
 

@@ -46,6 +46,11 @@ class SignIn:
         if not redirect_uri or not app.redirect_allowed(redirect_uri):
             return _error_page(aadsts.bad_redirect_uri(redirect_uri, app.client_id))
         params["redirect_uri"] = redirect_uri
+        if not params.get("response_type"):
+            # Without a response_type Entra cannot tell how to answer the redirect URI, so it
+            # shows AADSTS900144 on its own error page (reference-error-codes: 900144
+            # EmptyRequestBodyParameter), as for the missing client_id above.
+            return _error_page(aadsts.missing_parameter("response_type"))
         try:
             return self._authorize(tenant, params, req)
         except aadsts.OAuthError as err:
@@ -53,8 +58,8 @@ class SignIn:
 
     def _authorize(self, tenant: str, params: dict[str, str], req: HttpRequest) -> HttpResponse:
         app = self.idp.apps.get(params["client_id"])
-        if params.get("response_type", "code") != "code":
-            raise aadsts.unsupported_response_type(params.get("response_type", ""))
+        if params["response_type"] != "code":
+            raise aadsts.unsupported_response_type(params["response_type"])
         if params.get("response_mode", "query") not in _MODES:
             raise aadsts.OAuthError("invalid_request", 900144,
                                     f"The response_mode '{params['response_mode']}' is not supported.")

@@ -65,10 +65,15 @@ class MailboxLimits(Protocol):
     """Outlook's per-mailbox limits, owned by the server; ``$batch`` applies them per inner request.
 
     ``enter`` returns None when the request may proceed (then ``leave`` must be called when it
-    ends) or the Retry-After seconds of a 429 to answer with.
+    ends) or the Retry-After seconds of a 429 to answer with; ``admit`` returns that 429 itself
+    (its code depends on which limit was hit).
     """
 
     def enter(self, mailbox: str) -> float | None: ...
+
+    def admit(self, mailbox: str) -> Any:
+        """Like ``enter``, but the refusal is the ``errors.GraphError`` (429) to answer with."""
+        ...
 
     def leave(self, mailbox: str) -> None: ...
 

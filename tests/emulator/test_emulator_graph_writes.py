@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from graph_harness import Client, code
 
+from o365sql.emulator.errors import GraphError
+from o365sql.emulator.limits import throttled
 from o365sql.emulator.wire import Principal
 
 
@@ -215,6 +217,10 @@ class FakeLimits:
             return 2.5
         self.entered.append(mailbox)
         return None
+
+    def admit(self, mailbox: str) -> GraphError | None:
+        retry = self.enter(mailbox)
+        return None if retry is None else throttled(retry)
 
     def leave(self, mailbox: str) -> None:
         self.left.append(mailbox)
