@@ -62,10 +62,12 @@ Column
 * ``endpoint_param`` (+): a REAL Graph property that can also address an endpoint:
   ``ParentFolderId`` of Messages/Contacts/MailFolders/ContactFolders. When WHERE binds it with
   ``=``/``IN`` to literals or parameters, the planner uses the endpoint that ``requires`` it and the
-  predicate is consumed (not re-checked), so well-known folder names (``'Inbox'``, ``'Drafts'``,
-  ``'sentitems'`` ...) work as in CData; rows carry Graph's real ``parentFolderId``. Any other
-  comparison treats it as an ordinary column. This holds with pushdown on and off (addressing is
-  not pushdown).
+  predicate is consumed (not re-checked); rows carry Graph's real ``parentFolderId``, and a value
+  that names no folder reads no rows. On tables with ``well_known_folders`` (mail), a well-known
+  name (``'Inbox'``, ``'Drafts'``, ``'sentitems'`` ..., any case) means its folder in every
+  comparison with the column: in the path where it addresses the endpoint, resolved to the real
+  id everywhere else (``planning/folders.py``). Other comparisons are evaluated locally. This
+  holds with pushdown on and off (addressing is not pushdown).
 * ``default_value`` (+): for pseudo-columns, what rows carry when the query does not bind it.
   ``UserId`` defaults to ``'me'`` (CData's convention); binding ``UserId = 'me'`` (any case) means
   the signed-in user and selects the ``/me`` endpoints.
@@ -87,6 +89,9 @@ Column
 * ``entity_subtype`` (+): the CSDL type declaring the property when it belongs to a derived type
   of the table's entity (``microsoft.graph.fileAttachment`` for ``ContentBytes``); NULL on other
   items.
+* ``max_page_size`` (+): when set, a query that selects or filters this column may ask for at
+  most this many items per page (``$top``), below the table's ``max_page_size``: Users'
+  ``signInActivity`` columns allow 500 instead of 999 (graph-semantics §3.9).
 * ``literal_form`` (+): ``""`` = render literals by ``edm_type``; ``"datetime-string"`` = a quoted
   string in Graph's own form ``'2017-09-04T12:00:00.0000000'`` (seven fraction digits, no offset),
   so that Graph's text comparison orders like time.
@@ -110,7 +115,10 @@ See the field comments. (+) fields: ``item_endpoints``, ``search_combines_with_o
 exactly the members of the collection endpoints, so the planner may answer ``Id = x`` /
 ``Id IN (...)`` with single-item GETs; False where an item GET also finds non-members, e.g.
 ``/me/mailFolders/{id}`` of a nested folder, ``/me/events/{id}`` of an occurrence),
-``source`` (the file it came from).
+``source`` (the file it came from), ``well_known_folders`` (names Graph accepts in place of a
+folder id of ``ParentFolderId``, graph-semantics §3.1: mail folders only; the planner makes a
+name mean its folder in every comparison, ``planning/folders.py``), ``folder_endpoints``
+(single-folder GETs, ``/me/mailFolders/{ParentFolderId}``, that resolve a name to its id).
 
 Loading
 =======
@@ -187,6 +195,7 @@ class Column:
     selectable: bool = True
     entity_subtype: str | None = None
     literal_form: str = ""
+    max_page_size: int | None = None
 
     @property
     def is_collection(self) -> bool:
@@ -252,6 +261,8 @@ class Table:
     max_filter_depth: int | None = None
     max_eq_length: int | None = None
     item_lookup: bool = False
+    well_known_folders: tuple[str, ...] = ()
+    folder_endpoints: tuple[Endpoint, ...] = ()
     source: str = ""
 
     def column(self, name: str) -> Column | None:
@@ -420,12 +431,13 @@ def parse_table(data: dict[str, Any], source: str = "<table>") -> Table:
 
 
 def _parse_table(data: dict[str, Any], source: str) -> Table:
-    special = frozenset({"columns", "endpoints", "item_endpoints"})
+    special = frozenset({"columns", "endpoints", "item_endpoints", "folder_endpoints"})
     kwargs = _build(Table, data, "table", special)
     if "endpoints" not in data:
         raise _Invalid("table: missing key 'endpoints'")
     endpoints = _parse_endpoints(data["endpoints"], "endpoints")
     items = _parse_endpoints(data.get("item_endpoints", []), "item_endpoints")
+    folders = _parse_endpoints(data.get("folder_endpoints", []), "folder_endpoints")
     raw_cols = data.get("columns")
     if not isinstance(raw_cols, list) or not raw_cols or not all(isinstance(c, dict) for c in raw_cols):
         raise _Invalid("table: expected a non-empty array of tables [[columns]]")
@@ -434,7 +446,7 @@ def _parse_table(data: dict[str, Any], source: str) -> Table:
         label = f"columns[{i}]" + (f" ({raw['name']})" if isinstance(raw.get("name"), str) else "")
         columns.append(_check_column(Column(**_build(Column, raw, label, frozenset())), label))
     table = Table(endpoints=endpoints, columns=tuple(columns), item_endpoints=items,
-                  source=source, **kwargs)
+                  folder_endpoints=folders, source=source, **kwargs)
     _check_table(table)
     return table
 
@@ -492,7 +504,11 @@ def _check_table(table: Table) -> None:
         seen.add(col.name.lower())
     if table.column(table.key) is None:
         raise _Invalid(f"table.key: {table.key!r} is not a column")
-    for label, group in (("endpoints", table.endpoints), ("item_endpoints", table.item_endpoints)):
+    if table.well_known_folders and not table.folder_endpoints:
+        raise _Invalid("table.well_known_folders: set, but there are no [[folder_endpoints]] "
+                       "to resolve a name to its folder id")
+    for label, group in (("endpoints", table.endpoints), ("item_endpoints", table.item_endpoints),
+                         ("folder_endpoints", table.folder_endpoints)):
         for i, ep in enumerate(group):
             where = f"{label}[{i}] ({ep.template})"
             if not ep.template.startswith("/"):

@@ -250,10 +250,18 @@ def build_columns(spec: TableSpec, types: dict[str, CsdlType], ref: dict[str, An
             col["nullable"] = False
         if col["name"] in spec.not_selectable:
             col["selectable"] = False
+        if col.get("select") in spec.page_caps:
+            col["max_page_size"] = spec.page_caps[col["select"]]
         if col["name"] in spec.endpoint_params:
             col["endpoint_param"] = True
-            col["description"] += ("; WHERE ParentFolderId = x (a folder id or a well-known name "
-                                   "such as 'Inbox') reads folder x through its endpoint")
+            if spec.table.get("well_known_folders"):
+                col["description"] += (
+                    "; WHERE ParentFolderId = x (a folder id or a well-known name such as "
+                    "'Inbox', any case) reads folder x through its endpoint; a name means its "
+                    "folder in every comparison")
+            else:
+                col["description"] += ("; WHERE ParentFolderId = x (a folder id) reads folder x "
+                                       "through its endpoint")
         if spec.directory:
             col.update(directory_caps(ref, spec.directory, col))
             if col.get("select") and col["path"][0] not in ref["docQueryCapabilities"][spec.directory] \
@@ -308,7 +316,7 @@ COLUMN_KEY_ORDER = [
     "name", "sql_type", "edm_type", "path", "select", "key", "nullable", "pseudo",
     "endpoint_param", "default_value", "enum_values", "filter_ops", "filter_exact", "any_ops",
     "any_path", "advanced_ops", "orderable", "searchable", "heavy", "selectable",
-    "entity_subtype", "literal_form", "description",
+    "entity_subtype", "literal_form", "max_page_size", "description",
 ]
 COLUMN_DEFAULTS = {"nullable": True, "key": False, "pseudo": False, "endpoint_param": False,
                    "filter_exact": True, "orderable": False, "searchable": False, "heavy": False,
@@ -338,7 +346,7 @@ def render(spec: TableSpec, columns: list[dict[str, Any]]) -> str:
     for k, v in top.items():
         if v is not None:
             out.append(f"{k} = {toml_value(v)}")
-    for group in ("endpoints", "item_endpoints"):
+    for group in ("endpoints", "item_endpoints", "folder_endpoints"):
         for ep in getattr(spec, group):
             out += ["", f"[[{group}]]"]
             for k, v in ep.items():

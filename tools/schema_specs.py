@@ -21,6 +21,7 @@ class TableSpec:
     endpoints: list[dict[str, Any]]
     kind: str = "table"
     item_endpoints: list[dict[str, Any]] = field(default_factory=list)
+    folder_endpoints: list[dict[str, Any]] = field(default_factory=list)
     table: dict[str, Any] = field(default_factory=dict)
     pseudo: list[dict[str, Any]] = field(default_factory=list)
     exclude: set[str] = field(default_factory=set)  # top-level properties left out entirely
@@ -33,6 +34,8 @@ class TableSpec:
     subtype_props: dict[str, list[str]] = field(default_factory=dict)
     directory: str | None = None  # "user"/"group": capabilities from the documented tables
     always_set: set[str] = field(default_factory=set)  # columns Graph never sends as null
+    # top-level property -> the smaller $top maximum Graph allows when it is selected/filtered
+    page_caps: dict[str, int] = field(default_factory=dict)
 
 
 def outlook_table(**overrides: Any) -> dict[str, Any]:
@@ -73,9 +76,22 @@ USER_ID = pseudo(
 PARENT_FOLDER_NOTE = (
     "ParentFolderId is the real Graph property parentFolderId and also an endpoint parameter: "
     "WHERE ParentFolderId = x (or IN) reads the folder x through the endpoint that requires it, "
-    "x may be a folder id or a well-known name ('Inbox', 'drafts', 'sentitems' ...; "
-    "graph-semantics §3.1), and the predicate is consumed by the endpoint (rows carry Graph's real "
-    "folder id). Other comparisons on it are evaluated locally.")
+    "and the predicate is consumed by the endpoint (rows carry Graph's real folder id); a value "
+    "naming no folder reads no rows. Other comparisons on it are evaluated locally.")
+MAIL_FOLDER_NOTE = (
+    "Well-known mail folder names ('Inbox', 'drafts', 'SentItems' ... in any case; "
+    "graph-semantics §3.1, §13.11) mean that folder wherever ParentFolderId is compared with "
+    "them (=, <>, IN, NOT IN, under OR): o365sql resolves each name once per statement and "
+    "mailbox through folder_endpoints and compares with the real id.")
+# graph-semantics §3.1 (resources/mailfolder.md): names usable in place of a mail folder id.
+MAIL_WELL_KNOWN = [
+    "archive", "clutter", "conflicts", "conversationhistory", "deleteditems", "drafts", "inbox",
+    "junkemail", "localfailures", "msgfolderroot", "outbox", "recoverableitemsdeletions",
+    "scheduled", "searchfolders", "sentitems", "serverfailures", "syncissues"]
+MAIL_FOLDER_LOOKUP = [
+    {"template": "/users/{UserId}/mailFolders/{ParentFolderId}",
+     "requires": ["UserId", "ParentFolderId"]},
+    {"template": "/me/mailFolders/{ParentFolderId}", "requires": ["ParentFolderId"]}]
 WINDOW = [
     pseudo("StartDateTime", "Start of the time window (startDateTime query parameter, required). "
            "ISO 8601; a value without offset means UTC (graph-semantics §3.4).",
@@ -121,7 +137,7 @@ MESSAGES = TableSpec(
         "(InefficientFilter, §3.1, §13.1). endswith and recipient lambdas are rejected (§2.4); "
         "internetMessageHeaders and uniqueBody come only when selected (§3.1), so they are heavy "
         "like body.",
-        PARENT_FOLDER_NOTE, EXCHANGE_STRINGS, SILENT]),
+        PARENT_FOLDER_NOTE, MAIL_FOLDER_NOTE, EXCHANGE_STRINGS, SILENT]),
     endpoints=[
         {"template": "/users/{UserId}/mailFolders/{ParentFolderId}/messages",
          "requires": ["UserId", "ParentFolderId"]},
@@ -134,7 +150,9 @@ MESSAGES = TableSpec(
     # its members; a missing id is 404 ErrorItemNotFound, a garbled one 400
     # ErrorInvalidIdMalformed (§3.1, §8.3).
     table=outlook_table(supports_skip=True, supports_count=True, search="kql",
-                        orderby_must_lead_filter=True, item_lookup=True),
+                        orderby_must_lead_filter=True, item_lookup=True,
+                        well_known_folders=MAIL_WELL_KNOWN),
+    folder_endpoints=MAIL_FOLDER_LOOKUP,
     pseudo=[USER_ID, SEARCH_TERMS],
     always_set=OUTLOOK_STAMPS | {"ReceivedDateTime"},
     heavy_props={"body", "uniqueBody", "internetMessageHeaders"},
@@ -173,7 +191,7 @@ MAIL_FOLDERS = TableSpec(
         "/mailFolders/{id}/childFolders; hidden folders only with includeHiddenFolders=true "
         "(pseudo-column IncludeHiddenFolders). Default page 10 (obs), $skip paging (§11); not "
         "searchable (CSDL). $count not documented (§11: '?').",
-        PARENT_FOLDER_NOTE, PAGE_ASSUMED, SILENT]),
+        PARENT_FOLDER_NOTE, MAIL_FOLDER_NOTE, PAGE_ASSUMED, SILENT]),
     endpoints=[
         {"template": "/users/{UserId}/mailFolders/{ParentFolderId}/childFolders",
          "requires": ["UserId", "ParentFolderId"],
@@ -186,7 +204,8 @@ MAIL_FOLDERS = TableSpec(
          "params": {"includeHiddenFolders": "IncludeHiddenFolders"}},
     ],
     item_endpoints=_items("mailFolders"),
-    table=outlook_table(supports_skip=True),
+    table=outlook_table(supports_skip=True, well_known_folders=MAIL_WELL_KNOWN),
+    folder_endpoints=MAIL_FOLDER_LOOKUP,
     pseudo=[USER_ID, pseudo(
         "IncludeHiddenFolders", "Bind to true to include hidden folders (includeHiddenFolders "
         "query parameter); rows carry the bound value.", sql_type="BOOLEAN", edm="Edm.Boolean",
@@ -382,6 +401,8 @@ USERS = TableSpec(
     exclude=USER_COLLECTION_ONLY_SINGLE,
     pseudo=[SEARCH_TERMS],
     directory="user",
+    # §3.9: "when signInActivity is selected/filtered the max is 500" (user-list, later revision).
+    page_caps={"signInActivity": 500},
 )
 
 GROUPS = TableSpec(

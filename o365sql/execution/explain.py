@@ -8,8 +8,10 @@ local engine (filters, the per-page or full SQLite query, LIMIT handling).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
-from ..odata.query import render
+from ..graph.request import GraphRequest
+from ..odata.query import ODataQuery, render
 from ..planning.plan import QueryPlan
 
 #: Columns of EXPLAIN's result.
@@ -19,6 +21,15 @@ EXPLAIN_COLUMNS: tuple[tuple[str, str], ...] = (
 
 def _headers(headers: tuple[tuple[str, str], ...]) -> str:
     return "".join(f"  [{k}: {v}]" for k, v in headers)
+
+
+def template_line(query: ODataQuery, slot: str) -> GraphRequest:
+    """The request of a fan-out template with its slot shown as ``{Slot}``, not percent-encoded
+    (``GET /users/{UserId}/messages?...``)."""
+    marker = "{" + slot + "}"
+    request = render(query.with_address(**{slot: marker}))
+    return GraphRequest(method=request.method, path=request.path.replace(
+        quote(marker, safe=""), marker), params=request.params, headers=request.headers)
 
 
 def explain_rows(plan: QueryPlan) -> list[tuple[Any, ...]]:
@@ -33,21 +44,31 @@ def explain_rows(plan: QueryPlan) -> list[tuple[Any, ...]]:
         if scan.system:
             add("local", f"{name}: rows from the catalog")
             continue
+        if scan.empty:
+            add("empty", f"{name}: no request: the WHERE clause is false (an IN list bound to "
+                         "an empty sequence?)")
+            continue
         if scan.dependency is not None and scan.template_query is not None:
-            source = next(s for s in plan.scans if s.index == scan.dependency.scan)
-            request = render(scan.template_query.with_address(
-                **{scan.dependency.slot: "{" + scan.dependency.slot + "}"}))
-            add("fan-out", f"{name}: one request per distinct {source.table.name}."
-                           f"{scan.dependency.column} ({scan.dependency.slot})")
+            request = template_line(scan.template_query, scan.dependency.slot)
+            add("fan-out", f"{name}: one request per {_source(plan, scan)} "
+                           f"({scan.dependency.slot})")
             add("graph", request.line() + _headers(request.headers))
         else:
             requests = [render(q) for q in scan.queries]
-            if len(requests) > 1:
+            if len(requests) > 1 and scan.missing_ok:
+                add("fan-out", f"{name}: {len(requests)} requests, one after the other (an id "
+                               "naming no folder or item reads no rows)")
+            elif len(requests) > 1:
                 add("fan-out", f"{name}: {len(requests)} requests through $batch")
             for request in requests:
                 add("graph", request.line() + _headers(request.headers))
         if scan.count:
             add("count", f"{name}: COUNT(*) answered by Graph's /$count")
+        for note in scan.notes:
+            add("note", f"{name}: {note}")
+        if scan.folder_names:
+            add("folders", f"{name}: resolve " + ", ".join(repr(n) for n in scan.folder_names)
+                + " to folder ids per mailbox (GET .../mailFolders/{name}?$select=id)")
         for pushed in scan.pushed:
             if "re-checked" in pushed:
                 add("re-check", f"{name}: {pushed.replace('  (re-checked locally)', '')}")
@@ -58,4 +79,16 @@ def explain_rows(plan: QueryPlan) -> list[tuple[Any, ...]]:
             continue
         kind, _, detail = step.partition(": ")
         add("local", f"{kind}: {detail}" if detail else kind)
+    if plan.max_rows is not None:
+        add("max rows", f"MaxRows caps the result at {plan.max_rows} rows")
     return rows
+
+
+def _source(plan: QueryPlan, scan: Any) -> str:
+    """What a dependent scan fans out over: a joined table's column or a subquery."""
+    dependency = scan.dependency
+    if dependency.sql is not None:
+        kind = "value of the scalar" if dependency.scalar else "distinct value of the"
+        return f"{kind} subquery ({dependency.sql})"
+    source = next(s for s in plan.scans if s.index == dependency.scan)
+    return f"distinct {source.table.name}.{dependency.column}"

@@ -20,8 +20,8 @@ from typing import Any
 from ..conversion import STORAGE_AFFINITY, from_storage
 from ..exceptions import NotSupportedError, OperationalError, ProgrammingError
 from ..planning.plan import OutputColumn, QueryPlan, Scan
+from . import folders, sql_functions
 from . import scan as scan_io
-from . import sql_functions
 from .system_tables import system_rows
 
 
@@ -30,6 +30,7 @@ def connect() -> sqlite3.Connection:
     db = sqlite3.connect(":memory:", check_same_thread=False)
     db.execute("PRAGMA temp_store = MEMORY")
     sql_functions.register(db)
+    folders.register_default(db)
     return db
 
 
@@ -60,6 +61,7 @@ def run_full(plan: QueryPlan, context: Any) -> Iterator[tuple[Any, ...]]:
             for rows in _scan_batches(scan, context, db, plan):
                 if rows:
                     db.executemany(insert, rows if scan.columns else [(None,)] * len(rows))
+        _resolve_folders(plan, context, db)
         cursor = _execute(db, plan.sql)
         while True:
             chunk = cursor.fetchmany(500)
@@ -71,11 +73,26 @@ def run_full(plan: QueryPlan, context: Any) -> Iterator[tuple[Any, ...]]:
         db.close()
 
 
+def _resolve_folders(plan: QueryPlan, context: Any, db: sqlite3.Connection) -> None:
+    """Folder names in ParentFolderId comparisons, per mailbox the loaded rows come from."""
+    resolved: folders.FolderIds = {}
+    for scan in plan.scans:
+        if scan.folder_names:
+            column = _quote(folders.MAILBOX_COLUMN)
+            mailboxes = [row[0] for row in db.execute(
+                f"SELECT DISTINCT {column} FROM {_quote(scan.storage)}")]
+            folders.resolve(scan, mailboxes, context.graph, resolved)
+    if resolved:
+        folders.register(db, resolved)
+
+
 def _scan_batches(scan: Scan, context: Any, db: sqlite3.Connection,
                   plan: QueryPlan) -> Iterator[list[tuple[Any, ...]]]:
     if scan.system:
         yield system_rows(scan, context.catalog)
         return
+    if scan.empty:
+        return  # the SELECT's WHERE is false: nothing to ask Graph
     queries, fills = scan.queries, scan.fills
     if scan.dependency is not None:
         queries, fills = _dependent_queries(scan, db, plan)
@@ -90,15 +107,31 @@ def _dependent_queries(scan: Scan, db: sqlite3.Connection, plan: QueryPlan
     """One query per distinct key of the scan this one depends on (join fan-out)."""
     dependency = scan.dependency
     assert dependency is not None and scan.template_query is not None
-    source = next(s for s in plan.scans if s.index == dependency.scan)
-    column = _quote(dependency.column.lower())
-    values = [row[0] for row in db.execute(
-        f"SELECT DISTINCT {column} FROM {_quote(source.storage)} WHERE {column} IS NOT NULL "
-        f"ORDER BY {column}")]
+    if dependency.sql is not None:
+        values = _subquery_values(db, dependency.sql, scalar=dependency.scalar)
+    else:
+        source = next(s for s in plan.scans if s.index == dependency.scan)
+        column = _quote(dependency.column.lower())
+        values = [row[0] for row in db.execute(
+            f"SELECT DISTINCT {column} FROM {_quote(source.storage)} WHERE {column} IS NOT NULL "
+            f"ORDER BY {column}")]
     queries = [scan.template_query.with_address(**{dependency.slot: str(v)}) for v in values]
     base = scan.fills[0] if scan.fills else {}
     fills = [{**base, dependency.slot.lower(): v} for v in values]
     return queries, fills
+
+
+def _subquery_values(db: sqlite3.Connection, sql: str, *, scalar: bool) -> list[Any]:
+    """The values an uncorrelated subquery gives an address slot, over the loaded scans:
+    its first row's value (a scalar subquery, as SQL reads it) or its distinct non-null
+    values (``IN``)."""
+    if scalar:
+        value = _execute(db, f"SELECT ({sql})").fetchone()[0]
+        return [] if value is None else [value]
+    rows = _execute(db, f"SELECT DISTINCT * FROM ({sql})").fetchall()
+    if rows and len(rows[0]) != 1:
+        raise ProgrammingError("the subquery of IN must return one column")
+    return sorted((row[0] for row in rows if row[0] is not None), key=str)
 
 
 def stream_pages(plan: QueryPlan, context: Any) -> Iterator[tuple[Any, ...]]:
@@ -109,6 +142,11 @@ def stream_pages(plan: QueryPlan, context: Any) -> Iterator[tuple[Any, ...]]:
         insert = create_table(db, scan)
         delete = f"DELETE FROM {_quote(scan.storage)}"
         assert plan.page_sql is not None
+        if scan.folder_names:
+            resolved: folders.FolderIds = {}
+            mailboxes = {fill.get(folders.MAILBOX_COLUMN) for fill in scan.fills}
+            folders.resolve(scan, sorted(mailboxes, key=str), context.graph, resolved)
+            folders.register(db, resolved)
         for fill, page in scan_io.fetch(scan, context.graph):
             rows = scan_io.storage_rows(scan, fill, page)
             if not rows:
@@ -128,6 +166,12 @@ def _execute(db: sqlite3.Connection, sql: str) -> sqlite3.Cursor:
         text = str(exc)
         if "no such function" in text:
             raise NotSupportedError(f"the local engine (SQLite) has {text}") from None
+        if "syntax error" in text:
+            # Valid SQL that SQLite's grammar lacks and planning/sqlite_rewrite.py does not
+            # rewrite: name the engine's limit rather than blame the statement.
+            raise NotSupportedError(
+                f"the local engine (SQLite) cannot run this query ({text}); see "
+                "planning/sqlite_rewrite.py for the forms o365sql rewrites") from None
         raise ProgrammingError(f"the local query failed: {text}") from None
     except sqlite3.Error as exc:  # pragma: no cover - defensive
         raise OperationalError(f"the local query failed: {exc}") from None

@@ -36,6 +36,8 @@ def fetch(scan: Scan, graph: Any, queries: Sequence[ODataQuery] | None = None,
     requests = requests_for(scan, queries)
     if scan.items:
         source = _items(graph, requests)
+    elif scan.missing_ok:
+        source = _tolerant(graph, requests)
     elif len(requests) == 1:
         source = ((0, page) for page in graph.pages(requests[0]))
     else:
@@ -73,8 +75,33 @@ def _first_copies(page: list[dict[str, Any]], path: tuple[str, ...], seen: set[A
 _MISSING = frozenset({"ErrorItemNotFound", "ErrorInvalidIdMalformed"})
 
 
-def _missing(exc: Error) -> bool:
+def missing(exc: Error) -> bool:
+    """Graph's answer for an id that names no item (or is no id at all)."""
     return exc.status in (400, 404) and exc.code in _MISSING
+
+
+def _tolerant(graph: Any, requests: Sequence[GraphRequest]
+              ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """Requests addressed by a folder/item id, one after the other: one whose id names nothing
+    (``ErrorItemNotFound``/``ErrorInvalidIdMalformed`` on its first page) has no rows, where
+    ``$batch`` would end the whole statement (``ParentFolderId IN ('Inbox', 'xyz')``)."""
+    for index, request in enumerate(requests):
+        pages = graph.pages(request)
+        try:
+            first = True
+            while True:
+                try:
+                    page = next(pages)
+                except StopIteration:
+                    break
+                except Error as exc:
+                    if first and missing(exc):
+                        break
+                    raise
+                first = False
+                yield index, page
+        finally:
+            pages.close()
 
 
 def _items(graph: Any, requests: Sequence[GraphRequest]
@@ -89,7 +116,7 @@ def _items(graph: Any, requests: Sequence[GraphRequest]
         try:
             answer = graph.send(request)
         except Error as exc:
-            if _missing(exc):
+            if missing(exc):
                 return []
             raise
         return [answer] if isinstance(answer, dict) else []
@@ -144,6 +171,8 @@ def count(scan: Scan, graph: Any) -> int:
     try:
         answer = graph.send(request)
     except Error as exc:
+        if scan.missing_ok and missing(exc):
+            return 0  # the folder/item named in the path does not exist: no rows to count
         raise with_table(exc, scan.table.name) from None
     try:
         return int(str(answer).strip().lstrip("\ufeff"))

@@ -1,4 +1,16 @@
-"""Execution stage, local engine: the SQL functions o365sql adds to SQLite.
+"""Execution stage, local engine: the SQL functions o365sql adds to (or replaces in) SQLite.
+
+**Letter case.** SQLite folds case for ASCII only, so its ``LIKE 're:%'`` matched ``'RE:'``
+but ``LIKE 'über%'`` missed ``'Über'``, and ``UPPER('Zoë')`` gave ``'ZOë'``. o365sql replaces
+``like`` (2 and 3 arguments, so ``ESCAPE`` works), ``upper`` and ``lower`` with Unicode-aware
+versions: ``LIKE`` ignores letter case for every alphabet, comparing one character with one
+character (each folded with ``str.casefold`` where that yields one character, else
+``str.lower``), so ``_`` still matches exactly one character (``'ß'`` matches ``'ẞ'``, not
+``'ss'``); ``UPPER``/``LOWER`` are Python's full mappings (``UPPER('straße')`` is
+``'STRASSE'``). ``=``, ``<``, ``IN``, ``GLOB``, ``ORDER BY`` and ``DISTINCT`` stay
+case-sensitive (binary), as in SQLite. A ``LIKE`` pushed to Graph as ``startswith``/
+``contains``/``endswith`` is only a pre-filter: Exchange ignores case at least as widely
+(graph-semantics §2.3), and this ``LIKE`` re-checks its rows.
 
 ``CONTAINS_VALUE(collection, value)`` and ``CONTAINS_VALUE(collection, 'item/path', value)``
 test membership in a collection column (JSON array text, catalog.py): true when an item (or
@@ -11,13 +23,15 @@ residual query re-checks Graph's case-insensitive answer with it.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import sqlite3
 from typing import Any
 
 from ..planning.pushdown import CONTAINS_VALUE
 
-__all__ = ["contains_value", "register"]
+__all__ = ["contains_value", "like", "lower", "register", "upper"]
 
 
 def contains_value(collection: Any, *args: Any) -> int | None:
@@ -66,6 +80,78 @@ def _equal(item: Any, value: Any) -> bool:
     return bool(item == value)
 
 
+@functools.lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    folded = char.casefold()
+    if len(folded) == 1:
+        return folded
+    lowered = char.lower()
+    return lowered if len(lowered) == 1 else char
+
+
+def fold(text: str) -> str:
+    """``text`` with each character folded to one character (see the module docstring)."""
+    if text.isascii():
+        return text.lower()
+    return "".join(_fold_char(c) for c in text)
+
+
+@functools.lru_cache(maxsize=512)
+def _like_regex(pattern: str, escape: str | None) -> re.Pattern[str]:
+    parts: list[str] = []
+    chars = iter(pattern)
+    for char in chars:
+        if escape is not None and char == escape:
+            following = next(chars, None)
+            if following is None:
+                raise ValueError("LIKE pattern ends with its ESCAPE character")
+            parts.append(re.escape(fold(following)))
+        elif char == "%":
+            parts.append(".*")
+        elif char == "_":
+            parts.append(".")
+        else:
+            parts.append(re.escape(fold(char)))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def like(pattern: Any, value: Any, escape: Any = None) -> int | None:
+    """SQLite's ``like(pattern, value[, escape])`` (``value LIKE pattern``), Unicode-aware."""
+    if pattern is None or value is None:
+        return None
+    if escape is not None and (not isinstance(escape, str) or len(escape) != 1):
+        raise ValueError("ESCAPE expression must be a single character")
+    pattern, value = str(pattern), _text(value)
+    return int(_like_regex(pattern, escape).fullmatch(fold(value)) is not None)
+
+
+def upper(value: Any) -> Any:
+    """``UPPER`` for every alphabet (non-text values pass through as in SQLite)."""
+    return value.upper() if isinstance(value, str) else _numeric_text(value, str.upper)
+
+
+def lower(value: Any) -> Any:
+    """``LOWER`` for every alphabet."""
+    return value.lower() if isinstance(value, str) else _numeric_text(value, str.lower)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:.1f}"
+    return str(value)
+
+
+def _numeric_text(value: Any, change: Any) -> Any:
+    # SQLite's upper(5) is the text '5': keep that (numbers have no case).
+    return None if value is None else change(_text(value))
+
+
 def register(db: sqlite3.Connection) -> None:
     """Add o365sql's functions to a private SQLite connection."""
     db.create_function(CONTAINS_VALUE, -1, contains_value, deterministic=True)
+    db.create_function("like", 2, like, deterministic=True)
+    db.create_function("like", 3, like, deterministic=True)
+    db.create_function("upper", 1, upper, deterministic=True)
+    db.create_function("lower", 1, lower, deterministic=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..catalog import Catalog
 from ..exceptions import ProgrammingError
-from .bind import bind_in_place, parameter_values
+from .bind import bind_in_place, fold_booleans, parameter_values
 from .parse import Statement, parse_statement
 from .plan import ProcedurePlan, QueryPlan
 from .planner import build_plan
@@ -62,6 +62,7 @@ def plan_query(statement: Statement, params: Params, catalog: Catalog, *, pushdo
     resolved = _resolved_for(statement, catalog).copy()
     typed = _parameter_projections(resolved.tree, values)
     bind_in_place(resolved.tree, values)
+    fold_booleans(resolved.tree)
     plan = build_plan(resolved, pushdown=pushdown, pagesize=pagesize, max_rows=max_rows)
     for index, sql_type in typed.items():
         if index < len(plan.output):

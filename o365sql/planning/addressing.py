@@ -43,8 +43,11 @@ class ScanDraft:
     candidates: list[Candidate] = field(default_factory=list)
     addresses: dict[str, list[Any]] = field(default_factory=dict)  # slot lower -> values
     dependency: tuple[TableRef, Column, str] | None = None
+    # ``slot IN (SELECT ...)`` / ``slot = (SELECT ...)``, uncorrelated: (slot, subquery, scalar)
+    subquery: tuple[str, exp.Subquery, bool] | None = None
     search: str | None = None
     used: set[int] = field(default_factory=set)  # id() of conjuncts consumed as address/search
+    empty: bool = False  # the WHERE clause of its SELECT is FALSE: no rows, no request
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,10 @@ def extract_addresses(draft: ScanDraft, columns: dict[int, Column],
         node = candidate.node
         if isinstance(node, exp.EQ):
             _equality(draft, node, columns, refs, names)
+        elif isinstance(node, exp.In) and isinstance(node.args.get("query"), exp.Subquery):
+            col = column_of(node.this, ref.alias, columns)
+            if col is not None and col.name.lower() in names:
+                _subquery(draft, col, node.args["query"], scalar=False)
         elif isinstance(node, exp.In) and not node.args.get("query"):
             col = column_of(node.this, ref.alias, columns)
             if col is None or col.name.lower() not in names or col.name.lower() in draft.addresses:
@@ -106,12 +113,32 @@ def _equality(draft: ScanDraft, node: exp.EQ, columns: dict[int, Column],
         if name not in draft.addresses:
             draft.addresses[name] = [value]
             draft.used.add(id(node))
+    elif name in names and isinstance(other, exp.Subquery):
+        _subquery(draft, col, other, scalar=True)
     elif name in names and isinstance(other, exp.Column) and other.table != ref.alias:
         other_ref = next((r for r in refs if r.alias == other.table and r.scope is ref.scope),
                          None)
         other_col = columns.get(id(other))
         if other_ref is not None and other_col is not None and draft.dependency is None:
             draft.dependency = (other_ref, other_col, col.name)
+
+
+def _subquery(draft: ScanDraft, col: Column, node: exp.Subquery, *, scalar: bool) -> None:
+    """Remember an uncorrelated subquery whose values address the endpoint slot ``col``: it
+    runs first (its tables are scans of their own), then this scan fans out over its values.
+    The conjunct stays in the residual query, which re-checks it over the loaded rows."""
+    if draft.subquery is not None or draft.dependency is not None or \
+            col.name.lower() in draft.addresses or not uncorrelated(node):
+        return
+    draft.subquery = (col.name, node, scalar)
+
+
+def uncorrelated(node: exp.Expr) -> bool:
+    """True when every column in ``node`` belongs to a source defined inside it."""
+    defined = {t.alias_or_name.lower() for t in node.find_all(exp.Table)}
+    defined |= {s.alias.lower() for s in node.find_all(exp.Subquery) if s.alias}
+    defined |= {c.alias_or_name.lower() for c in node.find_all(exp.CTE)}
+    return all(not c.table or c.table.lower() in defined for c in node.find_all(exp.Column))
 
 
 def literal_values(node: exp.In) -> list[Any]:

@@ -96,6 +96,45 @@ def bind_in_place(tree: exp.Expr, values: Mapping[str, Any]) -> None:
         node.replace(literal(value, name))
 
 
+def fold_booleans(tree: exp.Expr) -> None:
+    """Fold TRUE/FALSE through AND, OR, NOT and parentheses, in place.
+
+    Binding turns ``x IN :empty`` into FALSE (``x IN ()`` is false for every x); folding lets
+    the planner see that a whole WHERE clause is false (no Graph request at all) and keeps a
+    FALSE arm from making an OR look unpushable. Three-valued logic holds: FALSE AND NULL is
+    FALSE, TRUE OR NULL is TRUE, and ``TRUE AND x`` / ``FALSE OR x`` are ``x``.
+    """
+    for node in list(tree.find_all(exp.And, exp.Or, exp.Not, exp.Paren, bfs=False))[::-1]:
+        folded = _fold(node)
+        if folded is not None and node.parent is not None:
+            node.replace(folded)
+
+
+def _truth(node: exp.Expr) -> bool | None:
+    return bool(node.this) if isinstance(node, exp.Boolean) else None
+
+
+def _fold(node: exp.Expr) -> exp.Expr | None:
+    if isinstance(node, exp.Paren):
+        return exp.Boolean(this=_truth(node.this)) if _truth(node.this) is not None else None
+    if isinstance(node, exp.Not):
+        value = _truth(node.this)
+        return None if value is None else exp.Boolean(this=not value)
+    if not isinstance(node, exp.Connector):
+        return None
+    first: exp.Expr = node.this
+    second: exp.Expr = node.expression
+    left, right = _truth(first), _truth(second)
+    absorbing = isinstance(node, exp.Or)  # TRUE absorbs OR, FALSE absorbs AND
+    if left is absorbing or right is absorbing:
+        return exp.Boolean(this=absorbing)
+    if left is not None:
+        return second
+    if right is not None:
+        return first
+    return None
+
+
 def _bind_sequence(node: exp.Placeholder, parent: exp.Expr | None, name: str,
                    value: Any) -> None:
     items = list(value)

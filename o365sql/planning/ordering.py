@@ -17,6 +17,7 @@ from ..catalog import Column
 from ..conversion import parse_datetime
 from ..exceptions import ProgrammingError
 from ..odata.filter import Compare, FilterNode, Junction
+from ..odata.query import ODataQuery
 from .plan import QueryPlan, Scan
 from .pushdown import column_of, literal_value
 from .resolve import TableRef
@@ -69,9 +70,11 @@ def plan_single(plan: QueryPlan, tree: exp.Select, columns: dict[int, Column], *
     query = scan.queries[0] if scan.queries else None
     if query is None:
         return
-    if pushdown and scan.exact and not fan_out and is_count_star(tree) and table.supports_count \
-            and query.search is None and not tree.args.get("order") and not _has_limit(tree) \
-            and (query.filter is None or scan.endpoint_count_with_filter):
+    reason = _count_blocker(scan, query, tree, fan_out) if pushdown and is_count_star(
+        tree) else None
+    if reason:
+        scan.notes.append(f"COUNT(*) counted locally: {reason}")
+    if pushdown and is_count_star(tree) and reason is None:
         headers = query.headers
         if table.count_needs_eventual:
             headers = tuple(h for h in headers if h[0] != "ConsistencyLevel") + (
@@ -117,6 +120,24 @@ def plan_single(plan: QueryPlan, tree: exp.Select, columns: dict[int, Column], *
             query = replace(query, top=max(1, min(wanted, query.top)))
     scan.queries = (query,)
     plan.direct_columns = _direct_columns(tree, scan) if scan.exact else ()
+
+
+def _count_blocker(scan: Scan, query: ODataQuery, tree: exp.Select, fan_out: bool) -> str | None:
+    """Why ``COUNT(*)`` cannot be Graph's ``/$count`` (None: it can), for EXPLAIN."""
+    if not scan.table.supports_count:
+        return "Graph documents no $count for this table"
+    if fan_out:
+        return "several requests (mailboxes, IN chunks or single items) answer it"
+    if query.search is not None:
+        return "$search results are not counted by Graph"
+    if tree.args.get("order") or _has_limit(tree):
+        return "ORDER BY/LIMIT/OFFSET apply to the count row"
+    if not scan.exact:
+        return "some WHERE conditions are evaluated locally"
+    if query.filter is not None and not scan.endpoint_count_with_filter:
+        return ("Graph's count with $filter is unreliable on whole-mailbox message lists "
+                "(graph-semantics §3.1, §13.15); bind ParentFolderId for a folder count")
+    return None
 
 
 def _lead_with_order(filter_node: FilterNode, keys: list[str]) -> FilterNode:

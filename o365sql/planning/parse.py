@@ -8,12 +8,23 @@ and back-quoted identifiers, ``LIMIT``/``OFFSET``, ``NULLS FIRST/LAST``; plus CD
 ``SELECT TOP n``, read as ``LIMIT n``. Parameters may be written
 ``:name`` (paramstyle "named", the declared one), ``@name`` (CData's style) or ``?`` (qmark); the
 three are normalised here to named placeholders, ``?`` becoming ``:_qmark_<n>`` in text order.
+
+Errors point into the statement as written (line, column, the line and a caret), whatever was
+stripped or rewritten before sqlglot saw it. Two checks come first because sqlglot is lenient
+about them: the first word must start a statement o365sql knows (``SELEC`` is a syntax error
+suggesting SELECT; ``SHOW TABLES`` is refused naming ``sys_tables``), and no comma may end a
+list (``SELECT a, FROM t``). sqlglot's own log warnings are silenced for our calls.
 """
 
 from __future__ import annotations
 
+import difflib
+import logging
 import re
+import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from threading import Lock
 from typing import Any, ClassVar
@@ -146,14 +157,14 @@ def _parse_uncached(sql: str) -> Statement:
     text = sql.strip().rstrip(";").rstrip()
     if not text:
         raise ProgrammingError("empty SQL statement")
+    # Where ``text`` starts in ``sql``: error positions are reported against what was written.
+    offset = len(sql) - len(sql.lstrip())
     explain = False
     match = _EXPLAIN.match(text)
     if match:
         explain = True
         text = text[match.end():]
-        sql_offset = len(sql) - len(sql.lstrip()) + match.end()
-    else:
-        sql_offset = 0
+        offset += match.end()
     if _EXEC.match(text):
         from .exec_statement import parse_exec  # local import: EXEC is the rare path
 
@@ -162,17 +173,22 @@ def _parse_uncached(sql: str) -> Statement:
             raise NotSupportedError("EXPLAIN applies to SELECT statements, not EXEC")
         return Statement(kind="exec", sql=sql, procedure=name, arguments=arguments,
                          param_names=names, qmark=qmark)
-    rewritten, names, qmark = normalise_placeholders(text)
+    where = _Where(sql, offset)
+    rewritten, names, qmark, tokens, edits = _normalise(text, where)
+    where = _Where(sql, offset, edits)
+    _check_statement_word(tokens, where, explain=explain)
+    _check_trailing_commas(tokens, where)
     try:
-        trees = sqlglot.parse(rewritten, read=_ReadDialect)
+        with quiet_sqlglot():
+            trees = sqlglot.parse(rewritten, read=_ReadDialect)
     except (ParseError, TokenError) as exc:
         # Report against the text the user wrote, not the placeholder-rewritten one.
-        raise _syntax_error(text, exc, sql_offset=sql_offset) from None
-    trees = [t for t in trees if t is not None]
-    if len(trees) != 1:
+        raise _syntax_error(rewritten, exc, where) from None
+    found = [t for t in trees if t is not None]
+    if len(found) != 1:
         raise ProgrammingError(
-            f"expected one SQL statement, found {len(trees)}; execute them one at a time")
-    tree = trees[0]
+            f"expected one SQL statement, found {len(found)}; execute them one at a time")
+    tree = found[0]
     _refuse_unsupported(tree, text)
     if not isinstance(tree, exp.Query):
         raise NotSupportedError(f"{_kind_name(tree, text)} statements are not supported; "
@@ -189,13 +205,22 @@ def normalise_placeholders(text: str) -> tuple[str, tuple[str, ...], bool]:
     statement used ``?``.
 
     Raises:
-        ProgrammingError: ``?`` mixed with named parameters.
+        ProgrammingError: ``?`` mixed with named parameters; an unterminated quote or comment
+            (with its line and column).
     """
+    rewritten, names, qmark, _tokens, _edits = _normalise(text, _Where(text, 0))
+    return rewritten, names, qmark
+
+
+def _normalise(text: str, where: _Where
+               ) -> tuple[str, tuple[str, ...], bool, list[Token], tuple[_Edit, ...]]:
+    """``normalise_placeholders`` plus the tokens of ``text`` and the edits made to it."""
     try:
-        tokens = sqlglot.Dialect.get_or_raise(DIALECT).tokenize(text)
+        with quiet_sqlglot():
+            tokens = sqlglot.Dialect.get_or_raise(DIALECT).tokenize(text)
     except TokenError as exc:
-        raise _syntax_error(text, exc) from None
-    edits: list[tuple[int, int, str]] = []
+        raise _token_error(text, exc, where) from None
+    edits: list[_Edit] = []
     names: list[str] = []
     qmarks = 0
     named = False
@@ -217,7 +242,7 @@ def normalise_placeholders(text: str) -> tuple[str, tuple[str, ...], bool]:
     if qmarks and named:
         raise ProgrammingError("mix of '?' and named parameters in one statement; use one style")
     if not edits:
-        return text, tuple(names), bool(qmarks)
+        return text, tuple(names), bool(qmarks), tokens, ()
     pieces: list[str] = []
     last = 0
     for start, end, replacement in edits:
@@ -225,7 +250,7 @@ def normalise_placeholders(text: str) -> tuple[str, tuple[str, ...], bool]:
         pieces.append(replacement)
         last = end
     pieces.append(text[last:])
-    return "".join(pieces), tuple(names), bool(qmarks)
+    return "".join(pieces), tuple(names), bool(qmarks), tokens, tuple(edits)
 
 
 _NAME_TOKENS = {TokenType.VAR, TokenType.IDENTIFIER, TokenType.NUMBER} | {
@@ -260,24 +285,218 @@ def _kind_name(tree: exp.Expr, text: str) -> str:
     return match.group(1).upper() if match else type(tree).__name__.upper()
 
 
-def _syntax_error(text: str, exc: Exception, *, sql_offset: int = 0) -> ProgrammingError:
-    """A ProgrammingError that shows where in ``text`` the parser stopped."""
+# -- statement-level checks sqlglot is lenient about -------------------------------------------
+
+# Statements handed on to sqlglot: queries, and the writes/DDL refused by name afterwards.
+_QUERY_STARTS = {TokenType.SELECT, TokenType.WITH, TokenType.L_PAREN, TokenType.VALUES}
+_ROUTED_WORDS = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "DROP", "ALTER",
+                           "TRUNCATE", "REPLACE", "UPSERT"})
+_CATALOG_HINT = ("to list the tables use SELECT * FROM sys_tables; for a table's columns "
+                 "SELECT * FROM sys_tablecolumns WHERE TableName = 'Messages'")
+# Other statements of SQL dialects, refused by name (with what to use instead where there is
+# an equivalent) rather than reported as a misspelling.
+_OTHER_STATEMENTS: dict[str, str] = {
+    "SHOW": _CATALOG_HINT, "DESCRIBE": _CATALOG_HINT, "DESC": _CATALOG_HINT,
+    "PRAGMA": _CATALOG_HINT,
+    "CALL": "call stored procedures with EXEC name @Param = value",
+    **{word: "o365sql has no transactions: each statement reads Graph as it is"
+       for word in ("BEGIN", "START", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "END")},
+    **{word: "o365sql runs SELECT, EXPLAIN SELECT and EXEC" for word in (
+        "USE", "SET", "GRANT", "REVOKE", "ANALYZE", "VACUUM", "ATTACH", "DETACH", "REINDEX",
+        "COPY", "COMMENT", "DECLARE", "LOCK", "UNLOCK", "PREPARE", "DEALLOCATE", "REFRESH",
+        "CACHE", "UNCACHE", "LOAD", "EXPORT", "IMPORT", "OPTIMIZE", "KILL", "FLUSH", "HELP",
+        "LIST", "GET", "PUT", "REMOVE", "SUMMARIZE", "INSTALL")},
+}
+_STATEMENT_WORDS = ("SELECT", "WITH", "EXPLAIN", "EXEC", "EXECUTE")
+# A comma directly before one of these leaves an empty list item (``SELECT a, FROM t``), which
+# sqlglot drops without a word; SQL engines reject it.
+_AFTER_LIST_END = {TokenType.FROM, TokenType.R_PAREN, TokenType.WHERE, TokenType.GROUP_BY,
+                   TokenType.ORDER_BY, TokenType.HAVING, TokenType.LIMIT, TokenType.OFFSET,
+                   TokenType.UNION, TokenType.EXCEPT, TokenType.INTERSECT, TokenType.SEMICOLON,
+                   TokenType.COMMA}
+
+
+def _check_statement_word(tokens: list[Token], where: _Where, *, explain: bool) -> None:
+    """Refuse a statement that does not start like one o365sql runs.
+
+    A known statement of other SQL dialects (``SHOW TABLES``) is NotSupportedError saying what
+    to use instead; an unknown first word (``SELEC``) is a syntax error at that word with the
+    nearest statement keyword.
+    """
+    if not tokens:
+        raise ProgrammingError("empty SQL statement (only comments)")
+    first = tokens[0]
+    if first.token_type in _QUERY_STARTS:
+        return
+    word = first.text.upper()
+    if word in _ROUTED_WORDS:
+        return  # refused by name once parsed (EXPLAIN INSERT too)
+    if word in _OTHER_STATEMENTS and explain:
+        raise NotSupportedError(f"EXPLAIN applies to SELECT statements, not {word}")
+    if word in _OTHER_STATEMENTS:
+        raise NotSupportedError(f"{word} statements are not supported; {_OTHER_STATEMENTS[word]}")
+    allowed = ("SELECT", "WITH") if explain else _STATEMENT_WORDS
+    hint = difflib.get_close_matches(word, allowed, n=1, cutoff=0.6)
+    if hint:
+        advice = f"did you mean {hint[0]}?"
+    else:
+        advice = ("a statement starts with " + ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
+                  + (" after EXPLAIN" if explain else ""))
+    shown = first.text if first.token_type != TokenType.STRING else f"'{first.text}'"
+    raise located_error(where, first.start, first.end - first.start + 1,
+                        f"unknown statement {shown!r}; {advice}")
+
+
+def _check_trailing_commas(tokens: list[Token], where: _Where) -> None:
+    """A comma followed by ``FROM``, ``)``, another comma or the end is a syntax error."""
+    for index, token in enumerate(tokens):
+        if token.token_type != TokenType.COMMA:
+            continue
+        nxt = tokens[index + 1] if index + 1 < len(tokens) else None
+        if nxt is None:
+            raise located_error(where, token.start, 1,
+                                "trailing comma at the end of the statement")
+        if nxt.token_type in _AFTER_LIST_END:
+            raise located_error(where, token.start, 1,
+                                f"trailing comma before {nxt.text.upper()!r}: "
+                                "a comma must be followed by another item")
+
+
+# -- error positions -------------------------------------------------------------------------
+
+_Edit = tuple[int, int, str]  # (start, end, replacement) of one placeholder rewrite
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Maps positions in the text sqlglot saw back to the statement as the user wrote it.
+
+    ``offset`` is where the parsed text starts in ``sql`` (after leading blanks and EXPLAIN);
+    ``edits`` are the placeholder rewrites (``?`` became ``:_qmark_1``), in text order.
+    """
+
+    sql: str
+    offset: int
+    edits: tuple[_Edit, ...] = ()
+
+    def original(self, index: int) -> int:
+        """The index in ``sql`` of the character at ``index`` of the rewritten text."""
+        shift = 0
+        for start, end, replacement in self.edits:
+            new_start = start + shift
+            if index < new_start:
+                break
+            if index < new_start + len(replacement):
+                return self.offset + start
+            shift += len(replacement) - (end - start)
+        return self.offset + index - shift
+
+
+#: Longest statement line echoed whole under an error; longer ones are cut around the caret.
+_ECHO_WIDTH = 100
+
+
+def located_error(where: _Where, index: int, width: int, description: str) -> ProgrammingError:
+    """``SQL syntax error at line L, column C: description`` with the line and a caret under
+    the characters ``[index, index + width)`` of the rewritten text."""
+    position = min(max(where.original(index), 0), len(where.sql))
+    sql = where.sql
+    line_start = sql.rfind("\n", 0, position) + 1
+    line_end = sql.find("\n", position)
+    line_text = sql[line_start:line_end if line_end >= 0 else len(sql)].rstrip("\r")
+    line_no = sql.count("\n", 0, position) + 1
+    column = position - line_start  # 0-based
+    width = max(1, min(width, len(line_text) - column))
+    shown, caret_at = line_text, column
+    if len(line_text) > _ECHO_WIDTH:
+        begin = max(0, min(column - _ECHO_WIDTH // 2, len(line_text) - _ECHO_WIDTH))
+        shown = ("…" if begin else "") + line_text[begin:begin + _ECHO_WIDTH] + (
+            "…" if begin + _ECHO_WIDTH < len(line_text) else "")
+        caret_at = column - begin + (1 if begin else 0)
+        width = min(width, _ECHO_WIDTH - (column - begin))
+    shown = shown.replace("\t", " ")  # one column per tab keeps the caret under its character
+    return ProgrammingError(
+        f"SQL syntax error at line {line_no}, column {column + 1}: {description}\n"
+        f"  {shown}\n  {' ' * caret_at}{'^' * max(width, 1)}")
+
+
+def _syntax_error(text: str, exc: Exception, where: _Where) -> ProgrammingError:
+    """A ProgrammingError that shows where the parser stopped (``text``: what it parsed)."""
+    if isinstance(exc, TokenError):
+        return _token_error(text, exc, where)
     errors = getattr(exc, "errors", None) or []
     if not errors:
         return ProgrammingError(f"SQL syntax error: {_strip_ansi(str(exc))}")
     first = errors[0]
     line_no = int(first.get("line") or 1)
-    col_end = int(first.get("col") or 1)
+    col_end = int(first.get("col") or 1)  # 1-based column of the highlight's last character
     highlight = first.get("highlight") or ""
-    description = first.get("description") or "syntax error"
-    lines = text.splitlines() or [text]
-    line_text = lines[min(line_no, len(lines)) - 1]
-    start = max(col_end - len(highlight), 0)
-    width = max(len(highlight), 1)
-    caret = " " * start + "^" * width
-    return ProgrammingError(
-        f"SQL syntax error at line {line_no}, column {start + 1}: {description}\n"
-        f"  {line_text}\n  {caret}")
+    last_line = highlight.rsplit("\n", 1)[-1]
+    lines = text.split("\n")
+    line_no = min(max(line_no, 1), len(lines))
+    index = sum(len(line) + 1 for line in lines[:line_no - 1]) + max(col_end - len(last_line), 0)
+    return located_error(where, index, len(last_line),
+                         _describe(first.get("description") or "syntax error", highlight))
+
+
+_MISSING_ARG = re.compile(r"Required keyword: '\w+' missing for")
+
+
+def _describe(description: str, highlight: str) -> str:
+    """sqlglot's error description in the user's terms."""
+    if description.startswith("Invalid expression / Unexpected token"):
+        return f"unexpected {highlight!r}" if highlight else "unexpected end of statement"
+    missing = _MISSING_ARG.match(description)
+    if missing:
+        return f"expected an expression after {highlight!r}"
+    return _strip_ansi(description)
+
+
+def _token_error(text: str, exc: TokenError, where: _Where) -> ProgrammingError:
+    """The syntax error for text sqlglot could not split into tokens: an unterminated quote,
+    quoted name or comment, shown at its opening character."""
+    found = _unterminated(text)
+    if found is not None:
+        index, what = found
+        return located_error(where, index, 1, f"{what} opened here is never closed")
+    cause = exc.__cause__ or exc.__context__
+    detail = f" ({_strip_ansi(str(cause))})" if cause is not None else ""
+    return ProgrammingError(f"SQL syntax error: the statement cannot be read{detail}")
+
+
+_CLOSERS = {"'": ("'", "string literal"), '"': ('"', "quoted name"), "`": ("`", "quoted name"),
+            "[": ("]", "bracketed name")}
+
+
+def _unterminated(text: str) -> tuple[int, str] | None:
+    """Index and kind of the first quote or block comment of ``text`` that is never closed."""
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char in _CLOSERS:
+            close, what = _CLOSERS[char]
+            j = i + 1
+            while j < n:
+                if text[j] == close:
+                    if close != "]" and j + 1 < n and text[j + 1] == close:  # doubled quote
+                        j += 2
+                        continue
+                    break
+                j += 1
+            if j >= n:
+                return i, what
+            i = j + 1
+        elif text.startswith("--", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            if end < 0:
+                return i, "comment"
+            i = end + 2
+        else:
+            i += 1
+    return None
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -285,3 +504,32 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 def _strip_ansi(text: str) -> str:
     return _ANSI.sub("", text)
+
+
+# -- sqlglot's logger ------------------------------------------------------------------------
+
+_quiet = threading.local()
+
+
+class _QuietFilter(logging.Filter):
+    """Drops sqlglot's log records made inside ``quiet_sqlglot`` (in the same thread): its
+    warnings (\"Falling back to parsing as a 'Command'\") are about our own parse calls, whose
+    outcome we report as exceptions, and must not leak to the application's logging."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(_quiet, "depth", 0)
+
+
+_SQLGLOT_LOGGER = logging.getLogger("sqlglot")
+if not any(isinstance(f, _QuietFilter) for f in _SQLGLOT_LOGGER.filters):
+    _SQLGLOT_LOGGER.addFilter(_QuietFilter())
+
+
+@contextmanager
+def quiet_sqlglot() -> Iterator[None]:
+    """Silence sqlglot's logger for the calls made in this block (this thread only)."""
+    _quiet.depth = getattr(_quiet, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _quiet.depth -= 1

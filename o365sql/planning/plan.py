@@ -29,15 +29,27 @@ class OutputColumn:
 
 @dataclass(frozen=True)
 class Dependency:
-    """A scan addressed by another scan's values (``JOIN Messages m ON m.UserId = u.Id``).
+    """A scan addressed by values known only at run time.
 
-    ``slot`` is the endpoint template slot (``UserId``); the values are the distinct non-null
-    ``column`` values of scan ``scan`` once it has run.
+    Two kinds: a join (``JOIN Messages m ON m.UserId = u.Id``), where the values are the
+    distinct non-null ``column`` values of scan ``scan`` once it has run; and an uncorrelated
+    subquery (``UserId IN (SELECT Id FROM Users WHERE ...)``, ``UserId = (SELECT ...)``), where
+    ``sql`` is the subquery as residual SQLite over the storage tables of ``scans`` (which run
+    first), its distinct non-null values (or, ``scalar``, the value of its first row) address
+    the requests. ``slot`` is the endpoint template slot (``UserId``).
     """
 
     scan: int
     column: str
     slot: str
+    sql: str | None = None
+    scalar: bool = False
+    scans: tuple[int, ...] = ()
+
+    @property
+    def needs(self) -> tuple[int, ...]:
+        """The scans that must be loaded before this one's requests are known."""
+        return self.scans if self.sql is not None else (self.scan,)
 
 
 @dataclass
@@ -63,6 +75,13 @@ class Scan:
             (404) is no row, and nothing but ``$select`` is sent.
         dedupe: requests may return the same item (chunks of a long IN list on a loosely
             compared column): keep the first copy of each key.
+        empty: the scan's SELECT has a false WHERE clause (``x IN ()`` with an empty
+            sequence parameter): no request is sent and the scan has no rows.
+        notes: human explanations for EXPLAIN (why a COUNT(*) was not pushed ...).
+        folder_names: well-known folder names the residual query compares ``ParentFolderId``
+            with (lower-case): execution resolves them per mailbox (``planning/folders.py``).
+        missing_ok: the requests address a folder (``ParentFolderId = x``): Graph's "no such
+            item"/"malformed id" answer for one of them means no rows, not an error.
     """
 
     index: int
@@ -81,6 +100,10 @@ class Scan:
     endpoint_count_with_filter: bool = True
     items: bool = False
     dedupe: bool = False
+    empty: bool = False
+    notes: list[str] = field(default_factory=list)
+    folder_names: tuple[str, ...] = ()
+    missing_ok: bool = False
 
     @property
     def storage(self) -> str:
@@ -105,6 +128,7 @@ class QueryPlan:
         offset / limit: applied while streaming.
         steps: human descriptions of the local work, for EXPLAIN and golden files.
         aggregate: the outermost SELECT aggregates (MaxRows does not cap it).
+        max_rows: the MaxRows property when it caps this result (EXPLAIN shows it).
     """
 
     scans: list[Scan]
@@ -117,6 +141,7 @@ class QueryPlan:
     limit: int | None = None
     steps: list[str] = field(default_factory=list)
     aggregate: bool = False
+    max_rows: int | None = None
 
 
 @dataclass(frozen=True)

@@ -11,18 +11,22 @@ the WHERE clause, so pushdown only narrows what is fetched (DESIGN §3.1). Hands
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlglot import exp
 
 from ..catalog import Column
 from ..conversion import normalise_datetime_text
-from ..exceptions import ProgrammingError
-from .addressing import Candidate, ScanDraft, extract_addresses
+from ..exceptions import DataError, ProgrammingError
+from .addressing import Candidate, ScanDraft, extract_addresses, slots
+from .folders import prepare_folder_names, rewrite_folder_names
 from .ordering import is_aggregate, plan_single, single_scan_select
 from .parse import DIALECT
 from .plan import OutputColumn, QueryPlan, Scan
-from .pushdown import CONTAINS_VALUE, conjuncts
+from .pushdown import CONTAINS_VALUE, column_of, conjuncts
 from .resolve import Resolved, TableRef
-from .scan_plan import join_equality, only_this_ref, plan_scan
+from .scan_plan import join_equality, only_this_ref, plan_scan, sql_text
+from .sqlite_rewrite import rewrite_for_sqlite
 from .types import output_types
 
 
@@ -40,34 +44,54 @@ def build_plan(resolved: Resolved, *, pushdown: bool = True, pagesize: int | Non
     tree = resolved.tree
     columns = resolved.column_nodes
     _check_functions(tree)
-    _normalise_datetime_literals(tree, columns)
     refs = resolved.refs
+    _normalise_datetime_literals(tree, columns, {ref.alias: ref.table.name for ref in refs})
     index_of = {id(ref): i for i, ref in enumerate(refs)}
     drafts = [ScanDraft(ref=ref) for ref in refs]
     for draft in drafts:
         _collect_candidates(draft, columns)
         extract_addresses(draft, columns, refs)
     single = single_scan_select(tree, refs)
+    # WHERE conjuncts of a one-table query that narrow no scan (``1 = 0``, ``:p IS NULL``):
+    # local work, so the scan's rows are not the answer as they come (no direct path).
+    foreign = _foreign_conjuncts(single, drafts[0]) if single is not None else []
+    for draft in drafts:
+        prepare_folder_names(draft.ref, columns)
     scans: list[Scan] = []
     for i, draft in enumerate(drafts):
         scans.append(plan_scan(i, draft, columns, pushdown=pushdown, pagesize=pagesize,
                                index_of=index_of))
+        rewrite_folder_names(draft.ref, scans[-1], columns)
+    for draft, scan in zip(drafts, scans):
+        if scan.dependency is not None and draft.subquery is not None:
+            inside = {id(t) for t in draft.subquery[1].find_all(exp.Table)}
+            scan.dependency = replace(scan.dependency, scans=tuple(
+                i for i, ref in enumerate(refs) if id(ref.node) in inside))
+    if foreign and not scans[0].empty:
+        scans[0].exact = False
+        scans[0].local.extend(sql_text(node) for node in foreign)
     plan = QueryPlan(scans=scans, sql="", output=[])
     plan.aggregate = is_aggregate(tree)
+    plan.max_rows = None if plan.aggregate else max_rows
     if single is not None and not scans[0].system and scans[0].dependency is None:
         plan_single(plan, single, columns, pushdown=pushdown,
                     max_rows=None if plan.aggregate else max_rows)
     _rename_tables(tree, refs, scans)
-    if plan.streaming:
-        page = tree.copy()
-        for key in ("order", "limit", "offset"):
-            page.set(key, None)
-        plan.page_sql = page.sql(dialect=DIALECT)
     plan.output = [
         OutputColumn(name, "DATETIME" if kind == "DATETIME_NAIVE" else kind, True, kind)
         for name, kind in zip(resolved.output_names, output_types(tree, refs))]
-    plan.sql = tree.sql(dialect=DIALECT)
-    plan.steps = _describe_local(tree, scans, plan)
+    local_tree = rewrite_for_sqlite(tree)
+    for draft, scan in zip(drafts, scans):
+        if scan.dependency is not None and scan.dependency.sql == "" and draft.subquery:
+            query = draft.subquery[1].this  # the SELECT inside the parentheses
+            scan.dependency = replace(scan.dependency, sql=query.sql(dialect=DIALECT))
+    if plan.streaming:
+        page = local_tree.copy()
+        for key in ("order", "limit", "offset"):
+            page.set(key, None)
+        plan.page_sql = page.sql(dialect=DIALECT)
+    plan.sql = local_tree.sql(dialect=DIALECT)
+    plan.steps = _describe_local(local_tree, scans, plan)
     _order_scans(plan)
     return plan
 
@@ -86,6 +110,10 @@ def _collect_candidates(draft: ScanDraft, columns: dict[int, Column]) -> None:
     own_join = next((j for j in joins if j.this is ref.node), None)
     has_outer = any(j.side in ("LEFT", "RIGHT", "FULL") or j.kind == "FULL" for j in joins)
     where = select.args.get("where")
+    if where is not None and any(isinstance(node, exp.Boolean) and not node.this
+                                 for node in conjuncts(where.this)):
+        # The SELECT has no rows whatever this table holds (``x IN ()`` bound to FALSE).
+        draft.empty = True
     where_ok = False
     if in_from:
         # The FROM table is preserved by LEFT joins, not by RIGHT/FULL ones.
@@ -94,13 +122,35 @@ def _collect_candidates(draft: ScanDraft, columns: dict[int, Column]) -> None:
         where_ok = not has_outer
     if where_ok and where is not None:
         for node in conjuncts(where.this):
-            if only_this_ref(node, ref.alias) or join_equality(node, ref.alias):
+            if only_this_ref(node, ref.alias) or join_equality(node, ref.alias) or \
+                    _subquery_address(node, ref, columns):
                 draft.candidates.append(Candidate(node, removable=True))
     if own_join is not None and own_join.side in ("", "LEFT", None) and own_join.kind != "FULL":
         on = own_join.args.get("on")
         for node in conjuncts(on):
             if only_this_ref(node, ref.alias) or join_equality(node, ref.alias):
                 draft.candidates.append(Candidate(node, removable=True))
+
+
+def _subquery_address(node: exp.Expr, ref: TableRef, columns: dict[int, Column]) -> bool:
+    """``slot IN (SELECT ...)`` / ``slot = (SELECT ...)`` on an address column of ``ref``: may
+    address the scan (addressing.py checks that the subquery is uncorrelated)."""
+    if (isinstance(node, exp.In) and isinstance(node.args.get("query"), exp.Subquery)) or (
+            isinstance(node, exp.EQ) and isinstance(node.expression, exp.Subquery)):
+        side = node.this
+    elif isinstance(node, exp.EQ) and isinstance(node.this, exp.Subquery):
+        side = node.expression
+    else:
+        return False
+    column = column_of(side, ref.alias, columns)
+    return column is not None and column.name.lower() in slots(ref.table)
+
+
+def _foreign_conjuncts(select: exp.Select, draft: ScanDraft) -> list[exp.Expr]:
+    where = select.args.get("where")
+    taken = {id(c.node) for c in draft.candidates}
+    return [node for node in conjuncts(where.this if where is not None else None)
+            if id(node) not in taken and not (isinstance(node, exp.Boolean) and node.this)]
 
 
 # --------------------------------------------------------------------------- residual
@@ -114,19 +164,44 @@ def _check_functions(tree: exp.Expr) -> None:
                 f"value), not {len(node.expressions)} arguments")
 
 
-def _normalise_datetime_literals(tree: exp.Expr, columns: dict[int, Column]) -> None:
-    """Rewrite string literals compared with DATETIME/DATE columns to the storage form."""
-    def typed(node: exp.Expr) -> Column | None:
+def _normalise_datetime_literals(tree: exp.Expr, columns: dict[int, Column],
+                                 tables: dict[str, str]) -> None:
+    """Rewrite string literals compared with DATETIME/DATE columns to the storage form.
+
+    Raises:
+        DataError: a literal that is no ISO 8601 date/datetime (``'yesterday'``, ``5``,
+            ``TRUE``) compared with such a column; compared as text it would silently match
+            nothing (or everything).
+    """
+    def typed(node: exp.Expr) -> tuple[str, Column] | None:
         while isinstance(node, exp.Paren):
             node = node.this
-        column = columns.get(id(node)) if isinstance(node, exp.Column) else None
-        return column if column is not None and column.sql_type in ("DATETIME", "DATE") else None
+        if not isinstance(node, exp.Column):
+            return None
+        column = columns.get(id(node))
+        if column is None or column.sql_type not in ("DATETIME", "DATE"):
+            return None
+        return tables.get(node.table, node.table), column
 
-    def fix(node: exp.Expr, column: Column) -> None:
-        if isinstance(node, exp.Literal) and node.is_string:
-            text = normalise_datetime_text(node.this, column.sql_type)
+    def fix(node: exp.Expr, found: tuple[str, Column]) -> None:
+        table, column = found
+        name = f"{table}.{column.name}"
+        inner = node
+        while isinstance(inner, exp.Paren):
+            inner = inner.this
+        if isinstance(inner, exp.Literal) and inner.is_string:
+            text = normalise_datetime_text(inner.this, column.sql_type)
             if text is not None:
-                node.replace(exp.Literal.string(text))
+                inner.replace(exp.Literal.string(text))
+            elif column.sql_type != "DATE" or normalise_datetime_text(
+                    inner.this, "DATETIME") is None:
+                raise DataError(f"{name} is a {column.sql_type} column: {inner.this!r} "
+                                "is not an ISO 8601 date or datetime (e.g. '2026-01-31' or "
+                                "'2026-01-31T09:30:00Z')")
+        elif isinstance(inner, (exp.Literal, exp.Boolean)) or (
+                isinstance(inner, exp.Neg) and isinstance(inner.this, exp.Literal)):
+            raise DataError(f"{name} is a {column.sql_type} column: {inner.sql()} is not "
+                            "a date or datetime; write an ISO 8601 string such as '2026-01-31'")
 
     for node in list(tree.find_all(exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)):
         left, right = typed(node.this), typed(node.expression)
@@ -135,15 +210,15 @@ def _normalise_datetime_literals(tree: exp.Expr, columns: dict[int, Column]) -> 
         elif right is not None:
             fix(node.this, right)
     for node in list(tree.find_all(exp.In)):
-        column = typed(node.this)
-        if column is not None:
+        found = typed(node.this)
+        if found is not None:
             for item in list(node.expressions):
-                fix(item, column)
+                fix(item, found)
     for node in list(tree.find_all(exp.Between)):
-        column = typed(node.this)
-        if column is not None:
-            fix(node.args["low"], column)
-            fix(node.args["high"], column)
+        found = typed(node.this)
+        if found is not None:
+            fix(node.args["low"], found)
+            fix(node.args["high"], found)
 
 
 def _rename_tables(tree: exp.Expr, refs: list[TableRef], scans: list[Scan]) -> None:
@@ -180,7 +255,8 @@ def _order_scans(plan: QueryPlan) -> None:
     while pending:
         progressed = False
         for scan in list(pending):
-            if scan.dependency is None or any(s.index == scan.dependency.scan for s in ordered):
+            done = {s.index for s in ordered}
+            if scan.dependency is None or set(scan.dependency.needs) <= done:
                 ordered.append(scan)
                 pending.remove(scan)
                 progressed = True

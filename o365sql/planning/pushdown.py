@@ -177,8 +177,18 @@ def _flatten(op: str, node: FilterNode) -> list[FilterNode]:
     return [node]
 
 
+def negated(node: exp.Expr) -> bool:
+    """True for the negated spellings sqlglot keeps in one node (``x NOT LIKE 'p'`` is
+    ``Like(negate=True)``, likewise ``NOT ILIKE`` and ``IS NOT``); ``NOT IN``, ``NOT BETWEEN``
+    and ``NOT (...)`` arrive as :class:`exp.Not` around the positive node."""
+    return bool(node.args.get("negate"))
+
+
 def _classify_leaf(condition: exp.Expr, alias: str, columns: dict[int, Column],
                    max_in: int) -> Pushed | None:
+    if negated(condition):
+        # Graph's not() is undocumented on Outlook resources: the negation stays local.
+        return None
     if type(condition) in _OPS:
         op = _OPS[type(condition)]
         column = column_of(condition.this, alias, columns)
@@ -203,11 +213,14 @@ def _classify_leaf(condition: exp.Expr, alias: str, columns: dict[int, Column],
         ok_high, high = literal_value(condition.args["high"])
         if not (ok_low and ok_high):
             return None
+        # The same path as ``x >= low AND x <= high``, advanced-query flag included (a
+        # directory column whose ge/le need ConsistencyLevel: eventual, graph-semantics §3.11).
         lower = _comparison(column, "ge", low)
         upper = _comparison(column, "le", high)
         if lower is None or upper is None:
             return None
-        return Pushed(Junction("and", (lower.node, upper.node)), lower.exact and upper.exact)
+        return Pushed(Junction("and", (lower.node, upper.node)), lower.exact and upper.exact,
+                      lower.advanced or upper.advanced)
     if isinstance(condition, exp.Like):
         return _like(condition, alias, columns)
     if isinstance(condition, exp.Anonymous) and str(condition.this).upper() == CONTAINS_VALUE:
@@ -306,7 +319,7 @@ def split_in(condition: exp.Expr, alias: str, columns: dict[int, Column],
     """
     while isinstance(condition, exp.Paren):
         condition = condition.this
-    if not isinstance(condition, exp.In):
+    if not isinstance(condition, exp.In) or negated(condition):
         return None
     found = _in_values(condition, alias, columns)
     if found is None or len(found[1]) <= table.max_in_values:
@@ -371,6 +384,8 @@ def contains_value(condition: exp.Anonymous, alias: str, columns: dict[int, Colu
 
 
 def _like(condition: exp.Like, alias: str, columns: dict[int, Column]) -> Pushed | None:
+    if negated(condition):
+        return None  # NOT LIKE: the positive startswith/contains would be the wrong rows
     column = column_of(condition.this, alias, columns)
     if column is None or column.pseudo or not column.path:
         return None
@@ -379,7 +394,8 @@ def _like(condition: exp.Like, alias: str, columns: dict[int, Column]) -> Pushed
         return None
     if column.sql_type not in ("VARCHAR", "TEXT"):
         return None
-    # SQLite's LIKE ignores ASCII case; only a case-insensitive Graph match is a superset of it.
+    # The local LIKE ignores letter case (Unicode-aware, execution/sql_functions.py); only a
+    # case-insensitive Graph match is a superset of it.
     if column.filter_exact:
         return None
     body = pattern.strip("%")

@@ -20,7 +20,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from ..catalog import Catalog, Column, Table
 from ..exceptions import ProgrammingError
 from ..system_catalog import SYSTEM_TABLES, system_table
-from .parse import DIALECT
+from .parse import DIALECT, quiet_sqlglot
 
 #: sqlglot type names for catalog SQL types (for qualify and type annotation).
 SQLGLOT_TYPES: dict[str, str] = {
@@ -119,14 +119,19 @@ def resolve(tree: exp.Query, catalog: Catalog) -> Resolved:
                 f"table names have no schema part: write {node.name!r}, not {node.sql(DIALECT)!r}")
         tables[node.name.lower()] = lookup_table(catalog, node.name)
     _expand_stars(tree, tables, cte_names)
+    _check_qualified_columns(tree, tables)
     output_names = _output_names(tree, tables)
-    schema = {name: {c.name.lower(): SQLGLOT_TYPES.get(c.sql_type, "TEXT")
+    # qualify lower-cases identifiers in place: keep the user's spelling for error messages.
+    spelling = {c.name.lower(): c.name for c in tree.find_all(exp.Column)}
+    schema: dict[str, object] = {name: {c.name.lower(): SQLGLOT_TYPES.get(c.sql_type, "TEXT")
                      for c in table_columns(t)} for name, t in tables.items()}
     try:
-        qualified = qualify(tree, schema=schema, dialect=DIALECT, validate_qualify_columns=True,
-                            quote_identifiers=True, identify=True)
+        with quiet_sqlglot():
+            qualified = qualify(tree, schema=schema, dialect=DIALECT,
+                                validate_qualify_columns=True, quote_identifiers=True,
+                                identify=True)
     except OptimizeError as exc:
-        raise _column_error(str(exc), tables) from None
+        raise _column_error(str(exc), tables, spelling) from None
     assert isinstance(qualified, exp.Query)
     refs, column_nodes = _table_refs(qualified, tables)
     if any(n.startswith("_col_") for n in output_names) or len(output_names) != len(
@@ -153,7 +158,9 @@ def _expand_stars(tree: exp.Expr, tables: dict[str, Table], cte_names: set[str])
                 wanted = projection.table.lower()
                 match = [(a, t) for a, t in sources if a.lower() == wanted]
                 if not match:
-                    raise ProgrammingError(f"{projection.table}.* names no table of this SELECT")
+                    known = ", ".join(_describe_source(a, t) for a, t in sources)
+                    raise ProgrammingError(f"{projection.table}.* names no table of this "
+                                           f"SELECT; its FROM clause has {known}")
                 new.extend(_star_columns(*match[0]))
                 changed = True
             else:
@@ -252,14 +259,122 @@ def _position(tree: exp.Expr, node: exp.Expr) -> int:
     return 0
 
 
-_UNRESOLVED = re.compile(r"Column '([^']+)' could not be resolved")
+# -- column errors ---------------------------------------------------------------------------
+
+def _check_qualified_columns(tree: exp.Query, tables: dict[str, Table]) -> None:
+    """Check every ``qualifier.column`` before sqlglot qualifies the query, so that the error
+    names the fault: an unknown qualifier (listing the tables and aliases in reach), or a
+    column its table does not have (naming the table and the nearest column)."""
+    for scope in traverse_scope(tree):
+        for column in scope.columns:
+            qualifier = column.table
+            if not qualifier or isinstance(column.this, exp.Star):
+                continue
+            source, visible = _visible_source(scope, qualifier)
+            if source is None:
+                raise _unknown_qualifier(column, visible, tables)
+            known = _source_columns(source, tables)
+            if known is not None and column.name.lower() not in {k.lower() for k in known}:
+                raise _unknown_qualified_column(column, source, known, tables)
 
 
-def _column_error(message: str, tables: dict[str, Table]) -> ProgrammingError:
+def _visible_source(scope: Scope, qualifier: str
+                    ) -> tuple[object | None, list[tuple[str, object]]]:
+    """The source ``qualifier`` names from ``scope`` (its own, then enclosing scopes'), and
+    every source in reach, nearest first, for the error message."""
+    wanted = qualifier.lower()
+    visible: list[tuple[str, object]] = []
+    current: Scope | None = scope
+    while current is not None:
+        for alias, source in current.sources.items():
+            if alias.lower() == wanted:
+                return source, visible
+            visible.append((alias, source))
+        current = current.parent
+    return None, visible
+
+
+def _source_columns(source: object, tables: dict[str, Table]) -> list[str] | None:
+    """Column names a source offers, or None when unknown here (left to sqlglot)."""
+    if isinstance(source, exp.Table):
+        table = tables.get(source.name.lower())
+        return [c.name for c in table_columns(table)] if table is not None else None
+    if isinstance(source, Scope):
+        alias = source.expression.parent.args.get("alias") if source.expression.parent else None
+        named = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+        if named:
+            return named
+        if isinstance(source.expression, exp.Query):
+            names = source.expression.named_selects
+            if names and all(n and n != "*" for n in names):
+                return list(names)
+    return None
+
+
+def _source_label(alias: str, source: object, tables: dict[str, Table]) -> str:
+    if isinstance(source, exp.Table) and source.name.lower() in tables:
+        return _describe_source(alias, tables[source.name.lower()])
+    if isinstance(source, Scope) and source.is_cte:
+        return f"{alias} (a WITH query)"
+    return f"{alias} (a subquery)"
+
+
+def _describe_source(alias: str, table: Table | None) -> str:
+    if table is None:
+        return f"{alias} (a subquery)"
+    return table.name if alias.lower() == table.name.lower() else f"{alias} ({table.name})"
+
+
+def _unknown_qualifier(column: exp.Column, visible: list[tuple[str, object]],
+                       tables: dict[str, Table]) -> ProgrammingError:
+    qualifier = column.table
+    labels = list(dict.fromkeys(_source_label(a, s, tables) for a, s in visible))
+    known = ", ".join(labels) if labels else "no tables"
+    message = (f"unknown table or alias {qualifier!r} in {column.sql(DIALECT)}: "
+               f"the query's tables here are {known}")
+    for alias, source in visible:
+        if isinstance(source, exp.Table) and source.name.lower() == qualifier.lower():
+            return ProgrammingError(f"{message}; {source.name} has the alias {alias} here: "
+                                    f"write {alias}.{column.name}")
+    hint = difflib.get_close_matches(qualifier.lower(), [a.lower() for a, _ in visible], n=1,
+                                     cutoff=0.5)
+    if hint:
+        alias = next(a for a, _ in visible if a.lower() == hint[0])
+        message += f"; did you mean {alias}.{column.name}?"
+    return ProgrammingError(message)
+
+
+def _unknown_qualified_column(column: exp.Column, source: object, known: list[str],
+                              tables: dict[str, Table]) -> ProgrammingError:
+    qualifier, name = column.table, column.name
+    hint = difflib.get_close_matches(name.lower(), [k.lower() for k in known], n=1, cutoff=0.6)
+    suggestion = ""
+    if hint:
+        suggestion = f"; did you mean {qualifier}.{_original(hint[0], known)}?"
+    if isinstance(source, exp.Table) and source.name.lower() in tables:
+        table = tables[source.name.lower()]
+        where = table.name if qualifier.lower() == table.name.lower() else \
+            f"{table.name} (alias {qualifier})"
+        if not suggestion:
+            suggestion = (f"; SELECT ColumnName FROM sys_tablecolumns WHERE TableName = "
+                          f"'{table.name}' lists its columns")
+        return ProgrammingError(f"unknown column {name!r} in {where}{suggestion}")
+    if not suggestion:
+        suggestion = f"; it has {', '.join(known)}"
+    return ProgrammingError(f"unknown column {name!r} in {_source_label(qualifier, source, tables)}"
+                            f"{suggestion}")
+
+
+_UNRESOLVED = re.compile(r"Column '([^']+)' could not be resolved|Unknown column: (\w+)")
+
+
+def _column_error(message: str, tables: dict[str, Table],
+                  spelling: dict[str, str] | None = None) -> ProgrammingError:
     match = _UNRESOLVED.search(message)
     if not match:
         return ProgrammingError(f"cannot resolve the query's columns: {message}")
-    name = match.group(1)
+    name = match.group(1) or match.group(2)
+    name = (spelling or {}).get(name.lower(), name)  # sqlglot reports it lower-cased
     candidates = [(c.name, t.name) for t in tables.values() for c in t.columns]
     owners = [t for c, t in candidates if c.lower() == name.lower()]
     if len(owners) > 1:

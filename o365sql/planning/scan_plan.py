@@ -19,7 +19,7 @@ from sqlglot import exp
 from ..catalog import Column, Table
 from ..exceptions import ProgrammingError
 from ..odata.filter import FilterNode, InList, Junction, render_filter
-from ..odata.query import ODataQuery, search_expression
+from ..odata.query import ODataQuery
 from .addressing import (
     SEARCH_COLUMN,
     Route,
@@ -37,6 +37,7 @@ from .addressing import (
 from .parse import DIALECT
 from .plan import Dependency, Scan
 from .pushdown import Pushed, classify, column_of, split_in
+from .search_terms import check_search_uses, search_text
 
 #: At most this many requests for one long IN list; past it a full scan filtered locally is
 #: usually as cheap (a 1000-item page holds as much as 67 chunked answers).
@@ -53,8 +54,20 @@ def plan_scan(index: int, draft: ScanDraft, columns: dict[int, Column], *, pushd
     if ref.is_system:
         scan.local = [sql_text(c.node) for c in draft.candidates]
         return scan
+    if draft.empty:
+        scan.empty = True  # no request: the SELECT's WHERE is false
+        return scan
     routes, used_slots = _routes(index, draft, scan, index_of)
+    # A path slot naming an item (a folder, a message, an event): an id that names nothing
+    # reads no rows, as SQL over the whole virtual table would answer (execution/scan.py).
+    scan.missing_ok = any(
+        p.lower() != "userid" for route in routes for p in route.endpoint.placeholders)
+    # Two values of a folder slot may name one folder ('Inbox' and its id, 'inbox' and
+    # 'INBOX'): keep each item once, as ``x IN (...)`` would.
+    scan.dedupe = any(len(draft.addresses.get(c.name.lower(), ())) > 1
+                      for c in table.columns if c.endpoint_param)
     _consume_addresses(draft, used_slots)
+    check_search_uses(table, ref.alias, ref.scope.expression, columns)
     items = None
     if pushdown and scan.dependency is None and draft.search is None:
         items = item_routes(table, routes, _key_values(draft, columns))
@@ -64,7 +77,7 @@ def plan_scan(index: int, draft: ScanDraft, columns: dict[int, Column], *, pushd
     chunks: list[Pushed] | None = None  # a long IN list, one request per chunk
     chunk_source: exp.Expr | None = None
     may_push = pushdown and items is None
-    search = search_expression(draft.search) if draft.search is not None else None
+    search = search_text(table, draft.search) if draft.search is not None else None
     for candidate in draft.candidates:
         node = candidate.node
         if id(node) in draft.used:
@@ -103,7 +116,10 @@ def plan_scan(index: int, draft: ScanDraft, columns: dict[int, Column], *, pushd
         p.advanced for p in filters + (chunks or [])))
     top = None
     if table.supports_top and items is None:
-        top = min(pagesize, table.max_page_size) if pagesize else table.max_page_size
+        # A column may lower the maximum when it is selected or filtered (catalog.py).
+        largest = min([table.max_page_size] + [c.max_page_size for c in stored
+                                               if c.max_page_size is not None])
+        top = min(pagesize, largest) if pagesize else largest
     base = ODataQuery(template="", select=_select_list(table, stored), search=search, top=top)
     if advanced:
         base = advanced_query(base)
@@ -116,7 +132,7 @@ def plan_scan(index: int, draft: ScanDraft, columns: dict[int, Column], *, pushd
             render_filter(c.node) for c in chunks) + (
             "" if chunks[0].exact else "  (re-checked locally)"))
         # Chunks of a loosely compared column may both match one item: keep its first copy.
-        scan.dedupe = not chunks[0].exact
+        scan.dedupe = scan.dedupe or not chunks[0].exact
     scan.local = [sql_text(n) for n in local]
     scan.items = items is not None
     chunk_nodes: list[FilterNode | None] = [c.node for c in chunks] if chunks else [None]
@@ -137,7 +153,8 @@ def _routes(index: int, draft: ScanDraft, scan: Scan, index_of: dict[int, int]
     """Endpoint per combination of bound slot values; sets ``scan.dependency`` for joins."""
     table = draft.ref.table
     by_name = {c.name.lower(): c for c in table.columns}
-    dependency_slot = draft.dependency[2].lower() if draft.dependency is not None else None
+    dependency_slot = draft.dependency[2].lower() if draft.dependency is not None else (
+        draft.subquery[0].lower() if draft.subquery is not None else None)
     if dependency_slot in draft.addresses:
         dependency_slot = None
     slot_names = list(draft.addresses)
@@ -154,9 +171,15 @@ def _routes(index: int, draft: ScanDraft, scan: Scan, index_of: dict[int, int]
                        if s in needed or is_default(by_name.get(s), v)}
     if dependency_slot is not None and all(
             dependency_slot in {r.lower() for r in route.endpoint.requires} for route in routes):
-        other_ref, other_col, slot = draft.dependency  # type: ignore[misc]
-        scan.dependency = Dependency(scan=index_of[id(other_ref)], column=other_col.name,
-                                     slot=slot)
+        if draft.dependency is not None:
+            other_ref, other_col, slot = draft.dependency
+            scan.dependency = Dependency(scan=index_of[id(other_ref)], column=other_col.name,
+                                         slot=slot)
+        else:
+            slot, _, scalar = draft.subquery  # type: ignore[misc]
+            # The SQL and the scans it reads are filled in by planner.py once the tables
+            # are renamed to their storage names.
+            scan.dependency = Dependency(scan=-1, column="", slot=slot, sql="", scalar=scalar)
     elif dependency_slot is not None:
         routes = [Route(choose_endpoint(table, set()), r.values) for r in routes]
     if len(routes) > 1 and any(len(draft.addresses[s]) > 1 for s in slot_names

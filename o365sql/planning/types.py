@@ -45,8 +45,50 @@ def output_types(tree: exp.Query, refs: list[TableRef]) -> list[str]:
             result.append(exact[index])
             continue
         kind = projection.type.this if projection.type is not None else None
-        result.append(_BACK.get(kind, "VARCHAR") if kind is not None else "VARCHAR")
+        sql_type = _BACK.get(kind, "VARCHAR") if kind is not None else "VARCHAR"
+        node = projection.this if isinstance(projection, exp.Alias) else projection
+        if sql_type == "BOOLEAN" and not yields_boolean(node):
+            # sqlglot keeps BOOLEAN through SUM(IsRead) and IsRead + 1; SQLite computes
+            # numbers there (booleans are 0/1), so the column is a number.
+            sql_type = "BIGINT" if isinstance(node, exp.Sum) else "INTEGER"
+        elif isinstance(node, exp.Anonymous) and str(node.this).upper() == "TOTAL":
+            sql_type = "DOUBLE"  # SQLite's TOTAL() is always a float
+        result.append(sql_type)
     return result
+
+
+#: Nodes whose value is one of their operands' values (MIN/MAX keep the operand's type).
+_PASS_THROUGH = (exp.Paren, exp.Min, exp.Max, exp.AnyValue, exp.FirstValue, exp.LastValue,
+                 exp.Window, exp.Coalesce, exp.Nullif)
+
+
+def yields_boolean(node: exp.Expr) -> bool:
+    """True when an annotated expression's value is a truth value (a predicate, a BOOLEAN
+    column, or MIN/MAX/COALESCE/CASE over such), not a number computed from 0/1."""
+    if isinstance(node, (exp.Predicate, exp.Not, exp.And, exp.Or, exp.Xor, exp.Boolean,
+                         exp.Exists)):
+        return True
+    if isinstance(node, exp.Column):
+        return node.type is not None and node.type.this == exp.DataType.Type.BOOLEAN
+    if isinstance(node, exp.Cast):
+        return bool(node.to.this == exp.DataType.Type.BOOLEAN)
+    if isinstance(node, exp.Null):
+        return True  # NULL fits any type; the other branches decide
+    if isinstance(node, exp.Case):
+        branches = [i.args.get("true") for i in node.args.get("ifs") or []]
+        branches.append(node.args.get("default"))
+        return all(yields_boolean(b) for b in branches if b is not None)
+    if isinstance(node, exp.If):
+        branches = [node.args.get("true"), node.args.get("false")]
+        return all(yields_boolean(b) for b in branches if b is not None)
+    if isinstance(node, exp.Subquery):
+        inner = node.this
+        return isinstance(inner, exp.Select) and len(inner.selects) == 1 and yields_boolean(
+            inner.selects[0].unalias())
+    if isinstance(node, _PASS_THROUGH):
+        operands = [node.this] + list(node.expressions)
+        return all(yields_boolean(o) for o in operands if isinstance(o, exp.Expr))
+    return False
 
 
 def _exact_types(tree: exp.Query, refs: list[TableRef]) -> list[str]:

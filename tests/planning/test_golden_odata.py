@@ -15,6 +15,7 @@ import pytest
 
 from o365sql import exceptions
 from o365sql.catalog import load_catalog
+from o365sql.execution.explain import template_line
 from o365sql.odata.query import render
 from o365sql.planning import plan_query, prepare
 
@@ -62,8 +63,7 @@ def test_golden(case: tuple[str, list[str]]) -> None:
     for scan in plan.scans:
         requests.extend(render(q) for q in scan.queries)
         if scan.template_query is not None and scan.dependency is not None:
-            slot = scan.dependency.slot
-            requests.append(render(scan.template_query.with_address(**{slot: "{" + slot + "}"})))
+            requests.append(template_line(scan.template_query, scan.dependency.slot))
     first = requests[0].line() if requests else "LOCAL"
     assert first == expected
     extra = [line.split(": ", 1)[1] for line in lines[2:] if line.startswith("# also:")]
