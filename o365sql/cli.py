@@ -5,7 +5,9 @@ properties (``--connect``, ``-p Key=Value``, ``O365SQL_CONNECT``), opens an ``o3
 connection, runs one statement or the interactive shell (``cli_shell.py``), and hands result
 sets to ``cli_output.py``. Sign-in commands live in ``cli_signin.py``, the offline demo in
 ``cli_demo.py``. Every failure is one line on stderr, ``o365sql: error: <message>``, with exit
-code 1 (a traceback only with ``--debug``).
+code 1 (a traceback only with ``--debug``); a syntax error adds the statement's line and a
+caret under the fault. A progress line (stderr, terminals only) counts the statement's Graph
+pages and is erased before any row is written.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
 import o365sql
-from o365sql.cli_output import FORMATS, Progress, write_result
+from o365sql.cli_output import FORMATS, Progress, error_text, write_result
 from o365sql.properties import split_connection_string
 
 __all__ = ["ENV_CONNECT", "CliContext", "build_parser", "collect_properties", "main"]
@@ -116,20 +118,30 @@ class CliContext:
             self._connection = None
 
     def run_statement(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
-        """Execute one statement and print its rows (or its row count on stderr)."""
-        cur = self.connection.cursor()
+        """Execute one statement and print its rows (or its row count on stderr).
+
+        The progress line (stderr, terminals only) runs from before ``execute``: a sorted or
+        grouped result fetches every page before its first row. It counts this statement's
+        Graph pages and is erased before anything is written to stdout.
+        """
+        connection = self.connection
+        cur = connection.cursor()
+        stats = getattr(connection.graph, "stats", None)
+        base = stats.pages if stats is not None else 0
+        progress = Progress(self.stderr,
+                            (lambda: stats.pages - base) if stats is not None else None,
+                            delay=self.progress_delay)
         try:
-            cur.execute(sql, params or None)
-            if cur.description is None:
-                if cur.rowcount >= 0:
-                    self.stderr.write(f"{cur.rowcount} rows affected\n")
-                return
-            graph = self._connection.graph if self._connection is not None else None
-            stats = getattr(graph, "stats", None)
-            progress = Progress(self.stderr, (lambda: stats.pages) if stats is not None else None,
-                                delay=self.progress_delay)
-            rows = progress.track(_fetch_all(cur))
-            write_result(self.stdout, cur.description, rows, self.fmt, max_width=self.max_width)
+            with progress:
+                cur.execute(sql, params or None)
+                if cur.description is None:
+                    progress.finish()
+                    if cur.rowcount >= 0:
+                        self.stderr.write(f"{cur.rowcount} rows affected\n")
+                    return
+                rows = progress.track(_fetch_all(cur))
+                write_result(progress.guard(self.stdout), cur.description, rows, self.fmt,
+                             max_width=self.max_width)
         finally:
             cur.close()
 
@@ -302,7 +314,7 @@ def _dispatch(ctx: CliContext) -> int:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    text = error_text(str(exc))
     if isinstance(exc, (o365sql.Error, CliError)):
         return text or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -4,7 +4,8 @@ The CLI (``cli.py``) and the shell (``cli_shell.py``) hand every result here. Th
 an aligned table (display widths counted per character, so CJK text and emoji line up; long
 values cut to ``max_width`` with an ellipsis), CSV (the ``csv`` module, full values) and JSON
 (an array, or one object per line with ``jsonl``; datetimes in ISO 8601). It also holds the
-progress line shown on stderr during long scans, only when stderr is a terminal.
+progress line shown on stderr during long statements, only when stderr is a terminal, and
+erased before any row is written.
 """
 
 from __future__ import annotations
@@ -14,16 +15,20 @@ import csv
 import datetime
 import decimal
 import json
+import os
+import re
+import threading
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from typing import IO, Any
+from typing import IO, Any, Self, cast
 
 __all__ = [
     "FORMATS",
     "Progress",
     "cell_text",
     "display_width",
+    "error_text",
     "json_value",
     "truncate",
     "write_result",
@@ -97,6 +102,26 @@ def json_value(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
         return str(value)
     return value
+
+
+_CARET_LINE = re.compile(r"^ *\^+ *$")
+
+
+def error_text(message: str) -> str:
+    """An error message as the CLI prints it: one line, except that a syntax error keeps the
+    statement line and the caret under it (the last two lines of its message) beneath it.
+
+    Example:
+        >>> error_text("SQL syntax error at line 1, column 1: x\\n  SELEC 1\\n  ^^^^^")
+        'SQL syntax error at line 1, column 1: x\\n  SELEC 1\\n  ^^^^^'
+        >>> error_text("unknown table\\n   'Mesages'")
+        "unknown table 'Mesages'"
+    """
+    lines = message.split("\n")
+    if len(lines) >= 3 and _CARET_LINE.match(lines[-1]):
+        head = " ".join(" ".join(lines[:-2]).split())
+        return "\n".join([head, lines[-2].rstrip(), lines[-1].rstrip()])
+    return " ".join(message.split())
 
 
 def _names(description: Sequence[Sequence[Any]]) -> list[str]:
@@ -182,35 +207,66 @@ def _table_lines(names: list[str], rows: list[Sequence[Any]], max_width: int | N
 
 
 class Progress:
-    """``rows, pages`` on one self-overwriting stderr line while a long scan runs.
+    """``rows, pages`` on one self-overwriting stderr line while a long statement runs.
 
     Shown only when ``stream.isatty()``: piped or redirected stderr (scripts, CI logs) never
-    gets carriage returns. Updates are throttled to a few per second, and nothing is shown
-    for scans that finish within ``delay`` seconds.
+    gets carriage returns. Nothing is shown for statements that finish within ``delay``
+    seconds; updates come at most every ``interval`` seconds. ``track`` counts rows as they
+    pass; ``start`` adds a ticker thread that redraws the line while no row comes (a sorted
+    or grouped result fetches every page before its first row), with the page count read
+    from the Graph client's statistics. Rows must be written through ``guard(out)``: it
+    erases the line before each write, and when ``out`` is the same terminal as ``stream``
+    it stops the progress for good at the first row (the rows show the progress then).
     """
 
     def __init__(self, stream: IO[str], pages: Any = None, *, delay: float = 0.5,
                  interval: float = 0.2) -> None:
         self._stream = stream
         self._pages = pages  # a callable returning pages fetched so far, or None
-        self._enabled = bool(getattr(stream, "isatty", lambda: False)())
+        self._enabled = _isatty(stream)
         self._start = time.monotonic()
         self._delay = delay
         self._interval = interval
         self._last = 0.0
         self._shown = False
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
         self.rows = 0
 
     @property
     def enabled(self) -> bool:
-        return self._enabled
+        return self._enabled and not self._stopped.is_set()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.finish()
+
+    def start(self) -> None:
+        """Redraw the line every ``interval`` seconds (after ``delay``) until ``finish``."""
+        self._start = time.monotonic()
+        if self._enabled and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="o365sql-progress",
+                                            daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        if self._stopped.wait(self._delay):
+            return
+        while True:
+            self._draw(time.monotonic())
+            if self._stopped.wait(max(self._interval, 0.05)):
+                return
 
     def track(self, rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
         """Pass rows through, counting them and refreshing the progress line."""
         try:
             for row in rows:
                 self.rows += 1
-                if self._enabled:
+                if self.enabled:
                     self._tick()
                 yield row
         finally:
@@ -220,16 +276,79 @@ class Progress:
         now = time.monotonic()
         if now - self._start < self._delay or now - self._last < self._interval:
             return
-        self._last = now
-        pages = self._pages() if self._pages is not None else None
-        text = f"{self.rows} rows" + (f", {int(pages)} pages" if pages is not None else "")
-        self._stream.write(f"\r\x1b[2K{text} ({now - self._start:.1f} s)")
-        self._stream.flush()
-        self._shown = True
+        self._draw(now)
 
-    def finish(self) -> None:
-        """Erase the progress line (if one was drawn)."""
+    def _draw(self, now: float) -> None:
+        with self._lock:
+            if self._stopped.is_set():
+                return
+            self._last = now
+            pages = self._pages() if self._pages is not None else None
+            text = f"{self.rows} rows" + (f", {int(pages)} pages" if pages is not None else "")
+            self._stream.write(f"\r\x1b[2K{text} ({now - self._start:.1f} s)")
+            self._stream.flush()
+            self._shown = True
+
+    def _erase(self) -> None:  # with self._lock held
         if self._shown:
             self._stream.write("\r\x1b[2K")
             self._stream.flush()
             self._shown = False
+
+    def guard(self, out: IO[str]) -> IO[str]:
+        """``out`` wrapped so that the progress line never mixes with what is written to it."""
+        if not self._enabled:
+            return out
+        return cast(IO[str], _Guarded(out, self, _same_terminal(out, self._stream)))
+
+    def finish(self) -> None:
+        """Stop the ticker and erase the progress line (if one was drawn)."""
+        with self._lock:
+            self._stopped.set()
+            self._erase()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+
+class _Guarded:
+    """A text stream in front of stdout that erases the progress line before each write."""
+
+    def __init__(self, out: IO[str], progress: Progress, same_terminal: bool) -> None:
+        self._out = out
+        self._progress = progress
+        self._same = same_terminal
+
+    def write(self, text: str) -> int:
+        progress = self._progress
+        with progress._lock:
+            progress._erase()
+            if self._same:
+                progress._stopped.set()  # rows on the same terminal: no more progress line
+            return self._out.write(text)
+
+    def flush(self) -> None:
+        self._out.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._out, name)
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _same_terminal(out: IO[str], err: IO[str]) -> bool:
+    """True when ``out`` and ``err`` write to the same terminal (so their lines mix)."""
+    if out is err:
+        return True
+    if not (_isatty(out) and _isatty(err)):
+        return False
+    try:
+        a, b = os.fstat(out.fileno()), os.fstat(err.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False  # not real terminals (test doubles): only the same object counts
+    return (a.st_dev, a.st_ino, a.st_rdev) == (b.st_dev, b.st_ino, b.st_rdev)

@@ -4,8 +4,9 @@ Stage: entry point (as ``cli.py``). It reads statements that may span lines and 
 ``;``, hands each to ``CliContext.run_statement`` (which prints through ``cli_output``), and
 handles meta commands (``.tables``, ``.describe T``, ``.explain SQL``, ``.format csv``, ...).
 With a terminal it uses the stdlib ``readline``: a history file (``~/.o365sql_history``, or
-``$O365SQL_HISTORY``) and tab completion of SQL keywords, table and column names
-(``complete()`` is a pure function, so it is tested without a terminal). Without a terminal
+``$O365SQL_HISTORY``) where a multi-line statement is one entry, and tab completion of SQL
+keywords, table and column names, also of tables named later in the statement (``complete()``
+is a pure function, so it is tested without a terminal; a second Tab lists the candidates). Without a terminal
 (a pipe, a here-document) it reads stdin quietly, without prompts, like ``sqlite3``.
 """
 
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 import o365sql
-from o365sql.cli_output import FORMATS
+from o365sql.cli_output import FORMATS, error_text
 
 if TYPE_CHECKING:
     from o365sql.catalog import Catalog
@@ -155,18 +156,21 @@ def _match(candidates: list[str], text: str) -> list[str]:
     return out
 
 
-def complete(text: str, line: str, catalog: Catalog, history: str = "") -> list[str]:
+def complete(text: str, line: str, catalog: Catalog, history: str = "", rest: str = ""
+             ) -> list[str]:
     """Completions of the word ``text`` at the end of ``line`` (``history``: the earlier lines
-    of an unfinished statement).
+    of an unfinished statement; ``rest``: what follows the cursor on its line).
 
     Meta commands at the start of a line; table names after ``FROM``/``JOIN``/``.describe``;
-    ``alias.col`` / ``Table.col`` from the tables the statement names; otherwise keywords,
-    those tables' columns and table names. Keywords follow the case of what was typed.
+    ``alias.col`` / ``Table.col`` from the tables the statement names (before or after the
+    cursor: ``SELECT Sub| FROM Messages``); otherwise keywords, those tables' columns (every
+    table's when the statement names none yet) and table names. Keywords follow the case of
+    what was typed.
     """
     before = line[: len(line) - len(text)] if line.endswith(text) else line
     if not before.strip() and text.startswith(".") and not history.strip():
         return _match(sorted(META_COMMANDS), text)
-    statement = history + "\n" + line
+    statement = history + "\n" + line + rest
     if "." in text and not text.startswith("."):
         qualifier, _, partial = text.rpartition(".")
         tables = _tables_in(statement, catalog)
@@ -184,8 +188,9 @@ def complete(text: str, line: str, catalog: Catalog, history: str = "") -> list[
             return _match(sorted(p.name for p in procedures.all_procedures()), text)
         return _match(catalog.names(), text)
     keywords = [k.lower() for k in SQL_KEYWORDS] if text[:1].islower() else list(SQL_KEYWORDS)
+    named = list(dict.fromkeys(_tables_in(statement, catalog).values()))
     columns: list[str] = []
-    for table_name in dict.fromkeys(_tables_in(statement, catalog).values()):
+    for table_name in named or catalog.names():
         columns.extend(c.name for c in catalog.table(table_name).columns)
     return _match(columns + keywords + catalog.names(), text)
 
@@ -201,6 +206,7 @@ class Shell:
         self.interactive = self.stdin is sys.stdin and _isatty(sys.stdin)
         self.failed = False
         self._buffer = ""
+        self._lines_read: list[str] = []  # the lines of the statement being typed
         self._readline: Any = None
         self._matches: list[str] = []
 
@@ -223,18 +229,41 @@ class Shell:
         readline.set_completer(self._completer)
         readline.set_completer_delims(" \t\n(),;=<>'\"")
         # libedit (macOS) spells the binding differently.
-        binding = "bind ^I rl_complete" if "libedit" in (readline.__doc__ or "") else \
-            "tab: complete"
-        readline.parse_and_bind(binding)
+        if "libedit" in (readline.__doc__ or ""):
+            readline.parse_and_bind("bind ^I rl_complete")
+        else:
+            readline.parse_and_bind("tab: complete")
+            # List the candidates on the Tab after one that could not complete further
+            # (otherwise GNU readline rings the bell once more and lists only on a third Tab).
+            readline.parse_and_bind("set show-all-if-unmodified on")
 
     def _completer(self, text: str, state: int) -> str | None:
         if state == 0:
             try:
-                line = self._readline.get_line_buffer()[: self._readline.get_endidx()]
-                self._matches = complete(text, line, self.ctx.connection.catalog, self._buffer)
+                whole = self._readline.get_line_buffer()
+                end = self._readline.get_endidx()
+                self._matches = complete(text, whole[:end], self.ctx.connection.catalog,
+                                         self._buffer, whole[end:])
             except Exception:  # noqa: BLE001 - a completion failure must not end the shell
                 self._matches = []
         return self._matches[state] if state < len(self._matches) else None
+
+    def _remember(self, lines: list[str]) -> None:
+        """Make the lines of a multi-line statement ONE history entry (Up recalls it whole).
+
+        ``input()`` has added each non-empty line as an entry of its own; they are replaced
+        by the statement on one line (the history file keeps one entry per line)."""
+        readline = self._readline
+        added = [line for line in lines if line]
+        if readline is None or len(added) < 2:
+            return
+        length = readline.get_current_history_length()
+        first = length - len(added)  # 0-based index of the statement's first entry
+        if first < 0 or [readline.get_history_item(i + 1) for i in range(first, length)] != added:
+            return  # not the entries we expect (a libedit quirk): leave the history alone
+        for _ in added:
+            readline.remove_history_item(first)
+        readline.add_history(" ".join(line.strip() for line in added if line.strip()))
 
     def _save_history(self) -> None:
         if self._readline is not None:
@@ -256,6 +285,7 @@ class Shell:
                     # Ctrl-C drops the statement being typed, as in psql.
                     self.ctx.stdout.write("^C\n")
                     self._buffer = ""
+                    self._lines_read = []
                     continue
             else:
                 line = self.stdin.readline()
@@ -276,7 +306,11 @@ class Shell:
                         break
                     continue
                 self._buffer += line + "\n"
+                self._lines_read.append(line)
                 statements, self._buffer = split_statements(self._buffer)
+                if statements:
+                    self._remember(self._lines_read)
+                    self._lines_read = [] if not self._buffer.strip() else [self._buffer.strip()]
                 for statement in statements:
                     self._guarded(self.ctx.run_statement, statement)
             rest = self._buffer.strip()
@@ -294,7 +328,7 @@ class Shell:
             if isinstance(exc, BrokenPipeError):
                 raise
             self.failed = True
-            self.ctx.stderr.write(f"o365sql: error: {' '.join(str(exc).split())}\n")
+            self.ctx.stderr.write(f"o365sql: error: {error_text(str(exc))}\n")
         except KeyboardInterrupt:
             self.ctx.stderr.write("interrupted\n")
         self.ctx.stdout.flush()

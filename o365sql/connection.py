@@ -224,8 +224,8 @@ def _token_provider_for(props: Properties) -> TokenProvider:
     try:
         from o365sql.auth import token_provider
     except ImportError:
-        token_provider = None  # type: ignore[assignment]
-    if token_provider is not None:
+        pass  # no sign-in stage: only a given access token can be used (below)
+    else:
         return token_provider(props)
     if props.oauth_access_token and props.initiate_oauth == "OFF":
         from o365sql.auth.static import StaticTokenProvider

@@ -76,7 +76,7 @@ class Properties:
     # Schema
     location: str | None = None  # a directory of extra schema/*.toml files
     # Miscellaneous
-    timeout: int | None = 60  # seconds per HTTP request; Timeout=0 means none (CData)
+    timeout: int | None = 60  # seconds per Graph call, retries included; 0: none (SPECS)
     pagesize: int | None = None  # $top per page; None: each table's default
     max_rows: int | None = None  # cap on rows a statement returns; None/-1: no cap
     # o365sql's own
@@ -125,6 +125,8 @@ class PropertySpec:
     ``kind`` is ``str``, ``secret`` (a string never shown), ``bool``, ``int`` or ``enum``;
     ``choices`` are the canonical spellings of an enum; ``minimum`` bounds an int; ``none_below``
     makes values below ``minimum`` mean "no limit" (CData's ``Timeout=0``, ``MaxRows=-1``).
+    ``description`` is the text of docs/reference.md when the field's one-line comment is too
+    short to define the property.
     """
 
     name: str
@@ -133,6 +135,20 @@ class PropertySpec:
     choices: tuple[str, ...] = ()
     minimum: int = 1
     none_values: tuple[int, ...] = ()
+    description: str = ""
+
+
+# CData: "seconds to wait for a server response before a timeout error". o365sql makes that a
+# bound on each Graph call as a whole, so that retries cannot stretch it (GraphClient._call).
+_TIMEOUT_DOC = (
+    "Seconds one Graph call may take, its retries included (each page of a scan and each "
+    "$batch POST is one call). Every connection attempt and every read waits at most what is "
+    "left; once Timeout seconds have passed since the call started it fails with "
+    "OperationalError ('... timed out after N s ...'). A retry wait (Retry-After or backoff) "
+    "that would pass it is not made: the call fails at once, with ThrottledError for "
+    "429/503/504. A failed host name lookup or a refused connection is retried once, after "
+    "0.2 s. Timeout=0: no limit (retries then stop after 6 attempts or 120 s of waiting)."
+)
 
 
 SPECS: tuple[PropertySpec, ...] = (
@@ -167,7 +183,7 @@ SPECS: tuple[PropertySpec, ...] = (
     PropertySpec("OAuthJWTCertSubject", "oauth_jwt_cert_subject"),
     PropertySpec("SSLServerCert", "ssl_server_cert"),
     PropertySpec("Location", "location"),
-    PropertySpec("Timeout", "timeout", "int", none_values=(0,)),
+    PropertySpec("Timeout", "timeout", "int", none_values=(0,), description=_TIMEOUT_DOC),
     PropertySpec("Pagesize", "pagesize", "int"),
     PropertySpec("MaxRows", "max_rows", "int", none_values=(-1, 0)),
     PropertySpec("GraphURL", "graph_url", "url"),

@@ -17,7 +17,7 @@ string, which SQLAlchemy shows in ``repr(engine)``.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import types as sqltypes
 from sqlalchemy.engine import default, reflection
@@ -80,10 +80,13 @@ class O365IdentifierPreparer(compiler.IdentifierPreparer):
     is written bare (SQLAlchemy's default quotes every mixed-case name), and the schema is
     left out of table references."""
 
-    def __init__(self, dialect: Any, **kw: Any) -> None:
-        super().__init__(dialect, **kw)
+    def __init__(self, dialect: Any, *args: Any, **kw: Any) -> None:
+        # Takes what the base takes, so the class can stand as the dialect's ``preparer``.
+        super().__init__(dialect, *args, **kw)
         # SQLAlchemy asks this for the schema to write before a table (and a table's
         # columns); o365sql's SQL has none, so a Table(..., schema=SCHEMA) renders bare.
+        # SQLAlchemy types the hook as returning str, yet its own default returns Table.schema,
+        # which is None for a table without one; None is what it expects for "no schema".
         self.schema_for_object = _no_schema  # type: ignore[assignment]
 
     def _requires_quotes(self, value: str) -> bool:
@@ -138,7 +141,7 @@ class O365Dialect(default.DefaultDialect):
     default_paramstyle = "named"
     statement_compiler = O365Compiler
     type_compiler_cls = O365TypeCompiler
-    preparer = O365IdentifierPreparer  # type: ignore[assignment]
+    preparer = O365IdentifierPreparer
     supports_alter = False
     supports_schemas = False
     supports_views = True
@@ -159,7 +162,9 @@ class O365Dialect(default.DefaultDialect):
     isolation_level = "AUTOCOMMIT"
     # The driver already returns Python objects (aware datetimes, bools, ints): no SQLAlchemy
     # result processing on top (shillelagh does the same).
-    colspecs: ClassVar[dict[Any, Any]] = {}
+    # Its type comes from DefaultDialect, which declares it per instance (hence no ClassVar);
+    # this empty mapping is never mutated.
+    colspecs = {}  # noqa: RUF012
 
     @classmethod
     def import_dbapi(cls) -> Any:

@@ -35,6 +35,7 @@ from o365sql.auth.store import StoreState
 from o365sql.auth.tls_session import PinnedCASession, ca_bundle_path
 
 if TYPE_CHECKING:
+    # msal ships no type information (no py.typed, no stubs): its objects are Any to mypy.
     import msal  # type: ignore[import-untyped]
 
 __all__ = ["AppHandle", "app_for", "clear_registry", "credential_fingerprint"]

@@ -126,7 +126,8 @@ def calendar_json(mb: Mailbox, cal: CalendarRecord) -> dict[str, Any]:
     }
 
 
-def _span_json(rec: EventRecord, start_utc: datetime, end_utc: datetime, tz: str | None) -> tuple[dict, dict]:
+def _span_json(rec: EventRecord, start_utc: datetime, end_utc: datetime,
+               tz: str | None) -> tuple[dict[str, str], dict[str, str]]:
     if rec.all_day:
         # All-day events are floating dates: midnight to midnight in whatever zone is asked for.
         s = rec.start.replace(hour=0, minute=0, second=0, microsecond=0) + (start_utc - timezones.to_utc(rec.start, rec.tz))

@@ -21,6 +21,7 @@ from urllib.parse import unquote_plus
 
 import jwt
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import aadsts
 from .apps import AppRegistry, RegisteredApp
@@ -98,9 +99,13 @@ def _check_assertion(app: RegisteredApp, assertion: str, store: GrantStore,
             f"assertion is not registered on application '{app.client_id}'."
         )
     key = x509.load_pem_x509_certificate(cert_pem).public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        # RS256/PS256 (the only algorithms accepted above) verify with an RSA key alone: a
+        # certificate with any other key cannot have signed this assertion.
+        raise aadsts.bad_assertion("The signature does not match the registered key.")
     try:
         claims: dict[str, Any] = jwt.decode(
-            assertion, key, algorithms=[str(alg)],  # type: ignore[arg-type]
+            assertion, key, algorithms=[str(alg)],
             options={"verify_aud": False, "verify_exp": False, "verify_nbf": False,
                      "verify_iat": False},
         )

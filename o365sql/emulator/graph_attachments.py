@@ -59,7 +59,8 @@ def seeded(rec: MessageRecord) -> list[dict[str, Any]]:
 
 def message_attachments(rec: MessageRecord, *, for_update: bool = False) -> list[dict[str, Any]]:
     if rec.extra and "__attachments" in rec.extra:
-        return rec.extra["__attachments"]
+        kept: list[dict[str, Any]] = rec.extra["__attachments"]
+        return kept
     items = seeded(rec)
     if for_update:
         rec.extra = dict(rec.extra or {})
@@ -122,22 +123,23 @@ def route(ctx: Ctx, mb: Mailbox, owner: MessageRecord | EventRecord, parent_kind
     kind = item_ids.ATTACHMENT if is_message else item_ids.EVENT_ATTACHMENT
     context = parent_context + "/attachments"
     writing = ctx.method in ("POST", "DELETE")
-    atts = (message_attachments(owner, for_update=writing) if is_message else owner.attachments)  # type: ignore[arg-type]
+    atts = (message_attachments(owner, for_update=writing) if isinstance(owner, MessageRecord)
+            else owner.attachments)
     if not segs:
         if ctx.method == "GET":
             items = [attachment_json(mb, kind, owner.serial, a) for a in atts]
             return collection(ctx, items, ATTACHMENTS, context)
         if ctx.method == "POST":
             data = ctx.entity_body("attachment")
-            if is_message:
+            if isinstance(owner, MessageRecord):
                 number = 1 + max((a["__n"] for a in atts), default=0)
             else:
-                number = owner.next_attachment  # type: ignore[union-attr]
-                owner.next_attachment += 1  # type: ignore[union-attr]
-            att = new_attachment(ctx, data, number)
-            atts.append(att)
+                number = owner.next_attachment
+                owner.next_attachment += 1
+            added = new_attachment(ctx, data, number)
+            atts.append(added)
             _touch(ctx, owner)
-            return entity(ctx, attachment_json(mb, kind, owner.serial, att), ATTACHMENTS, context,
+            return entity(ctx, attachment_json(mb, kind, owner.serial, added), ATTACHMENTS, context,
                           status=201, select=False)
         raise method_not_allowed()
     if segs[0] == "$count" and len(segs) == 1 and ctx.method == "GET":

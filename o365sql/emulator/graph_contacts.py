@@ -159,9 +159,9 @@ def _contacts(ctx: Ctx, mb: Mailbox, folder: ContactFolderRecord, rest: list[str
             _need(ctx, mb, write=True)
             now = ctx.service.tenant.now()
             data = _fields(ctx.entity_body("contact"), {})
-            rec = ContactRecord(store.next_serial(), folder.serial, data[0], now, now, data[1])
-            store.contacts[rec.serial] = rec
-            return entity(ctx, contact_json(mb, rec), CONTACTS, context, status=201, select=False)
+            created = ContactRecord(store.next_serial(), folder.serial, data[0], now, now, data[1])
+            store.contacts[created.serial] = created
+            return entity(ctx, contact_json(mb, created), CONTACTS, context, status=201, select=False)
         raise graph_attachments.method_not_allowed()
     if [r.lower() for r in rest] == ["delta"]:
         if ctx.method != "GET":

@@ -102,8 +102,8 @@ def groups(ctx: Ctx, segs: list[str]) -> EmuResponse:
     if len(segs) == 1:
         return entity(ctx, group, GROUPS, f"{ctx.base}/$metadata#groups")
     if segs[1].lower() == "members":
-        members = [_member(ctx, m) for m in tenant.group_members.get(group["id"], [])]
-        members = [m for m in members if m is not None]
+        found = (_member(ctx, m) for m in tenant.group_members.get(group["id"], []))
+        members = [m for m in found if m is not None]
         if segs[2:] == ["$count"]:
             return count(ctx, members, GROUP_MEMBERS)
         if len(segs) > 2:

@@ -17,6 +17,7 @@ Hands on: ``EmuResponse`` to ``graph_api``; deliveries to other mailboxes are qu
 from __future__ import annotations
 
 import email.utils
+import functools
 import hashlib
 import html
 from datetime import UTC, datetime
@@ -555,7 +556,7 @@ def deliver(ctx: Ctx, mb: Mailbox, draft: MessageRecord, *, save: bool) -> None:
         if other is None or other.user_id in seen:
             continue
         seen.add(other.user_id)
-        ctx.after.append(lambda other=other: _receive(other, draft, now))
+        ctx.after.append(functools.partial(_receive, other, draft, now))
 
 
 def _receive(mb: Mailbox, draft: MessageRecord, now: int) -> None:

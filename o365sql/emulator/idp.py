@@ -16,7 +16,7 @@ from typing import Any
 from . import aadsts
 from .apps import AppRegistry
 from .directory import Directory, Person
-from .grantstore import GrantStore, RefreshGrant
+from .grantstore import GrantStore, IdentityConfig, RefreshGrant
 from .scopes import full_uris
 from .tokens import TokenIssuer, UserClaims, b64url
 
@@ -33,7 +33,7 @@ class IdentityPlatform:
         self.demo_password = demo_password
 
     @property
-    def config(self):  # type: ignore[no-untyped-def]
+    def config(self) -> IdentityConfig:
         return self.store.config
 
     def resolve_tenant(self, segment: str) -> str:

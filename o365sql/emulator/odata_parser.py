@@ -15,6 +15,7 @@ precedence table, ``not`` is unary and binds tighter than ``eq``: ``not a eq b``
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .odata_lexer import FilterSyntaxError, Token, syntax_error, tokenize
@@ -230,7 +231,7 @@ class _Parser:
         return Lambda(kind, collection, str(var.value), body, pos)
 
 
-def iter_nodes(node: Node):  # type: ignore[no-untyped-def]
+def iter_nodes(node: Node) -> Iterator[Node]:
     """Every node of a tree, in source order (for capability checks)."""
     stack = [node]
     while stack:

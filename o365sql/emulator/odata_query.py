@@ -166,12 +166,13 @@ def _matches(items: Sequence[Item], rules: ResourceRules, plan: _Plan,
         cached = _cache_get(key)
         if cached is not None:
             return cached, len(cached)
-    lazy = isinstance(items, RecordItems)
+    record_items = items if isinstance(items, RecordItems) else None
+    lazy = record_items is not None
     presorted = _presorted(items, plan)
-    if lazy and plan.predicate is None and plan.search is None and presorted:
+    if record_items is not None and plan.predicate is None and plan.search is None and presorted:
         # The commonest scan (no $filter, default order): no view is built at all. The store
         # never changes a list it has handed out, so it is kept without a copy.
-        result: Sequence[Any] = items.records  # type: ignore[attr-defined]
+        result: Sequence[Any] = record_items.records
         total = len(result)
     else:
         found: list[Any] = list(items)
@@ -186,8 +187,8 @@ def _matches(items: Sequence[Item], rules: ResourceRules, plan: _Plan,
             total = min(total, rules.search_cap)
             window = min(window, total) if window is not None else None
         if not presorted:
-            native = items.native_key if lazy else None  # type: ignore[attr-defined]
-            id_key = items.id_key() if lazy else None  # type: ignore[attr-defined]
+            native = record_items.native_key if record_items is not None else None
+            id_key = record_items.id_key() if record_items is not None else None
             found = sort_items(found, plan.order, None if key is not None else window, native,
                                id_key)
         found = found[:total]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import TypedDict
 
 OUTLOOK = "outlook"
 DIRECTORY = "directory"
@@ -236,7 +237,25 @@ ATTACHMENTS = ResourceRules(
     name="attachments", entity="attachment", family=OUTLOOK, filter_supported=False,
 )
 
-_DIRECTORY_COMMON: dict[str, object] = {
+class _DirectoryCommon(TypedDict):
+    """The ``ResourceRules`` fields every directory (Entra ID) resource shares, typed so mypy checks
+    them against the dataclass where they are spread in with ``**``."""
+
+    family: str
+    default_page_size: int
+    max_top: int
+    top_over_max: str
+    paging: str
+    skip_supported: bool
+    string_functions: frozenset[str]
+    search: str
+    dollar_optional: bool
+    in_limit: int
+    max_filter_height: int
+    eq_value_limit: int
+
+
+_DIRECTORY_COMMON: _DirectoryCommon = {
     "family": DIRECTORY, "default_page_size": 100, "max_top": 999, "top_over_max": "reject",
     "paging": "skiptoken", "skip_supported": False,
     "string_functions": frozenset({"startswith"}), "search": "directory",
@@ -263,7 +282,7 @@ USERS = ResourceRules(
     collection_unselectable=frozenset({"aboutMe", "birthday", "hireDate", "interests", "mySite",
                                        "pastProjects", "preferredName", "responsibilities",
                                        "schools", "skills", "mailboxSettings"}),
-    **_DIRECTORY_COMMON,  # type: ignore[arg-type]
+    **_DIRECTORY_COMMON,
 )
 GROUPS = ResourceRules(
     name="groups", entity="group", resource_label="Group",
@@ -282,7 +301,7 @@ GROUPS = ResourceRules(
                            "hideFromAddressLists", "hideFromOutlookClients",
                            "isSubscribedByMail", "unseenCount", "hasMembersWithLicenseErrors",
                            "isArchived"}),
-    **_DIRECTORY_COMMON,  # type: ignore[arg-type]
+    **_DIRECTORY_COMMON,
 )
 # /groups/{id}/members: directoryObjects (users and groups, each with @odata.type). Filters use
 # the union of both tables; the default property set follows each item's @odata.type.
@@ -297,7 +316,7 @@ GROUP_MEMBERS = ResourceRules(
     default_select=("id",),
     list_hidden=GROUPS.list_hidden,
     collection_unselectable=USERS.collection_unselectable,
-    **_DIRECTORY_COMMON,  # type: ignore[arg-type]
+    **_DIRECTORY_COMMON,
 )
 
 # §7 / §5: delta rounds (graph_delta) page with Prefer: odata.maxpagesize, documented for

@@ -93,7 +93,8 @@ def normalizer(ptype: PropType, *, ordering: bool = False) -> Normalizer:
 def literal_edm(kind: str, value: object) -> str:
     """The EDM type name ODL reports for a literal."""
     if kind == "int":
-        return "Edm.Int32" if -(2**31) <= int(value) < 2**31 else "Edm.Int64"  # type: ignore[call-overload]
+        # The lexer makes every int literal a Python int (odata_lexer).
+        return "Edm.Int32" if isinstance(value, int) and -(2**31) <= value < 2**31 else "Edm.Int64"
     return {
         "string": "Edm.String", "decimal": "Edm.Decimal", "datetime": "Edm.DateTimeOffset",
         "date": "Edm.Date", "guid": "Edm.Guid", "bool": "Edm.Boolean", "null": "null",

@@ -28,7 +28,7 @@ def _add_months(year: int, month: int, n: int) -> tuple[int, int]:
     return year + m // 12, m % 12 + 1
 
 
-def _relative_day(year: int, month: int, days: list[int], index: str) -> date | None:
+def _relative_day(year: int, month: int, days: list[int], index: str | None) -> date | None:
     last = calendar.monthrange(year, month)[1]
     matches = [date(year, month, d) for d in range(1, last + 1) if date(year, month, d).weekday() in days]
     if not matches:
@@ -40,6 +40,8 @@ def _relative_day(year: int, month: int, days: list[int], index: str) -> date | 
 def _candidates(pattern: dict[str, Any], start: date) -> Iterator[date]:
     kind = pattern.get("type", "daily")
     interval = max(1, int(pattern.get("interval") or 1))
+    # Monthly and yearly patterns: a month without the day (the 31st, no fifth Monday) yields none.
+    day: date | None
     if kind == "daily":
         d = start
         while True:
@@ -60,11 +62,13 @@ def _candidates(pattern: dict[str, Any], start: date) -> Iterator[date]:
         while True:
             if kind == "absoluteMonthly":
                 dom = int(pattern.get("dayOfMonth") or start.day)
-                d = date(year, month, dom) if dom <= calendar.monthrange(year, month)[1] else None
+                day = date(year, month, dom) if dom <= calendar.monthrange(year, month)[1] else None
             else:
-                d = _relative_day(year, month, _weekdays(pattern) or [start.weekday()], pattern.get("index"))
-            if d is not None and d >= start:
-                yield d
+                day = _relative_day(
+                    year, month, _weekdays(pattern) or [start.weekday()], pattern.get("index")
+                )
+            if day is not None and day >= start:
+                yield day
             year, month = _add_months(year, month, interval)
     elif kind in ("absoluteYearly", "relativeYearly"):
         year = start.year
@@ -72,11 +76,13 @@ def _candidates(pattern: dict[str, Any], start: date) -> Iterator[date]:
         while True:
             if kind == "absoluteYearly":
                 dom = int(pattern.get("dayOfMonth") or start.day)
-                d = date(year, month, dom) if dom <= calendar.monthrange(year, month)[1] else None
+                day = date(year, month, dom) if dom <= calendar.monthrange(year, month)[1] else None
             else:
-                d = _relative_day(year, month, _weekdays(pattern) or [start.weekday()], pattern.get("index"))
-            if d is not None and d >= start:
-                yield d
+                day = _relative_day(
+                    year, month, _weekdays(pattern) or [start.weekday()], pattern.get("index")
+                )
+            if day is not None and day >= start:
+                yield day
             year += interval
     else:
         raise ValueError(f"unknown recurrence pattern type {kind!r}")

@@ -79,7 +79,8 @@ class Emulator:
         material = tls.material()
         self.ca_path = str(tls.copy_ca(state_dir) if state_dir else material.ca_path)
 
-        self._server = EmulatorHTTPServer((host, port), router=None, context=material.server_context())  # type: ignore[arg-type]
+        # Bound first (port 0 picks a free one); its router is set in _assemble, before serving.
+        self._server = EmulatorHTTPServer((host, port), context=material.server_context())
         self.host = host
         self.port = int(self._server.server_address[1])
         self.base_url = f"https://{host}:{self.port}"

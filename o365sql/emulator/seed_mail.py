@@ -94,6 +94,7 @@ def seed_messages(tenant: Tenant, mb: Mailbox, rng: random.Random, count: int,
                 flags = 2 << IMPORTANCE_SHIFT
             elif r < 0.15:
                 flags = 0
+            to: tuple[int, ...]  # person numbers of the To line; may gain a second one below
             if outgoing:
                 sender, to = owner, (other,)
                 folder = wk["sentitems"]

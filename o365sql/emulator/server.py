@@ -85,9 +85,11 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 128
     allow_reuse_address = True
+    # Set by the owner after binding, before serving: the router needs the base URL, and with
+    # port 0 that is known only once the socket is bound.
+    router: Router
 
-    def __init__(self, address: tuple[str, int], router: Router, context: ssl.SSLContext) -> None:
-        self.router = router
+    def __init__(self, address: tuple[str, int], context: ssl.SSLContext) -> None:
         self.ssl_context = context
         self._connections: set[socket.socket] = set()
         self._conn_lock = threading.Lock()

@@ -27,7 +27,7 @@ from threading import Event
 from typing import TYPE_CHECKING, Any
 
 from o365sql.exceptions import InternalError, OperationalError
-from o365sql.graph.errors import error_for, error_info
+from o365sql.graph.errors import deadline_hint, error_for, error_info, is_missing_item
 from o365sql.graph.paging import next_link, page_rows, relative_url
 from o365sql.graph.request import GraphRequest
 from o365sql.graph.retry import RETRY_STATUSES, RetryState, parse_retry_after
@@ -76,11 +76,16 @@ def _first_item(client: GraphClient, index: int, request: GraphRequest) -> _Item
     path = request.path if request.path.startswith("/") else "/" + request.path
     query = request.query_string()
     return _Item(
-        index, path + (f"?{query}" if query else ""), dict(request.headers), client.retry.start()
+        index,
+        path + (f"?{query}" if query else ""),
+        dict(request.headers),
+        client.retry.start(client.timeout),
     )
 
 
-def _send_batch(client: GraphClient, items: list[_Item], cancel: Event) -> list[_Outcome]:
+def _send_batch(
+    client: GraphClient, items: list[_Item], cancel: Event, missing_ok: bool = False
+) -> list[_Outcome]:
     """Worker: POST one ``$batch`` and turn each inner response into an outcome (or raise)."""
     body = {
         "requests": [
@@ -94,6 +99,8 @@ def _send_batch(client: GraphClient, items: list[_Item], cancel: Event) -> list[
         ]
     }
     client.stats.add(batches=1, batch_items=len(items))
+    for item in items:
+        item.state.begin()  # an inner request's Timeout runs from its first sending
     # Every inner request is a GET, so the POST is safe to repeat as a whole.
     response = client._call(
         "POST", client.base_url + "/$batch", body=body, idempotent=True, cancel=cancel
@@ -109,11 +116,13 @@ def _send_batch(client: GraphClient, items: list[_Item], cancel: Event) -> list[
         answer = by_id.get(str(n))
         if answer is None:
             raise InternalError(f"Graph's $batch answer has no response for {item.line()}")
-        outcomes.append(_outcome(client, item, answer, token))
+        outcomes.append(_outcome(client, item, answer, token, missing_ok))
     return outcomes
 
 
-def _outcome(client: GraphClient, item: _Item, answer: dict[str, Any], token: str) -> _Outcome:
+def _outcome(
+    client: GraphClient, item: _Item, answer: dict[str, Any], token: str, missing_ok: bool = False
+) -> _Outcome:
     status = int(answer.get("status") or 0)
     headers = answer.get("headers") or {}
     inner_body = answer.get("body")
@@ -123,10 +132,16 @@ def _outcome(client: GraphClient, item: _Item, answer: dict[str, Any], token: st
         follow = None
         if link is not None:
             follow = _Item(
-                item.index, relative_url(link, client.base_url), item.headers, client.retry.start()
+                item.index,
+                relative_url(link, client.base_url),
+                item.headers,
+                client.retry.start(client.timeout),
             )
         return _Outcome(item, rows=page_rows(inner_body), follow=follow)
     info = error_info(status, inner_body, headers if isinstance(headers, dict) else None)
+    if missing_ok and is_missing_item(status, info.code):
+        client.stats.add(missing=1)
+        return _Outcome(item, rows=[])  # "no such item": an empty last page of this scan
     if status == 401 and not item.refreshed:
         item.refreshed = True
         # _refresh does nothing when the token was already replaced (by a sibling item).
@@ -138,14 +153,19 @@ def _outcome(client: GraphClient, item: _Item, answer: dict[str, Any], token: st
         if delay is not None:
             client.stats.add(retries=1, wait_seconds=delay)
             return _Outcome(item, retry_in=delay)
-        raise error_for(info, item.line(), retries=item.state.summary())
+        hint = deadline_hint(item.state, info) if item.state.past_deadline else None
+        raise error_for(info, item.line(), retries=item.state.summary(), hint=hint)
     raise error_for(info, item.line())
 
 
 def fan_out(
-    client: GraphClient, requests: Sequence[GraphRequest]
+    client: GraphClient, requests: Sequence[GraphRequest], missing_ok: bool = False
 ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    """Run every request's scan to its last page; yield ``(index, rows)`` as pages arrive."""
+    """Run every request's scan to its last page; yield ``(index, rows)`` as pages arrive.
+
+    With ``missing_ok``, a request answered "no such item" (``errors.is_missing_item``)
+    yields one empty page instead of ending the whole fan-out with its error.
+    """
     ready: deque[_Item] = deque(_first_item(client, i, r) for i, r in enumerate(requests))
     delayed: list[_Delayed] = []
     seq = itertools.count()
@@ -161,7 +181,7 @@ def fan_out(
             ready.append(heapq.heappop(delayed).item)
         while ready and len(in_flight) < client.max_concurrency:
             chunk = [ready.popleft() for _ in range(min(MAX_BATCH, len(ready)))]
-            in_flight.add(pool.submit(_send_batch, client, chunk, cancel))
+            in_flight.add(pool.submit(_send_batch, client, chunk, cancel, missing_ok))
 
     try:
         while ready or delayed or in_flight:

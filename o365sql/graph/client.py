@@ -20,17 +20,33 @@ from typing import TYPE_CHECKING, Any, Self
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
 
 from o365sql.exceptions import (
     AuthenticationError,
+    Error,
     InterfaceError,
     OperationalError,
     ProgrammingError,
 )
-from o365sql.graph.errors import GraphErrorInfo, connection_error, error_for, error_info
+from o365sql.graph.errors import (
+    GraphErrorInfo,
+    connection_error,
+    deadline_hint,
+    error_for,
+    error_info,
+    is_missing_item,
+    timeout_error,
+)
 from o365sql.graph.paging import check_same_origin, next_link, page_rows
 from o365sql.graph.request import GraphRequest
-from o365sql.graph.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
+from o365sql.graph.retry import (
+    RETRY_STATUSES,
+    UNREACHABLE_DELAY,
+    RetryPolicy,
+    RetryState,
+    parse_retry_after,
+)
 from o365sql.graph.stats import ClientStats
 
 if TYPE_CHECKING:
@@ -54,6 +70,17 @@ class Cancelled(Exception):
     """Raised inside a worker when the ``fan_out`` consumer stopped iterating."""
 
 
+def _unreachable(exc: BaseException) -> bool:
+    """True for a failed name lookup or a refused connection (nothing answered at all)."""
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+    if isinstance(reason, NewConnectionError):  # NameResolutionError is one too
+        return True
+    text = repr(exc)
+    return any(mark in text for mark in ("NameResolutionError", "Failed to resolve",
+                                         "Connection refused", "NewConnectionError"))
+
+
 def _never_sent(exc: BaseException) -> bool:
     """True when a network failure happened before the request left (safe to repeat any method)."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
@@ -70,7 +97,9 @@ class GraphClient:
         token_provider: gives bearer tokens (``o365sql.auth.tokens.TokenProvider``).
         verify: ``True`` (system trust, or ``REQUESTS_CA_BUNDLE``) or the path of a CA file
             to trust instead (``SSLServerCert``; the emulator's CA in tests).
-        timeout: seconds to wait for a connection and for each read; None for no limit.
+        timeout: seconds one call may take, retries and their waits included (the
+            ``Timeout`` property); None for no limit. Each connect and read waits at most
+            what is left of it; a retry wait that would pass it fails the call at once.
         max_concurrency: requests in flight at once in ``fan_out`` (Outlook allows 4
             concurrent requests per mailbox: https://learn.microsoft.com/graph/throttling-limits).
         retry: the retry policy for every call (default ``RetryPolicy()``).
@@ -164,7 +193,7 @@ class GraphClient:
             yield page_rows(payload)
 
     def fan_out(
-        self, requests: Sequence[GraphRequest]
+        self, requests: Sequence[GraphRequest], *, missing_ok: bool = False
     ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
         """Many scans at once (e.g. one per mailbox): yields ``(index, page)`` as pages arrive.
 
@@ -172,6 +201,12 @@ class GraphClient:
         (at most 20 per POST, at most ``max_concurrency`` POSTs in flight), each scan's
         nextLinks in later batches; an inner 429/503/504 is retried alone after its own
         ``Retry-After``. Closing the iterator (or dropping it) cancels outstanding work.
+
+        Any other inner error ends the whole fan-out by raising it, unless ``missing_ok`` is
+        set and Graph answered "no such item" (404 ErrorItemNotFound or
+        Request_ResourceNotFound, 400 ErrorInvalidIdMalformed; ``errors.is_missing_item``):
+        that request then yields one empty page and the others go on. This is how lookups by
+        key (``GET /users/{u}/messages/{id}``, 20 per POST) find which keys exist.
         """
         from o365sql.graph.batch import fan_out
 
@@ -179,14 +214,21 @@ class GraphClient:
             self._require_get(request)
         if len(requests) == 1:
             # One scan gains nothing from $batch: page it directly.
-            return self._single_scan(requests[0])
-        return fan_out(self, requests)
+            return self._single_scan(requests[0], missing_ok)
+        return fan_out(self, requests, missing_ok)
 
-    def _single_scan(self, request: GraphRequest) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    def _single_scan(
+        self, request: GraphRequest, missing_ok: bool = False
+    ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
         pages = self.pages(request)
         try:
             for page in pages:
                 yield 0, page
+        except Error as exc:
+            if not (missing_ok and is_missing_item(exc.status, exc.code)):
+                raise
+            self.stats.add(missing=1)
+            yield 0, []
         finally:
             pages.close()
 
@@ -252,11 +294,16 @@ class GraphClient:
         if self._closed:
             raise InterfaceError("the Graph client (and its connection) is closed")
         line = self._line(method, url)
-        state = self.retry.start()
+        state = self.retry.start(self.timeout)
+        state.begin()
         refreshed = False
+        unreachable_retried = False
         while True:
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
+            remaining = state.remaining()
+            if remaining is not None and remaining <= 0:
+                raise self._timed_out(line, state)
             token = self._token()
             sent_headers = {
                 **self._headers,
@@ -271,7 +318,9 @@ class GraphClient:
                     url,
                     headers=sent_headers,
                     json=body,
-                    timeout=self.timeout,
+                    # Each wait (connect, each read) is cut to what is left of the call's
+                    # Timeout, so a slow answer ends the call instead of being retried.
+                    timeout=state.remaining(),
                     verify=self.verify,  # per request: beats REQUESTS_CA_BUNDLE (msal.md §4)
                     stream=stream,
                 )
@@ -283,10 +332,22 @@ class GraphClient:
             except _NETWORK_ERRORS as exc:
                 self.stats.add(requests=1)
                 log.debug("%s -> %s", line, type(exc).__name__)
+                if state.expired():
+                    state.give_up(type(exc).__name__)
+                    raise self._timed_out(line, state, exc) from exc
                 delay = None
-                if idempotent or _never_sent(exc):
+                if _unreachable(exc):
+                    # A failed name lookup or a refused connection: once more, quickly.
+                    if unreachable_retried:
+                        state.give_up(type(exc).__name__)
+                    else:
+                        unreachable_retried = True
+                        delay = state.next_delay(type(exc).__name__, UNREACHABLE_DELAY)
+                elif idempotent or _never_sent(exc):
                     delay = state.next_delay(type(exc).__name__)
                 if delay is None:
+                    if state.past_deadline:
+                        raise self._timed_out(line, state, exc) from exc
                     retries = state.summary() if state.attempts > 1 else None
                     raise connection_error(exc, line, retries=retries) from exc
                 self._sleep(delay, cancel)
@@ -311,8 +372,16 @@ class GraphClient:
                     if delay is not None:
                         self._sleep(delay, cancel)
                         continue
+                    if state.past_deadline:
+                        raise error_for(info, line, retries=state.summary(),
+                                        hint=deadline_hint(state, info))
                 raise error_for(info, line, retries=state.summary() if state.attempts else None)
             raise error_for(info, line)
+
+    def _timed_out(self, line: str, state: RetryState,
+                   cause: BaseException | None = None) -> OperationalError:
+        retries = state.summary() if state.attempts > 1 else None
+        return timeout_error(line, state.timeout or 0.0, retries=retries, cause=cause)
 
     def _token(self) -> str:
         # Providers need not be thread-safe: fan_out workers ask for tokens concurrently.

@@ -26,7 +26,17 @@ from o365sql.exceptions import (
     ThrottledError,
 )
 
-__all__ = ["GraphErrorInfo", "error_for", "error_info", "permission_hint", "redact"]
+__all__ = [
+    "GraphErrorInfo",
+    "connection_error",
+    "deadline_hint",
+    "error_for",
+    "error_info",
+    "is_missing_item",
+    "permission_hint",
+    "redact",
+    "timeout_error",
+]
 
 # 400 codes meaning "the OData o365sql generated is not something Graph accepts here": the
 # planner or the schema promised Graph a capability it does not have, which is a bug in
@@ -262,3 +272,46 @@ def connection_error(
     if retries:
         text += f" ({retries})"
     return OperationalError(redact(text))
+
+
+def timeout_error(
+    request_line: str, timeout: float, *, retries: str | None = None, cause: BaseException | None = None
+) -> OperationalError:
+    """``OperationalError`` for a call that ran out of its ``Timeout`` (retries included)."""
+    text = (f"Graph call {request_line} timed out after {timeout:g} s (the Timeout connection "
+            "property bounds each call, retries included)")
+    if cause is not None:
+        text += f"; last failure: {type(cause).__name__}"
+    if retries:
+        text += f"; {retries}"
+    return OperationalError(redact(text))
+
+
+def deadline_hint(state: Any, info: GraphErrorInfo) -> str:
+    """Advice for a throttled call given up because its next wait would pass the Timeout."""
+    how = "Retry-After" if info.retry_after is not None else "backoff"
+    return (f"waiting {state.last_delay:g} s more ({how}) would pass the Timeout of "
+            f"{state.timeout:g} s, so the call was not retried; raise Timeout (seconds) to wait")
+
+
+# Answers meaning "no such item" for a lookup by key, which ``fan_out(missing_ok=True)`` turns
+# into an empty page: 404 ErrorItemNotFound (Outlook items,
+# https://learn.microsoft.com/graph/api/message-get), Request_ResourceNotFound (directory
+# objects, https://learn.microsoft.com/graph/api/user-get), and 400 ErrorInvalidIdMalformed,
+# Exchange's answer to an id that cannot be one (graph-semantics §8.3). A missing mailbox
+# (404 ErrorInvalidUser) is not among them: it stays an error.
+_MISSING_CODES = {
+    404: frozenset({"erroritemnotfound", "itemnotfound", "request_resourcenotfound",
+                    "resourcenotfound"}),
+    400: frozenset({"errorinvalididmalformed"}),
+}
+
+
+def is_missing_item(status: int | None, code: str | None) -> bool:
+    """True when Graph answered a lookup with "no such item" (see ``_MISSING_CODES``).
+
+    Example:
+        >>> is_missing_item(404, "ErrorItemNotFound"), is_missing_item(404, "ErrorInvalidUser")
+        (True, False)
+    """
+    return status in _MISSING_CODES and (code or "").lower() in _MISSING_CODES[status]

@@ -4,6 +4,9 @@ Used by ``client.py`` for every HTTP call and by ``batch.py`` for inner ``$batch
 that failed alone. It is pure apart from reading the clock: it hands the caller a delay or a
 verdict to give up, and the caller sleeps (cancellably) and raises.
 
+Every call also has a deadline: the connection's ``Timeout`` seconds from its first attempt.
+A wait that would pass it is not made; the caller fails at once instead (``past_deadline``).
+
 Graph's guidance (https://learn.microsoft.com/graph/throttling): on 429 wait the
 ``Retry-After`` seconds (the docs' sample is fractional, ``2.128``), retry, and fall back to
 exponential backoff when the header is absent; 503 may carry ``Retry-After`` too and 504 may
@@ -18,10 +21,19 @@ import random
 import time
 from dataclasses import dataclass, field
 
-__all__ = ["RETRY_STATUSES", "RetryPolicy", "RetryState", "parse_retry_after"]
+__all__ = [
+    "RETRY_STATUSES",
+    "UNREACHABLE_DELAY",
+    "RetryPolicy",
+    "RetryState",
+    "parse_retry_after",
+]
 
 #: Statuses that mean "not now": throttled, unavailable, gateway timeout.
 RETRY_STATUSES = frozenset({429, 503, 504})
+#: Pause before the one retry after a failed name lookup or a refused connection: such a
+#: failure rarely heals within seconds, so it is retried once, quickly, not with backoff.
+UNREACHABLE_DELAY = 0.2
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -74,9 +86,10 @@ class RetryPolicy:
     backoff_cap: float = 30.0
     jitter: bool = True
 
-    def start(self) -> RetryState:
-        """A fresh attempt counter for one logical request."""
-        return RetryState(self)
+    def start(self, timeout: float | None = None) -> RetryState:
+        """A fresh attempt counter for one logical request that must be done within
+        ``timeout`` seconds of its first attempt (None: no deadline)."""
+        return RetryState(self, timeout=timeout if timeout and timeout > 0 else None)
 
     def backoff(self, retry_number: int) -> float:
         """Delay before retry ``retry_number`` (1 = the first) when Graph sent no Retry-After."""
@@ -88,25 +101,63 @@ class RetryPolicy:
 
 @dataclass
 class RetryState:
-    """Attempts and waiting spent on one logical request under a ``RetryPolicy``."""
+    """Attempts, waiting and the deadline of one logical request under a ``RetryPolicy``.
+
+    Attributes:
+        timeout: seconds the request may take, retries included (None: no limit).
+        deadline: ``time.monotonic()`` value by which it must be done; set by ``begin``.
+        past_deadline: the last ``next_delay`` gave up because its wait would pass the deadline.
+        last_delay: the wait the last ``next_delay`` computed (made or not).
+    """
 
     policy: RetryPolicy
     attempts: int = 0
     waited: float = 0.0
     reasons: list[str] = field(default_factory=list)
+    timeout: float | None = None
+    deadline: float | None = None
+    past_deadline: bool = False
+    last_delay: float = 0.0
+
+    def begin(self) -> None:
+        """Start the clock (at the first attempt; later calls change nothing). A ``$batch``
+        inner request starts it when its batch is sent, not when it is queued."""
+        if self.deadline is None and self.timeout is not None:
+            self.deadline = time.monotonic() + self.timeout
+
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline (never negative), or None without one."""
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - time.monotonic())
+
+    def expired(self) -> bool:
+        """True once the deadline has passed."""
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def give_up(self, reason: str) -> None:
+        """Record a failed attempt that will not be retried (for ``summary``)."""
+        self.attempts += 1
+        self.reasons.append(reason)
 
     def next_delay(self, reason: str, retry_after: float | None = None) -> float | None:
         """Record a failed attempt and return how long to wait before the next one, or None
-        when the policy says to give up (attempts used up, or the wait would pass the budget).
+        when the policy says to give up (attempts used up, the wait would pass the budget,
+        or it would pass the deadline: then ``past_deadline`` is set).
 
         ``reason`` is a short fact for the final error (``"429 ApplicationThrottled"``).
         """
         self.attempts += 1
         self.reasons.append(reason)
+        self.past_deadline = False
+        delay = retry_after if retry_after is not None else self.policy.backoff(self.attempts)
+        self.last_delay = delay
         if self.attempts >= self.policy.max_attempts:
             return None
-        delay = retry_after if retry_after is not None else self.policy.backoff(self.attempts)
         if self.waited + delay > self.policy.max_total_wait:
+            return None
+        if self.deadline is not None and time.monotonic() + delay >= self.deadline:
+            self.past_deadline = True
             return None
         self.waited += delay
         return delay

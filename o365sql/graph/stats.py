@@ -22,6 +22,8 @@ class ClientStats:
         retries: attempts repeated after 429/503/504 or a network failure (inner ones too).
         throttled: 429/503/504 answers seen, top-level or inner.
         refreshes: tokens force-refreshed after a 401.
+        missing: lookups answered "no such item", yielded as empty pages
+            (``fan_out(missing_ok=True)``).
         wait_seconds: time slept before retries.
         bytes: response body bytes received.
     """
@@ -33,6 +35,7 @@ class ClientStats:
     retries: int = 0
     throttled: int = 0
     refreshes: int = 0
+    missing: int = 0
     wait_seconds: float = 0.0
     bytes: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)

@@ -29,9 +29,31 @@ def test_describe_unknown_table(cli_env):
 
 
 def test_syntax_error(p_args, cli_env):
-    run = run_cli([*p_args, "query", "SELEC Subject FROM Messages"], cli_env)
+    # One error line, then the statement and a caret under the fault (as sqlite3 and psql do).
+    run = run_cli([*p_args, "query", "SELECT Subject FROM Messages WHERE ("], cli_env)
+    assert run.code == 1 and run.out == ""
+    first, echo, caret = run.err.splitlines()
+    _one_error_line(first)
+    assert "line 1, column 36" in first
+    assert echo == "  SELECT Subject FROM Messages WHERE ("
+    assert caret == "  " + " " * 35 + "^"
+
+
+@pytest.mark.parametrize("sql", ["SELEC Subject FROM Messages", "SELEC x"])
+def test_misspelled_first_keyword_suggests_select(p_args, cli_env, sql):
+    run = run_cli([*p_args, "query", sql], cli_env)
     assert run.code == 1
-    _one_error_line(run.err)
+    first, echo, caret = run.err.splitlines()
+    assert "line 1, column 1" in first and "did you mean SELECT?" in first
+    assert "not supported" not in first
+    assert echo == f"  {sql}" and caret == "  ^^^^^"
+
+
+def test_show_tables_says_what_to_use_and_logs_nothing(p_args, cli_env):
+    run = run_process([*p_args, "query", "SHOW TABLES"], env_extra=cli_env)
+    assert run.code == 1
+    line = _one_error_line(run.err)  # sqlglot's "Falling back ..." warning would be a 2nd line
+    assert "SELECT * FROM sys_tables" in line
 
 
 def test_unknown_property_and_bad_p(cli_env):

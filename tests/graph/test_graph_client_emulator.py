@@ -67,11 +67,13 @@ def test_connection_dropped_mid_response_is_retried(clean: Emulator) -> None:
     assert client.stats.retries == 1 and client.stats.requests == 2
 
 
-def test_read_timeout_on_get_is_retried(clean: Emulator) -> None:
-    clean.faults.latency(1.0, path="/me", count=1)
+def test_read_timeout_ends_the_call_without_a_retry(clean: Emulator) -> None:
+    # Timeout bounds the call as a whole: a read that used it up is not tried again.
+    rule = clean.faults.latency(1.0, path="/me", count=3)
     client = make_client(clean, clean.mint_token(user=clean.users[0]), timeout=0.3)
-    assert client.send(ME)["userPrincipalName"] == clean.users[0]
-    assert client.stats.retries == 1 and client.stats.requests == 2
+    with pytest.raises(o365sql.OperationalError, match=r"timed out after 0\.3 s"):
+        client.send(ME)
+    assert rule.fired == 1 and client.stats.retries == 0 and client.stats.requests == 1
 
 
 def test_gives_up_with_throttled_error_carrying_the_facts(clean: Emulator) -> None:
@@ -95,15 +97,16 @@ def test_retry_after_beyond_the_budget_fails_at_once(clean: Emulator) -> None:
     assert time.monotonic() - started < 2 and statuses(clean) == [429]
 
 
-def test_unreachable_host_is_an_operational_error_after_retries(clean: Emulator) -> None:
+def test_unreachable_host_is_an_operational_error_after_one_quick_retry(clean: Emulator) -> None:
     with socket_closed_port() as port:
         client = GraphClient(
             f"https://127.0.0.1:{port}/v1.0", Tokens("t"), verify=clean.ca_path, retry=FAST
         )
         with pytest.raises(o365sql.OperationalError, match="could not reach Graph") as info:
             client.send(ME)
-    assert f"after {FAST.max_attempts} attempts" in str(info.value)
-    assert client.stats.requests == FAST.max_attempts
+    # A refused connection rarely heals within seconds: one retry, not the whole policy.
+    assert "after 2 attempts" in str(info.value)
+    assert client.stats.requests == 2 and client.stats.retries == 1
 
 
 def test_expired_token_is_refreshed_once(clean: Emulator) -> None:

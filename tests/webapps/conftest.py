@@ -2,7 +2,7 @@
 trusts only the emulator's certificates, a fresh browser tab per test, and each example app
 running in its own process against the emulator.
 
-Stage: test support. Chromium is Debian's (``tests/webapps/install_browser.sh`` installs it);
+Stage: test support. Chromium is Debian's (``tests/install_tools.sh`` installs it);
 without it these tests fail with that instruction rather than pass silently.
 """
 
@@ -37,7 +37,7 @@ def browser(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Ite
     executable = find_chromium()
     if executable is None:
         pytest.fail(
-            "chromium is not installed: run tests/webapps/install_browser.sh "
+            "chromium is not installed: run tests/install_tools.sh "
             "(or set O365SQL_CHROMIUM to a chromium binary)"
         )
     pins = spki_pins(emulator.ca_path, servers=(("127.0.0.1", emulator.port),))

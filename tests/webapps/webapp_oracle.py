@@ -11,10 +11,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
 __all__ = ["GraphOracle"]
+
+
+def _query(params: dict[str, str]) -> str:
+    """A query string with spaces as %20: Outlook reads a '+' in $orderby literally and answers
+    400 "OrderBy not supported." (graph-semantics §1.1), so requests' form encoding won't do."""
+    return "&".join(f"{quote(k, safe='$')}={quote(v, safe=',')}" for k, v in params.items())
 
 
 def _minute(text: str | None) -> str:
@@ -30,26 +37,25 @@ class GraphOracle:
         self.session.headers["Authorization"] = "Bearer " + emulator.mint_token(user=user)
 
     def _all(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
-        url: str | None = self.graph_url + path
+        url: str | None = f"{self.graph_url}{path}?{_query(params)}"
         items: list[dict[str, Any]] = []
-        query: dict[str, str] | None = params
         while url:
-            resp = self.session.get(url, params=query, verify=self.verify, timeout=30)
+            resp = self.session.get(url, verify=self.verify, timeout=30)
             resp.raise_for_status()
             body = resp.json()
             items.extend(body["value"])
-            url, query = body.get("@odata.nextLink"), None
+            url = body.get("@odata.nextLink")
         return items
 
     def inbox(self) -> list[tuple[str, str, str, str, str]]:
         """(subject, from, from address, received, read) of the newest 20 Inbox messages."""
+        query = _query({
+            "$select": "subject,from,receivedDateTime,isRead",
+            "$orderby": "receivedDateTime desc",
+            "$top": "20",
+        })
         resp = self.session.get(
-            self.graph_url + "/me/mailFolders/inbox/messages",
-            params={
-                "$select": "subject,from,receivedDateTime,isRead",
-                "$orderby": "receivedDateTime desc",
-                "$top": "20",
-            },
+            f"{self.graph_url}/me/mailFolders/inbox/messages?{query}",
             verify=self.verify,
             timeout=30,
         )
