@@ -245,6 +245,12 @@ def _convert(spec: PropertySpec, raw: Any) -> Any:
             raise ProgrammingError(
                 f"connection property {spec.name} must be an http(s) URL, got {value!r}"
             )
+        if spec.field == "oauth_settings_location" and value.lower() == "memory://":
+            # memory:// stores are shared by id; without one there is nothing to share by.
+            raise ProgrammingError(
+                "connection property OAuthSettingsLocation=memory:// needs an id, "
+                "e.g. memory://app1"
+            )
         return value or None
     if spec.kind == "bool":
         if isinstance(raw, bool):

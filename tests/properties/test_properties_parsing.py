@@ -202,3 +202,11 @@ def test_properties_are_frozen_and_replace_works() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         p.timeout = 6  # type: ignore[misc]
     assert p.replace(timeout=7).timeout == 7 and p.timeout == 5
+
+
+def test_memory_store_without_an_id_is_refused_at_connect() -> None:
+    with pytest.raises(o365sql.ProgrammingError, match=r"OAuthSettingsLocation=memory:// needs an id"):
+        parse_properties("OAuthSettingsLocation=memory://", {})
+    assert parse_properties("OAuthSettingsLocation=memory://app1", {}).oauth_settings_location == (
+        "memory://app1"
+    )
