@@ -67,7 +67,8 @@ Column
   name (``'Inbox'``, ``'Drafts'``, ``'sentitems'`` ..., any case) means its folder in every
   comparison with the column: in the path where it addresses the endpoint, resolved to the real
   id everywhere else (``planning/folders.py``). Other comparisons are evaluated locally. This
-  holds with pushdown on and off (addressing is not pushdown).
+  holds with pushdown on and off (addressing is not pushdown). The key of a table of mail
+  folders (``MailFolders.Id``) takes the names the same way (``Table.folder_id_columns``).
 * ``default_value`` (+): for pseudo-columns, what rows carry when the query does not bind it.
   ``UserId`` defaults to ``'me'`` (CData's convention); binding ``UserId = 'me'`` (any case) means
   the signed-in user and selects the ``/me`` endpoints.
@@ -289,6 +290,27 @@ class Table:
         """Columns that address an endpoint (pseudo-columns and endpoint parameters)."""
         return tuple(c for c in self.columns if c.addresses_endpoint)
 
+    def folder_id_columns(self) -> frozenset[str]:
+        """Lower-case names of the columns holding a mail folder id, where a well-known folder
+        name (``well_known_folders``) means that folder (``planning/folders.py``).
+
+        ``ParentFolderId`` of every table with ``well_known_folders``, and the key of a table
+        whose rows are mail folders (``MailFolders.Id``): Graph answers
+        ``GET /me/mailFolders/inbox`` with the folder whose ``id`` that is (graph-semantics
+        §3.1), so ``Id = 'Inbox'`` means the Inbox row. Empty without ``well_known_folders``.
+        """
+        if not self.well_known_folders:
+            return frozenset()
+        names = {c.name.lower() for c in self.columns if c.name.lower() == "parentfolderid"}
+        if self.entity in _MAIL_FOLDER_ENTITIES:
+            names.add(self.key.lower())
+        return frozenset(names)
+
+
+#: Entity types whose rows are mail folders (their key is a folder id; CSDL, v1.0).
+_MAIL_FOLDER_ENTITIES = frozenset({"microsoft.graph.mailFolder",
+                                   "microsoft.graph.mailSearchFolder"})
+
 
 @dataclass
 class Catalog:
@@ -463,7 +485,7 @@ def _check_column(col: Column, where: str) -> Column:
                            f"allowed: {' '.join(sorted(FILTER_OPS))}")
     text_ops = col.filter_ops & {"startswith", "endswith", "contains"}
     if text_ops and col.sql_type not in ("VARCHAR", "TEXT", "GUID", "ENUM"):
-        raise _Invalid(f"{where}.filter_ops: {sorted(text_ops)[0]!r} needs a string column, "
+        raise _Invalid(f"{where}.filter_ops: {min(text_ops)!r} needs a string column, "
                        f"not {col.sql_type}")
     if col.any_ops and "any" not in col.filter_ops:
         raise _Invalid(f"{where}.any_ops: set, but filter_ops does not contain 'any'")
@@ -514,23 +536,23 @@ def _check_table(table: Table) -> None:
             if not ep.template.startswith("/"):
                 raise _Invalid(f"{where}.template: must start with '/'")
             for name in ep.placeholders:
-                col = table.column(name)
-                if col is None:
+                named = table.column(name)
+                if named is None:
                     raise _Invalid(f"{where}.template: placeholder {{{name}}} is not a column")
-                if col.name != name:
-                    raise _Invalid(f"{where}.template: write {{{col.name}}}, not {{{name}}}")
+                if named.name != name:
+                    raise _Invalid(f"{where}.template: write {{{named.name}}}, not {{{name}}}")
                 if name not in ep.requires:
                     raise _Invalid(f"{where}.requires: must list placeholder {name!r}")
             for name in list(ep.requires) + [c for _, c in ep.params]:
-                col = table.column(name)
-                if col is None:
+                named = table.column(name)
+                if named is None:
                     raise _Invalid(f"{where}: {name!r} is not a column")
-                if not (col.addresses_endpoint or col.key):
+                if not (named.addresses_endpoint or named.key):
                     raise _Invalid(f"{where}: {name!r} is neither pseudo, endpoint_param nor key")
     if table.window is not None:
         for name in table.window:
-            col = table.column(name)
-            if col is None or not col.pseudo:
+            named = table.column(name)
+            if named is None or not named.pseudo:
                 raise _Invalid(f"table.window: {name!r} is not a pseudo-column")
     for col in table.columns:
         if col.heavy and col.select and any(

@@ -75,10 +75,10 @@ def run(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, context: Con
                       pagesize=pagesize if isinstance(pagesize, int) and pagesize > 0 else None,
                       max_rows=max_rows)
     if statement.explain:
-        rows = explain_rows(plan)
+        explained = explain_rows(plan)
         return Result(description=[(n, t, None, None, None, None, False)
-                                   for n, t in EXPLAIN_COLUMNS], rows=iter(rows),
-                      rowcount=len(rows))
+                                   for n, t in EXPLAIN_COLUMNS], rows=iter(explained),
+                      rowcount=len(explained))
     description: Description = [(o.name, o.sql_type, None, None, None, None, o.null_ok)
                                  for o in plan.output]
     rows = _rows(plan, context)

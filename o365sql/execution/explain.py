@@ -55,7 +55,10 @@ def explain_rows(plan: QueryPlan) -> list[tuple[Any, ...]]:
             add("graph", request.line() + _headers(request.headers))
         else:
             requests = [render(q) for q in scan.queries]
-            if len(requests) > 1 and scan.missing_ok:
+            if len(requests) > 1 and scan.items:
+                add("fan-out", f"{name}: {len(requests)} lookups by key through $batch (20 per "
+                               "POST; a key naming no item reads no row)")
+            elif len(requests) > 1 and scan.missing_ok:
                 add("fan-out", f"{name}: {len(requests)} requests, one after the other (an id "
                                "naming no folder or item reads no rows)")
             elif len(requests) > 1:

@@ -1,7 +1,8 @@
 """Execution stage, well-known folder names: resolve them to folder ids for the local engine.
 
-The planner (``planning/folders.py``) rewrote every well-known folder name compared with
-``ParentFolderId`` outside the endpoint choice into ``O365_FOLDER_ID(UserId, 'name')``. Here
+The planner (``planning/folders.py``) rewrote every well-known folder name compared with a
+folder id column (``ParentFolderId``, ``MailFolders.Id``) outside the endpoint choice into
+``O365_FOLDER_ID(UserId, 'name')``. Here
 each (mailbox, name) is resolved once per statement with the table's single-folder GET
 (``GET /me/mailFolders/inbox?$select=id``, graph-semantics §3.1), and the function is
 registered on the statement's SQLite connection: it answers the real id, or the name itself

@@ -14,11 +14,12 @@ back into Python values by output type (DESIGN §3.3). Two modes:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..conversion import STORAGE_AFFINITY, from_storage
 from ..exceptions import NotSupportedError, OperationalError, ProgrammingError
+from ..odata.query import ODataQuery
 from ..planning.plan import OutputColumn, QueryPlan, Scan
 from . import folders, sql_functions
 from . import scan as scan_io
@@ -93,7 +94,8 @@ def _scan_batches(scan: Scan, context: Any, db: sqlite3.Connection,
         return
     if scan.empty:
         return  # the SELECT's WHERE is false: nothing to ask Graph
-    queries, fills = scan.queries, scan.fills
+    queries: Sequence[ODataQuery] = scan.queries
+    fills: Sequence[dict[str, Any]] = scan.fills
     if scan.dependency is not None:
         queries, fills = _dependent_queries(scan, db, plan)
         if not queries:

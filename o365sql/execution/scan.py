@@ -2,20 +2,20 @@
 
 Renders each scan's OData queries into ``GraphRequest``s, pages through them with the Graph
 client (``pages`` for one request, ``fan_out`` for several mailboxes or IN chunks; single-item
-GETs, where a missing item is no row, through a small pool of ``send`` calls), and converts
-every entity into a row of storage values (``conversion.py``), pseudo-columns filled from the
-address the rows came from. Hands row batches (one per Graph page) to the streaming or
-residual path.
+GETs, where a missing item is no row, through ``fan_out(missing_ok=True)``, 20 per ``$batch``
+POST), and converts every entity into a row of storage values (``conversion.py``),
+pseudo-columns filled from the address the rows came from. Hands row batches (one per Graph
+page) to the streaming or residual path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
 from ..conversion import graph_value, to_storage
 from ..exceptions import Error
+from ..graph.errors import is_missing_item
 from ..graph.request import GraphRequest
 from ..odata.query import ODataQuery, render
 from ..planning.plan import Scan
@@ -28,7 +28,7 @@ def requests_for(scan: Scan, queries: Sequence[ODataQuery] | None = None) -> lis
 
 def fetch(scan: Scan, graph: Any, queries: Sequence[ODataQuery] | None = None,
           fills: Sequence[dict[str, Any]] | None = None
-          ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+          ) -> Generator[tuple[dict[str, Any], list[dict[str, Any]]], None, None]:
     """Raw Graph pages of a scan as ``(fill, page)``: the pseudo-column values of the request
     the page answers, and its entities. Stopping the iteration stops the paging."""
     queries = list(queries if queries is not None else scan.queries)
@@ -70,21 +70,21 @@ def _first_copies(page: list[dict[str, Any]], path: tuple[str, ...], seen: set[A
     return kept
 
 
-#: Answers to a single-item GET that mean "no such item" (graph-semantics §3.1, §8.3): the
-#: SQL answer then has no row for that key, as a scan of the collection would not.
-_MISSING = frozenset({"ErrorItemNotFound", "ErrorInvalidIdMalformed"})
-
-
 def missing(exc: Error) -> bool:
-    """Graph's answer for an id that names no item (or is no id at all)."""
-    return exc.status in (400, 404) and exc.code in _MISSING
+    """Graph's answer for an id that names no item (or is no id at all): 404
+    ``ErrorItemNotFound``, 400 ``ErrorInvalidIdMalformed`` ... (graph-semantics §3.1, §8.3;
+    the list is ``graph.errors.is_missing_item``'s, the one ``fan_out(missing_ok=True)`` uses).
+    The SQL answer then has no row for that key, as a scan of the collection would not."""
+    return is_missing_item(exc.status, exc.code)
 
 
 def _tolerant(graph: Any, requests: Sequence[GraphRequest]
               ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    """Requests addressed by a folder/item id, one after the other: one whose id names nothing
-    (``ErrorItemNotFound``/``ErrorInvalidIdMalformed`` on its first page) has no rows, where
-    ``$batch`` would end the whole statement (``ParentFolderId IN ('Inbox', 'xyz')``)."""
+    """Requests addressed by a folder id, one after the other: one whose id names nothing
+    (``ErrorItemNotFound``/``ErrorInvalidIdMalformed`` on its first page) has no rows
+    (``ParentFolderId IN ('Inbox', 'xyz')``). Only the first page may say so: a folder that
+    vanishes while it is being paged is an error, not a silently shorter answer (which
+    ``fan_out(missing_ok=True)`` would give, as it tolerates "no such item" on any page)."""
     for index, request in enumerate(requests):
         pages = graph.pages(request)
         try:
@@ -106,30 +106,28 @@ def _tolerant(graph: Any, requests: Sequence[GraphRequest]
 
 def _items(graph: Any, requests: Sequence[GraphRequest]
            ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    """Single-item GETs, in order, each as a page of zero or one entity.
+    """Single-item GETs, each as a page of zero or one entity, in the order of the requests.
 
-    Several items go through a pool of ``max_concurrency`` threads calling ``send`` (Outlook
-    allows 4 concurrent requests per mailbox); ``fan_out`` would end the whole statement on
-    the first 404.
+    They go through ``fan_out(missing_ok=True)``: 20 per ``$batch`` POST, at most
+    ``max_concurrency`` POSTs in flight, and a key Graph does not know ("no such item")
+    yields an empty page instead of ending the statement. An item GET has no nextLink, so
+    each request answers exactly one page; pages that arrive early wait in ``held`` (at most
+    one small page per key of the statement) so rows keep the order of the keys.
     """
-    def get(request: GraphRequest) -> list[dict[str, Any]]:
-        try:
-            answer = graph.send(request)
-        except Error as exc:
-            if missing(exc):
-                return []
-            raise
-        return [answer] if isinstance(answer, dict) else []
-
-    if len(requests) == 1:
-        yield 0, get(requests[0])
-        return
-    workers = max(1, min(int(getattr(graph, "max_concurrency", 4)), len(requests)))
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="o365sql-items")
+    answers = graph.fan_out(requests, missing_ok=True)
+    held: dict[int, list[dict[str, Any]]] = {}
+    due = 0
     try:
-        yield from enumerate(pool.map(get, requests))
+        for index, page in answers:
+            if index < due:  # a later page of a lookup already handed on (not expected)
+                yield index, page
+                continue
+            held[index] = held.get(index, []) + page
+            while due in held:
+                yield due, held.pop(due)
+                due += 1
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        answers.close()
 
 
 def storage_rows(scan: Scan, fill: dict[str, Any], page: list[dict[str, Any]]

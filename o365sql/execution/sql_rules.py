@@ -28,9 +28,11 @@ RULES: tuple[tuple[str, str], ...] = (
       "(`NOT IN ()` is true). A WHERE clause that is false sends no Graph request for the "
       "tables of its SELECT.")),
     ("Well-known folder names",
-     ("In Messages and MailFolders a string compared with `ParentFolderId` that is a "
-      "well-known mail folder name (`'Inbox'`, `'sentitems'`, `'Drafts'` ..., any case) "
-      "means that folder in every comparison (`=`, `<>`, `IN`, `NOT IN`, under `OR`), with "
+     ("In Messages and MailFolders a string compared with `ParentFolderId` (or with "
+      "MailFolders' `Id`) that is a well-known mail folder name (`'Inbox'`, `'sentitems'`, "
+      "`'Drafts'` ..., any case) means that folder in every comparison (`=`, `<>`, `IN`, "
+      "`NOT IN`, under `OR`; `SELECT ... FROM MailFolders WHERE Id = 'Inbox'` is the Inbox), "
+      "with "
       "pushdown on and off: bound with `=`/`IN` it chooses the folder's endpoint; elsewhere "
       "o365sql resolves the name once per statement and mailbox (`GET "
       "/me/mailFolders/inbox?$select=id`) and compares the real id. A folder id or name that "

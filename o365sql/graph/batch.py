@@ -50,6 +50,7 @@ class _Item:
     headers: dict[str, str]
     state: RetryState
     refreshed: bool = False
+    pushed_down: tuple[str, ...] = ()  # GraphRequest.pushed_down, for a rejection's advice
 
     def line(self) -> str:
         return f"GET {self.url} (in $batch)"
@@ -80,6 +81,7 @@ def _first_item(client: GraphClient, index: int, request: GraphRequest) -> _Item
         path + (f"?{query}" if query else ""),
         dict(request.headers),
         client.retry.start(client.timeout),
+        pushed_down=request.pushed_down,
     )
 
 
@@ -136,6 +138,7 @@ def _outcome(
                 relative_url(link, client.base_url),
                 item.headers,
                 client.retry.start(client.timeout),
+                pushed_down=item.pushed_down,
             )
         return _Outcome(item, rows=page_rows(inner_body), follow=follow)
     info = error_info(status, inner_body, headers if isinstance(headers, dict) else None)
@@ -155,7 +158,7 @@ def _outcome(
             return _Outcome(item, retry_in=delay)
         hint = deadline_hint(item.state, info) if item.state.past_deadline else None
         raise error_for(info, item.line(), retries=item.state.summary(), hint=hint)
-    raise error_for(info, item.line())
+    raise error_for(info, item.line(), pushed_down=item.pushed_down)
 
 
 def fan_out(
@@ -182,6 +185,7 @@ def fan_out(
         while ready and len(in_flight) < client.max_concurrency:
             chunk = [ready.popleft() for _ in range(min(MAX_BATCH, len(ready)))]
             in_flight.add(pool.submit(_send_batch, client, chunk, cancel, missing_ok))
+        client.stats.note_in_flight(len(in_flight))
 
     try:
         while ready or delayed or in_flight:

@@ -158,6 +158,7 @@ class GraphClient:
             headers=dict(request.headers),
             body=request.body,
             idempotent=request.method.upper() in _IDEMPOTENT,
+            pushed_down=request.pushed_down,
         )
         return self._decode(response, request.line())
 
@@ -173,7 +174,8 @@ class GraphClient:
         headers = dict(request.headers)  # resent on every page: Graph does not carry them over
         while url is not None:
             line = self._line("GET", url)
-            response = self._call("GET", url, headers=headers, idempotent=True)
+            response = self._call("GET", url, headers=headers, idempotent=True,
+                                  pushed_down=request.pushed_down)
             payload = self._decode(response, line)
             if not isinstance(payload, dict):
                 raise OperationalError(f"Graph answered {line} with a non-object page")
@@ -247,6 +249,7 @@ class GraphClient:
             headers=dict(request.headers),
             idempotent=True,
             stream=True,
+            pushed_down=request.pushed_down,
         )
         try:
             for chunk in response.iter_content(chunk_size):
@@ -289,8 +292,12 @@ class GraphClient:
         idempotent: bool,
         stream: bool = False,
         cancel: threading.Event | None = None,
+        pushed_down: tuple[str, ...] = (),
     ) -> requests.Response:
-        """Send one logical request, retrying per the policy; return a 2xx/3xx response or raise."""
+        """Send one logical request, retrying per the policy; return a 2xx/3xx response or raise.
+
+        ``pushed_down`` (``GraphRequest.pushed_down``) shapes the advice of a rejected query.
+        """
         if self._closed:
             raise InterfaceError("the Graph client (and its connection) is closed")
         line = self._line(method, url)
@@ -376,7 +383,7 @@ class GraphClient:
                         raise error_for(info, line, retries=state.summary(),
                                         hint=deadline_hint(state, info))
                 raise error_for(info, line, retries=state.summary() if state.attempts else None)
-            raise error_for(info, line)
+            raise error_for(info, line, pushed_down=pushed_down)
 
     def _timed_out(self, line: str, state: RetryState,
                    cause: BaseException | None = None) -> OperationalError:

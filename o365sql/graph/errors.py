@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from o365sql.exceptions import (
     AuthenticationError,
@@ -35,6 +36,7 @@ __all__ = [
     "is_missing_item",
     "permission_hint",
     "redact",
+    "rejected_options",
     "timeout_error",
 ]
 
@@ -61,6 +63,27 @@ _QUERY_OPTION_WORDS = re.compile(
     r"|parsing odata|query option",
     re.IGNORECASE,
 )
+
+# Which query options a rejection is about, when Graph's code says so (graph-semantics §8.3):
+# messages' InefficientFilter is $orderby not leading $filter; SearchWith* are $search
+# combined with the other option (https://learn.microsoft.com/graph/search-query-parameter).
+_CODE_OPTIONS = {
+    "inefficientfilter": frozenset({"$filter", "$orderby"}),
+    "errorinvalidurlqueryfilter": frozenset({"$filter"}),
+    "searchwithfilter": frozenset({"$search", "$filter"}),
+    "searchwithorderby": frozenset({"$search", "$orderby"}),
+}
+_OPTION_IN_MESSAGE = re.compile(r"\$(filter|orderby|select|expand|search|skip|top|count)\b",
+                                re.IGNORECASE)
+_MESSAGE_OPTIONS = (
+    (re.compile(r"filter (clause|property|expression)|query filter", re.IGNORECASE), "$filter"),
+    (re.compile(r"sorting not supported|orderby not supported|sort order", re.IGNORECASE),
+     "$orderby"),
+)
+# "Could not find a property named 'x' ..." / "... clause specified for property 'x' ...": the
+# option whose value names the property is the one refused.
+_PROPERTY_IN_MESSAGE = re.compile(r"propert(?:y|ies) (?:named )?'([^']+)'", re.IGNORECASE)
+_SEARCH_DOC = "https://learn.microsoft.com/graph/search-query-parameter"
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)\bbearer\s+[^\s\"',;]+")
@@ -187,15 +210,92 @@ def permission_hint(message: str, path: str) -> str | None:
     return None
 
 
+def request_options(request_line: str) -> dict[str, str]:
+    """The query options of a request line (``GET /me/messages?$top=5``, percent-encoded or not,
+    ``" (in $batch)"`` allowed), decoded; a ``/$count`` path segment counts as option ``/$count``.
+
+    Example:
+        >>> request_options("GET /me/messages/$count?$filter=isRead%20eq%20true (in $batch)")
+        {'/$count': '', '$filter': 'isRead eq true'}
+    """
+    target = request_line.split(" ", 1)[-1].removesuffix(" (in $batch)")
+    path, _, query = target.partition("?")
+    options = {"/$count": ""} if path.rstrip("/").endswith("/$count") else {}
+    options.update((k, v) for k, v in parse_qsl(query, keep_blank_values=True))
+    return options
+
+
+def rejected_options(code: str | None, message: str,
+                     options: Mapping[str, str]) -> set[str] | None:
+    """The query options of ``options`` a rejection is about, or None when Graph did not say.
+
+    Read from the code (``InefficientFilter`` is ``$filter`` with ``$orderby``), the options the
+    message names (``'$filter' is not supported with '$search'``, "Invalid filter clause"), and
+    a property the message names (``Could not find a property named 'x'``: the options whose
+    value holds ``x``).
+    """
+    found = set(_CODE_OPTIONS.get((code or "").lower(), ()))
+    found |= {"$" + name.lower() for name in _OPTION_IN_MESSAGE.findall(message)}
+    found |= {option for pattern, option in _MESSAGE_OPTIONS if pattern.search(message)}
+    for name in _PROPERTY_IN_MESSAGE.findall(message):
+        word = re.compile(rf"(?<![\w.]){re.escape(name)}(?![\w])", re.IGNORECASE)
+        found |= {k for k, v in options.items() if k.startswith("$") and word.search(v)}
+    found &= set(options)
+    return found or None
+
+
+def _query_rejection_hint(info: GraphErrorInfo, request_line: str,
+                          pushed_down: Collection[str]) -> str:
+    """Advice for a rejected generated query: Pushdown=false only where it really avoids it.
+
+    ``Pushdown=false`` leaves out exactly the options the caller marked as pushed down
+    (``GraphRequest.pushed_down``: ``$filter``, ``$orderby``, a LIMIT's ``$top`` ...); the
+    rest (``$select``, the search terms' ``$search``, the page size's ``$top``) it sends too.
+    """
+    options = request_options(request_line)
+    refused = rejected_options(info.code, info.message, options)
+    pushed = [o for o in options if o in set(pushed_down)]
+    if refused is not None:
+        avoidable = [o for o in pushed if o in refused]
+        if avoidable:
+            names = ", ".join(avoidable)
+            return (f"o365sql pushed down its {names}, which Graph refused here (an o365sql "
+                    f"bug): Pushdown=false does not send {'it' if len(avoidable) == 1 else 'them'}"
+                    " and avoids the error")
+    elif pushed:
+        return (f"Graph did not say which option it refused; Pushdown=false does not send its "
+                f"{', '.join(pushed)} (pushed down by o365sql) and may avoid the error")
+    suspects = refused if refused is not None else set()
+    prop = _PROPERTY_IN_MESSAGE.search(info.message)
+    if "$search" in suspects:
+        return ("Pushdown=false sends the same $search (it carries the statement's search "
+                f"terms): change the search terms ({_SEARCH_DOC})")
+    if "$select" in suspects:
+        named = f" (it selects {prop.group(1)!r})" if prop else ""
+        return (f"Pushdown=false sends the same $select{named}: read fewer columns, leaving "
+                "out the one Graph does not know, and report it")
+    if "$top" in suspects:
+        return "Pushdown=false sends the same $top: set a smaller Pagesize"
+    return ("Pushdown=false sends the same request and would fail the same way: report it "
+            "with the request above (an o365sql bug)")
+
+
 def error_for(
-    info: GraphErrorInfo, request_line: str, *, retries: str | None = None, hint: str | None = None
+    info: GraphErrorInfo,
+    request_line: str,
+    *,
+    retries: str | None = None,
+    hint: str | None = None,
+    pushed_down: Collection[str] = (),
 ) -> Error:
     """The PEP 249 exception for one failed Graph call.
 
     ``request_line`` is ``"GET /me/messages?..."`` (no host, no headers); ``retries`` is the
-    retry summary when the call was retried; ``hint`` replaces the default advice. 400 is
-    ``ProgrammingError`` unless Graph rejects the query options o365sql generated (then
-    ``InternalError``, see ``_GENERATED_QUERY_CODES``).
+    retry summary when the call was retried; ``hint`` replaces the default advice;
+    ``pushed_down`` names the request's query options the caller added only to narrow the
+    answer (``GraphRequest.pushed_down``). 400 is ``ProgrammingError`` unless Graph rejects the
+    query options o365sql generated (then ``InternalError``, see ``_GENERATED_QUERY_CODES``,
+    advising ``Pushdown=false`` only when that leaves out the refused option).
     """
     status, code = info.status, info.code
     graph_text = f"{code}: {info.message}" if code else (info.message or "no error body")
@@ -210,10 +310,8 @@ def error_for(
             and _QUERY_OPTION_WORDS.search(info.message or "")
         ):
             cls = InternalError
-            prefix = (
-                "Graph rejected the query o365sql generated "
-                "(an o365sql bug; Pushdown=false avoids it)"
-            )
+            prefix = "Graph rejected the query o365sql generated"
+            chosen_hint = "; " + _query_rejection_hint(info, request_line, pushed_down)
         else:
             cls = ProgrammingError
     elif status == 401:

@@ -6,7 +6,7 @@ compare its ``line()`` form.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -22,6 +22,12 @@ class GraphRequest:
         params: query options in the order they are sent, e.g. ``(("$select", "subject"),)``.
         headers: extra request headers (``ConsistencyLevel``, ``Prefer``); resent on every page.
         body: JSON body for writes, or None.
+        pushed_down: names of the query options (``$filter``, ``$orderby``, ``$top``,
+            ``$count``, ``/$count`` for the path segment) the caller added only to narrow the
+            answer, which it re-checks or computes itself: the request means the same without
+            them. They are what the ``Pushdown=false`` connection property leaves out, so when
+            Graph rejects the query, errors (``errors.py``) advise it only for these. Not part
+            of the request's identity (equality, golden files).
     """
 
     method: str
@@ -29,6 +35,7 @@ class GraphRequest:
     params: tuple[tuple[str, str], ...] = ()
     headers: tuple[tuple[str, str], ...] = ()
     body: Any = None
+    pushed_down: tuple[str, ...] = field(default=(), compare=False)
 
     def query_string(self) -> str:
         """The query string as sent: OData punctuation kept readable, the rest percent-encoded."""

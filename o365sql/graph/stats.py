@@ -26,6 +26,10 @@ class ClientStats:
             (``fan_out(missing_ok=True)``).
         wait_seconds: time slept before retries.
         bytes: response body bytes received.
+        max_in_flight: the most ``$batch`` POSTs a ``fan_out`` had in flight at once (a
+            high-water mark kept by its dispatcher, counting each batch from its submission to
+            the handling of its answer, so it bounds the real overlap from above; at most
+            ``max_concurrency``). Kept across calls until ``reset``.
     """
 
     requests: int = 0
@@ -38,6 +42,7 @@ class ClientStats:
     missing: int = 0
     wait_seconds: float = 0.0
     bytes: int = 0
+    max_in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, **deltas: float) -> None:
@@ -45,6 +50,11 @@ class ClientStats:
         with self._lock:
             for name, delta in deltas.items():
                 setattr(self, name, getattr(self, name) + delta)
+
+    def note_in_flight(self, count: int) -> None:
+        """Raise the ``max_in_flight`` high-water mark to ``count`` if it is higher."""
+        with self._lock:
+            self.max_in_flight = max(self.max_in_flight, count)
 
     def snapshot(self) -> dict[str, float]:
         """A consistent copy of every counter, as a dict."""

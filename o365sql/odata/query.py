@@ -8,7 +8,7 @@ a fixed order (window, ``$select``, ``$filter``, ``$search``, ``$orderby``, ``$t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
 from ..graph.request import GraphRequest
@@ -31,6 +31,9 @@ class ODataQuery:
         count_segment: request ``/$count`` instead of the collection.
         params: endpoint query parameters (``startDateTime``...), already in Graph's text form.
         headers: extra request headers (``ConsistencyLevel``, ``Prefer``).
+        pushed_down: the options the planner added only because pushdown is on (``$filter``,
+            ``$orderby``, ``$count``, ``/$count``); handed on as ``GraphRequest.pushed_down``
+            so a rejection's advice is accurate. Not part of the query's identity.
     """
 
     template: str
@@ -44,6 +47,7 @@ class ODataQuery:
     count_segment: bool = False
     params: tuple[tuple[str, str], ...] = ()
     headers: tuple[tuple[str, str], ...] = ()
+    pushed_down: tuple[str, ...] = field(default=(), compare=False)
 
     def with_address(self, **values: str) -> ODataQuery:
         """The same query addressed at other template values (fan-out)."""
@@ -97,7 +101,9 @@ def render(query: ODataQuery) -> GraphRequest:
         params.append(("$top", str(query.top)))
     if query.count and not query.count_segment:
         params.append(("$count", "true"))
-    return GraphRequest(method="GET", path=path, params=tuple(params), headers=query.headers)
+    sent = {name for name, _ in params} | ({"/$count"} if query.count_segment else set())
+    return GraphRequest(method="GET", path=path, params=tuple(params), headers=query.headers,
+                        pushed_down=tuple(o for o in query.pushed_down if o in sent))
 
 
 def search_expression(terms: str) -> str:

@@ -153,16 +153,21 @@ def literal_values(node: exp.In) -> list[Any]:
     return list(dict.fromkeys(values))
 
 
+#: The comparison seen from its other side (``x > col`` is ``col < x``).
+_MIRRORED: dict[type[exp.Expr], type[exp.Expr]] = {
+    exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE}
+
+
 def _window_bound(draft: ScanDraft, node: exp.Expr, columns: dict[int, Column],
                   window: tuple[str, ...]) -> None:
     """``StartDateTime >= x`` / ``EndDateTime <= y`` give the calendarView window."""
     ref = draft.ref
     col = column_of(node.this, ref.alias, columns)
-    op = type(node)
+    op: type[exp.Expr] = type(node)
     other = node.expression
     if col is None:
         col, other = column_of(node.expression, ref.alias, columns), node.this
-        op = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE}[op]
+        op = _MIRRORED[op]
     ok, value = literal_value(other)
     if col is None or not ok or value is None:
         return

@@ -9,19 +9,26 @@ the unbound argument expressions back to ``parse.py``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import sqlglot
-from sqlglot import exp
+from sqlglot import Token, TokenType, exp  # the package re-exports Token/TokenType explicitly
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokens import Token, TokenType
 
 from ..exceptions import ProgrammingError
+
+if TYPE_CHECKING:
+    from .parse import ExecArgument  # parse.py imports this module lazily: no import cycle
+
+#: ``parse.normalise_placeholders``: text to (rewritten text, parameter names, uses '?').
+Normaliser = Callable[[str], tuple[str, tuple[str, ...], bool]]
 
 _HEAD = re.compile(r"^\s*EXEC(?:UTE)?\s+", re.IGNORECASE)
 _NAME = re.compile(r"^(\[[^\]]+\]|\"[^\"]+\"|`[^`]+`|[A-Za-z_][\w.]*)\s*")
 
 
-def parse_exec(text: str) -> tuple[str, tuple, tuple[str, ...], bool]:
+def parse_exec(text: str) -> tuple[str, tuple[ExecArgument, ...], tuple[str, ...], bool]:
     """Split an EXEC statement into (procedure name, arguments, parameter names, uses '?').
 
     Example:
@@ -45,7 +52,7 @@ def parse_exec(text: str) -> tuple[str, tuple, tuple[str, ...], bool]:
     if not args_text:
         return name, (), (), False
     normalised, names, qmark = _normalise_args(args_text, normalise_placeholders)
-    arguments: list = []
+    arguments: list[ExecArgument] = []
     seen: set[str] = set()
     for piece in _split_top_level(normalised):
         match = re.match(r"^\s*@?([A-Za-z_]\w*)\s*=(?!=)\s*(.*)$", piece, re.DOTALL)
@@ -69,7 +76,7 @@ def parse_exec(text: str) -> tuple[str, tuple, tuple[str, ...], bool]:
     return name, tuple(arguments), names, qmark
 
 
-def _normalise_args(text: str, normalise: object) -> tuple[str, tuple[str, ...], bool]:
+def _normalise_args(text: str, normalise: Normaliser) -> tuple[str, tuple[str, ...], bool]:
     """Rewrite placeholders in the values only: ``@Name =`` heads stay as they are."""
     try:
         tokens = sqlglot.Dialect.get_or_raise("sqlite").tokenize(text)
@@ -81,8 +88,7 @@ def _normalise_args(text: str, normalise: object) -> tuple[str, tuple[str, ...],
     for index, token in enumerate(tokens):
         if token.token_type == TokenType.PARAMETER and _is_head(tokens, index):
             protected[token.start] = " "
-    rewritten, names, qmark = normalise("".join(protected))  # type: ignore[operator]
-    return rewritten, names, qmark
+    return normalise("".join(protected))
 
 
 def _is_head(tokens: list[Token], index: int) -> bool:

@@ -1,4 +1,4 @@
-"""Plan stage, folder names: well-known mail folder names compared with ``ParentFolderId``.
+"""Plan stage, folder names: well-known mail folder names compared with a folder id column.
 
 Graph accepts a well-known name (``inbox``, ``sentitems`` ...; graph-semantics §3.1) wherever
 a mail folder id goes in a path, but rows carry the folder's real id. So that a name means the
@@ -13,6 +13,10 @@ same folder in every position, with pushdown on and off:
   execution stage resolves each name once per statement and mailbox (``GET
   /me/mailFolders/inbox?$select=id``) and the local engine compares with the real id. A name
   the mailbox has no folder for stays as it is, so it equals no folder id.
+
+The same holds for the key of a table of mail folders: ``MailFolders.Id = 'Inbox'`` is the
+Inbox row (``Table.folder_id_columns``). MailFolders has no single-item GETs, so every
+comparison with its ``Id`` is one of the "everywhere else" ones.
 
 Only tables whose catalog lists ``well_known_folders`` (Messages, MailFolders) do this; contact
 folders have no documented names. Hands the rewritten tree and ``Scan.folder_names`` on.
@@ -29,15 +33,17 @@ from .resolve import TableRef
 
 #: The local SQL function that maps (mailbox, folder name) to the folder's real id.
 FOLDER_ID = "O365_FOLDER_ID"
-#: The column holding a folder id (an endpoint parameter, catalog.py).
+#: The column holding the folder id of every mail item (an endpoint parameter, catalog.py);
+#: ``Table.folder_id_columns`` adds the key of a table of mail folders.
 FOLDER_COLUMN = "parentfolderid"
 MAILBOX_COLUMN = "userid"
 
 
 def _folder_literals(ref: TableRef, columns: dict[int, Column]) -> list[exp.Literal]:
-    """String literals compared with this reference's ParentFolderId that are folder names."""
+    """String literals compared with this reference's folder id columns that are folder names."""
     table = ref.table
     names = {n.lower() for n in table.well_known_folders}
+    folder_columns = table.folder_id_columns()
     found: list[exp.Literal] = []
     for node in ref.scope.expression.find_all(exp.EQ, exp.NEQ, exp.In):
         sides: list[tuple[exp.Expr, list[exp.Expr]]]
@@ -47,7 +53,7 @@ def _folder_literals(ref: TableRef, columns: dict[int, Column]) -> list[exp.Lite
             sides = [(node.this, [node.expression]), (node.expression, [node.this])]
         for side, others in sides:
             column = column_of(side, ref.alias, columns)
-            if column is None or column.name.lower() != FOLDER_COLUMN:
+            if column is None or column.name.lower() not in folder_columns:
                 continue
             for other in others:
                 while isinstance(other, exp.Paren):

@@ -30,10 +30,9 @@ from threading import Lock
 from typing import Any, ClassVar
 
 import sqlglot
-from sqlglot import exp
+from sqlglot import Token, TokenType, exp  # the package re-exports Token/TokenType explicitly
 from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokens import Token, TokenType
 
 from ..exceptions import NotSupportedError, ProgrammingError
 

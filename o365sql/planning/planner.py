@@ -18,6 +18,7 @@ from sqlglot import exp
 from ..catalog import Column
 from ..conversion import normalise_datetime_text
 from ..exceptions import DataError, ProgrammingError
+from ..odata.query import ODataQuery
 from .addressing import Candidate, ScanDraft, extract_addresses, slots
 from .folders import prepare_folder_names, rewrite_folder_names
 from .ordering import is_aggregate, plan_single, single_scan_select
@@ -93,7 +94,31 @@ def build_plan(resolved: Resolved, *, pushdown: bool = True, pagesize: int | Non
     plan.sql = local_tree.sql(dialect=DIALECT)
     plan.steps = _describe_local(local_tree, scans, plan)
     _order_scans(plan)
+    if pushdown:
+        for scan in scans:
+            _mark_pushed_down(scan)
     return plan
+
+
+def _mark_pushed_down(scan: Scan) -> None:
+    """Name the options each request carries only because pushdown is on, for the advice of
+    a Graph rejection (``GraphRequest.pushed_down``, ``graph/errors.py``).
+
+    With pushdown off the planner sends no ``$filter``, ``$orderby`` or ``/$count`` and
+    ``$count=true`` only for a ``$search`` (an advanced directory query); ``$select``, the
+    search terms' ``$search`` and the page size's ``$top`` go either way (a LIMIT only lowers
+    ``$top``, which is therefore not named).
+    """
+    def mark(query: ODataQuery) -> ODataQuery:
+        names = [name for name, present in (
+            ("$filter", query.filter is not None), ("$orderby", bool(query.orderby)),
+            ("$count", query.count and query.search is None),
+            ("/$count", query.count_segment)) if present]
+        return replace(query, pushed_down=tuple(names))
+
+    scan.queries = tuple(mark(q) for q in scan.queries)
+    if scan.template_query is not None:
+        scan.template_query = mark(scan.template_query)
 
 
 # --------------------------------------------------------------------------- candidates
@@ -209,16 +234,16 @@ def _normalise_datetime_literals(tree: exp.Expr, columns: dict[int, Column],
             fix(node.expression, left)
         elif right is not None:
             fix(node.this, right)
-    for node in list(tree.find_all(exp.In)):
-        found = typed(node.this)
+    for in_list in list(tree.find_all(exp.In)):
+        found = typed(in_list.this)
         if found is not None:
-            for item in list(node.expressions):
+            for item in list(in_list.expressions):
                 fix(item, found)
-    for node in list(tree.find_all(exp.Between)):
-        found = typed(node.this)
+    for between in list(tree.find_all(exp.Between)):
+        found = typed(between.this)
         if found is not None:
-            fix(node.args["low"], found)
-            fix(node.args["high"], found)
+            fix(between.args["low"], found)
+            fix(between.args["high"], found)
 
 
 def _rename_tables(tree: exp.Expr, refs: list[TableRef], scans: list[Scan]) -> None:

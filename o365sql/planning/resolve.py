@@ -84,7 +84,7 @@ def lookup_table(catalog: Catalog, name: str) -> Table:
     system = system_table(lowered)
     if system is not None:
         return system
-    tables = getattr(catalog, "tables", {}) or {}
+    tables = catalog.tables
     table = tables.get(lowered)
     if table is not None:
         return table
@@ -144,8 +144,9 @@ def resolve(tree: exp.Query, catalog: Catalog) -> Resolved:
 def _expand_stars(tree: exp.Expr, tables: dict[str, Table], cte_names: set[str]) -> None:
     """Replace ``*`` / ``t.*`` over catalog tables with their default columns."""
     for select in list(tree.find_all(exp.Select)):
-        sources = _select_sources(select, tables, cte_names)
-        if not sources or any(t is None for _, t in sources):
+        found = _select_sources(select, tables, cte_names)
+        sources = [(alias, t) for alias, t in found if t is not None]
+        if not found or len(sources) != len(found):
             continue  # derived tables: qualify expands their stars from their projections
         new: list[exp.Expr] = []
         changed = False
@@ -233,9 +234,9 @@ def _table_refs(tree: exp.Query, tables: dict[str, Table]
                                             alias=alias, scope=scope)
     for scope in scopes:
         for column in scope.columns:
-            source = _source_of(scope, column.table)
-            if isinstance(source, exp.Table) and id(source) in refs:
-                ref = refs[id(source)]
+            origin = _source_of(scope, column.table)
+            if isinstance(origin, exp.Table) and id(origin) in refs:
+                ref = refs[id(origin)]
                 catalog_column = find_column(ref.table, column.name)
                 if catalog_column is not None:
                     ref.columns.setdefault(catalog_column.name.lower(), catalog_column)
@@ -244,7 +245,7 @@ def _table_refs(tree: exp.Query, tables: dict[str, Table]
     return ordered, column_nodes
 
 
-def _source_of(scope: Scope | None, alias: str) -> object:
+def _source_of(scope: Scope | None, alias: str) -> exp.Table | Scope | None:
     while scope is not None:
         if alias in scope.sources:
             return scope.sources[alias]

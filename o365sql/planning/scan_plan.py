@@ -160,9 +160,10 @@ def _routes(index: int, draft: ScanDraft, scan: Scan, index_of: dict[int, int]
     slot_names = list(draft.addresses)
     combos = list(itertools.product(*[draft.addresses[s] for s in slot_names])) or [()]
     routes: list[Route] = []
+    dependency_slots = {dependency_slot} if dependency_slot is not None else set()
     for combo in combos:
         bound = {s for s, v in zip(slot_names, combo) if not is_default(by_name.get(s), v)}
-        endpoint = choose_endpoint(table, bound | ({dependency_slot} - {None}))
+        endpoint = choose_endpoint(table, bound | dependency_slots)
         routes.append(Route(endpoint, dict(zip(slot_names, combo))))
     used_slots: set[str] = set()
     for route in routes:

@@ -15,7 +15,8 @@ from .parse import DIALECT
 from .pushdown import CONTAINS_VALUE
 from .resolve import SQLGLOT_TYPES, TableRef, table_columns
 
-_BACK: dict[exp.DataType.Type, str] = {
+# exp.DType is the class that exp.DataType.Type is an alias of (a variable, not a type, to mypy).
+_BACK: dict[exp.DType, str] = {
     exp.DataType.Type.TEXT: "VARCHAR", exp.DataType.Type.VARCHAR: "VARCHAR",
     exp.DataType.Type.CHAR: "VARCHAR", exp.DataType.Type.NVARCHAR: "VARCHAR",
     exp.DataType.Type.INT: "INTEGER", exp.DataType.Type.SMALLINT: "INTEGER",
@@ -30,7 +31,7 @@ _BACK: dict[exp.DataType.Type, str] = {
 
 def output_types(tree: exp.Query, refs: list[TableRef]) -> list[str]:
     """One catalog SQL type per projection of ``tree`` (``VARCHAR`` when unknown)."""
-    schema: dict[str, dict[str, str]] = {}
+    schema: dict[str, object] = {}  # annotate_types' own parameter type
     for ref in refs:
         schema[ref.node.name] = {c.name.lower(): SQLGLOT_TYPES.get(c.sql_type, "TEXT")
                                  for c in table_columns(ref.table)}

@@ -14,7 +14,8 @@ that need an address (attachments, group members, event instances) get one from 
 The engine review added: negations (``NOT LIKE``, ``NOT IN``, ``NOT BETWEEN``, ``NOT (...)``),
 parameters (``:p`` values and ``IN :p`` sequences, empty ones included), ``ParentFolderId``
 compared with folder ids, well-known names in any case and ids that name no folder (in
-``=``/``IN`` addresses, ``<>``, ``NOT IN`` and under OR), ``UserId`` bound to values, lists and
+``=``/``IN`` addresses, ``<>``, ``NOT IN`` and under OR; MailFolders' ``Id`` the same way, as a
+name means its folder there too), ``UserId`` bound to values, lists and
 subqueries over Users (app-only connections read every mailbox), and ``SearchTerms`` (valid,
 and misplaced ones that must fail the same way on both connections). Every catalog column the
 emulator serves is drawn: a column it does not know fails the test instead of being hidden.
@@ -25,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -222,7 +224,11 @@ def predicates(draw: st.DrawFn, world: World, table: str, params: Params,
         return _parameterised(draw, world, table, params)
     folder = world.catalog.table(table).column("ParentFolderId")
     if special in (4, 5) and folder is not None and folder.endpoint_param:
-        return _folder_predicate(draw, world, table, params)
+        # MailFolders' Id is a folder id too: well-known names mean their folder there as well.
+        named = sorted(world.catalog.table(table).folder_id_columns())
+        column_name = {"id": "Id", "parentfolderid": "ParentFolderId"}[draw(st.sampled_from(
+            named))] if named else "ParentFolderId"
+        return _folder_predicate(draw, world, table, params, column_name)
     # Mostly columns Graph can filter, so both paths really differ.
     if pushable and draw(st.integers(0, 9)) < 7:
         column = draw(st.sampled_from(pushable))
@@ -330,9 +336,10 @@ def _parameterised(draw: st.DrawFn, world: World, table: str, params: Params) ->
     return f"{column.name} {form} {params.add(list(dict.fromkeys(values)))}"
 
 
-def _folder_values(draw: st.DrawFn, world: World, table: str) -> list[str]:
+def _folder_values(draw: st.DrawFn, world: World, table: str,
+                   column: str = "ParentFolderId") -> list[str]:
     """Folder ids of the data, well-known names in any case (mail tables), no-folder ids."""
-    known = [str(v) for v in world.values.get((table, "ParentFolderId"), [])]
+    known = [str(v) for v in world.values.get((table, column), [])]
     names = list(world.catalog.table(table).well_known_folders)
     pool = known + GARBAGE_IDS + [n for n in names if n in ("inbox", "sentitems", "drafts",
                                                             "deleteditems", "clutter")]
@@ -341,19 +348,21 @@ def _folder_values(draw: st.DrawFn, world: World, table: str) -> list[str]:
             for p in picks]
 
 
-def _folder_predicate(draw: st.DrawFn, world: World, table: str, params: Params) -> str:
-    values = _folder_values(draw, world, table)
+def _folder_predicate(draw: st.DrawFn, world: World, table: str, params: Params,
+                      column: str = "ParentFolderId") -> str:
+    values = _folder_values(draw, world, table, column)
     literals = ", ".join(_sql_literal(v) for v in values)
     form = draw(st.integers(0, 5))
     if form == 5:
-        return f"ParentFolderId IN {params.add(values)}"
+        return f"{column} IN {params.add(values)}"
+    other = "IsRead = false" if table == "Messages" else (
+        "Id = ''" if column != "Id" else "DisplayName = 'Sent Items'")
     return [
-        f"ParentFolderId = {_sql_literal(values[0])}",
-        f"ParentFolderId IN ({literals})",
-        f"ParentFolderId <> {_sql_literal(values[0])}",
-        f"ParentFolderId NOT IN ({literals})",
-        f"(ParentFolderId = {_sql_literal(values[0])} OR IsRead = false)"
-        if table == "Messages" else f"(ParentFolderId = {_sql_literal(values[0])} OR Id = '')",
+        f"{column} = {_sql_literal(values[0])}",
+        f"{column} IN ({literals})",
+        f"{column} <> {_sql_literal(values[0])}",
+        f"{column} NOT IN ({literals})",
+        f"({column} = {_sql_literal(values[0])} OR {other})",
     ][form]
 
 
@@ -519,6 +528,9 @@ def _plan_events(world: World, query: Query) -> list[str]:
             found.append("empty scan (IN ())")
         if scan.folder_names:
             found.append("folder names resolved")
+            if scan.table.name == "MailFolders" and re.search(
+                    r'\."id"\s*(?:=|<>|NOT IN|IN)\s*\(?O365_FOLDER_ID', plan.sql):
+                found.append("MailFolders.Id compared with a folder name")
         if scan.dependency is not None and scan.dependency.sql is not None:
             found.append("subquery fan-out")
         if any(q.search for q in scan.queries):
@@ -574,3 +586,21 @@ def test_pushdown_really_pushes(world: World) -> None:
     off_lines = [str(entry) for entry in world.emulator.log]
     assert any("$filter" in line and "$orderby" in line for line in on_lines), on_lines
     assert off_lines and not any("$filter" in line for line in off_lines), off_lines
+
+
+@pytest.mark.parametrize("where", [
+    "Id = 'Inbox'", "Id = 'SENTITEMS'", "Id IN ('inbox', 'Drafts', 'garbage')",
+    "Id <> 'inbox'", "Id NOT IN ('Inbox', 'sentitems')", "(Id = 'Inbox' OR DisplayName = 'x')",
+    "NOT (Id = 'deleteditems')", "UserId = 'me' AND Id = 'Inbox'"])
+def test_mail_folder_ids_by_name_on_equals_off(world: World, where: str) -> None:
+    """MailFolders' Id takes well-known names as ParentFolderId does (drawn rarely above)."""
+    sql = f"SELECT Id, DisplayName FROM MailFolders WHERE {where}"
+    on, off = _run(world.on, sql, {}), _run(world.off, sql, {})
+    assert isinstance(on, list) and sorted(on, key=_key) == sorted(off, key=_key), sql
+    inbox = _run(world.off, "SELECT Id, DisplayName FROM MailFolders WHERE DisplayName = 'Inbox'",
+                 {})
+    assert isinstance(inbox, list) and len(inbox) == 1
+    assert (inbox[0] in on) == (where in ("Id = 'Inbox'", "Id IN ('inbox', 'Drafts', 'garbage')",
+                                          "(Id = 'Inbox' OR DisplayName = 'x')",
+                                          "NOT (Id = 'deleteditems')",
+                                          "UserId = 'me' AND Id = 'Inbox'")), sql

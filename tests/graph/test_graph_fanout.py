@@ -11,6 +11,7 @@ from graph_support import Tokens, make_client
 
 import o365sql
 from o365sql.emulator import Emulator
+from o365sql.emulator.graph_batch import PARALLEL as EMULATOR_BATCH_PARALLEL
 from o365sql.graph.batch import MAX_BATCH
 from o365sql.graph.request import GraphRequest
 
@@ -65,9 +66,36 @@ def test_fan_out_of_many_scans_stays_within_limits(clean: Emulator) -> None:
     assert totals == {i: expected for i in range(45)}
     batches = [e for e in clean.log if e.kind == "batch"]
     assert len(batches) >= 3 and all(len(e.inner) <= MAX_BATCH for e in batches)
-    spans = [(e.time - e.duration_ms / 1000, e.time) for e in batches]
-    most = max(sum(1 for s, t in spans if s <= start < t) for start, _ in spans)
-    assert most <= 4
+    # The dispatcher's own high-water mark (no timing involved): the first dispatch alone
+    # puts all three first batches (20 + 20 + 5 scans) in flight, and never more than 4.
+    assert 3 <= client.stats.max_in_flight <= 4
+
+
+def test_batches_in_flight_never_exceed_max_concurrency(clean: Emulator) -> None:
+    # A probe on the server side: every inner request holds a slot of the mailbox's
+    # concurrency limit for 50 ms, and the emulator runs up to 4 inner requests of a batch at
+    # once. With the limit at 2 batches x 4, no inner request can be refused while at most
+    # max_concurrency=2 batches are in flight; a third batch in flight (60 one-page scans
+    # make three ready at once) would take the mailbox to 12 and draw 429s.
+    upn = clean.users[2]
+    client = make_client(clean, clean.mint_token(), max_concurrency=2)
+    requests = [messages_of(upn, 1000)] * 60
+    expected = sum(len(p) for p in client.pages(requests[0]))
+    clean.limits.configure(concurrency=2 * EMULATOR_BATCH_PARALLEL)
+    clean.faults.latency(0.05, path=f"/users/{upn}/messages")
+    try:
+        clean.clear_log()
+        client.stats.reset()
+        totals = {index: len(page) for index, page in client.fan_out(requests)}
+    finally:
+        clean.faults.clear()
+        clean.limits.configure(concurrency=4)
+    assert totals == {i: expected for i in range(60)}
+    batches = [e for e in clean.log if e.kind == "batch"]
+    assert sorted(len(e.inner) for e in batches) == [20, 20, 20]
+    assert all(item["status"] == 200 for e in batches for item in e.inner)
+    assert client.stats.throttled == 0 and clean.limits.rejected == 0
+    assert client.stats.max_in_flight == 2  # the first dispatch fills both slots
 
 
 def test_inner_throttling_is_retried_alone(clean: Emulator) -> None:
