@@ -71,3 +71,28 @@ def _no_stray_apps() -> Iterator[None]:
     # Each test's apps are keyed by authority and credential; dropping them keeps msal's
     # per-app 400-response cache from carrying a failure into the next test.
     auth_apps.clear_registry()
+
+
+@pytest.fixture
+def stranger_pem(tmp_path: Any) -> Any:
+    """A certificate and key no registered app knows (PEM file: certificate, then key)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(65537, 2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "stranger")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=2)).sign(key, hashes.SHA256()))
+    path = tmp_path / "stranger.pem"
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    return path
+

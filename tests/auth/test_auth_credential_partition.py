@@ -30,29 +30,6 @@ def status_of(emu: Any, token: str, path: str = "/users") -> int:
 
 
 @pytest.fixture
-def stranger_pem(tmp_path: Path) -> Path:
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(65537, 2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "stranger")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=2)).sign(key, hashes.SHA256()))
-    path = tmp_path / "stranger.pem"
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    return path
-
-
-@pytest.fixture
 def app_pem(emu: Any, tmp_path: Path) -> Path:
     path = tmp_path / "app.pem"
     path.write_bytes(Path(emu.app.cert_path).read_bytes() + Path(emu.app.key_path).read_bytes())

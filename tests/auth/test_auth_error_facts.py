@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -42,36 +41,14 @@ def check(error: AuthenticationError, code: str, *how: str) -> None:
         assert words in text, (words, text)
 
 
-def _stranger_pem(tmp_path: Path) -> Path:
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(65537, 2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "stranger")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=2)).sign(key, hashes.SHA256()))
-    path = tmp_path / "stranger.pem"
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    return path
-
-
 # ---------------------------------------------------------------------- app-only
-def test_app_only_wrong_secret_and_unknown_certificate(emu, props, tmp_path):
+def test_app_only_wrong_secret_and_unknown_certificate(emu, props, stranger_pem):
     check(failure(auth.token_provider(props(auth_scheme="AzureServicePrincipal",
                                             oauth_client_secret="wrong-secret-98765")
                                       ).access_token),
           "AADSTS7000215", "OAuthClientSecret")
     check(failure(auth.token_provider(props(auth_scheme="AzureServicePrincipalCert",
-                                            oauth_jwt_cert=str(_stranger_pem(tmp_path)))
+                                            oauth_jwt_cert=str(stranger_pem))
                                       ).access_token),
           "AADSTS700027", "OAuthJWTCert")
 

@@ -8,56 +8,19 @@ from __future__ import annotations
 
 import os
 import time
-import types
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
-import requests
-from signin_browser import run_python
+from web_support import CALLBACK, context, query, step, whoami
 
 from o365sql import auth, procedures
 from o365sql.exceptions import AuthenticationError, ProgrammingError
 
-CALLBACK = "https://app.example/cb"
-
-_STEP = """
-    import json, sys, types
-    from o365sql.properties import parse_properties
-    from o365sql import procedures
-    props = parse_properties({dsn!r})
-    context = types.SimpleNamespace(properties=props, graph=None, connection=None)
-    rows = procedures.get({name!r}).run(context, {args!r})
-    print(json.dumps({{"pid": __import__("os").getpid(), "rows": rows}}))
-"""
-
-
-def dsn(emu: Any, store: str, **extra: str) -> str:
-    values = {"OAuthClientId": emu.app.client_id, "OAuthClientSecret": emu.app.client_secret,
-              "AuthorityURL": emu.base_url, "AzureTenant": emu.tenant_id,
-              "SSLServerCert": emu.ca_path, "OAuthSettingsLocation": store, **extra}
-    return ";".join(f"{k}='{v}'" for k, v in values.items())
-
-
-def query(url: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-
-
-def context(p: Any) -> Any:
-    return types.SimpleNamespace(properties=p, graph=None, connection=None)
-
-
-def whoami(emu: Any, token: str) -> str:
-    r = requests.get(emu.graph_url + "/me", headers={"Authorization": f"Bearer {token}"},
-                     verify=emu.ca_path, timeout=30)
-    assert r.status_code == 200, r.text
-    return str(r.json()["userPrincipalName"])
-
 
 def test_web_flow_across_two_processes(emu, browser, tmp_path, props):
     store = str(tmp_path / "web-tokens.json")
-    first = run_python(_STEP.format(dsn=dsn(emu, store), name="GetOAuthAuthorizationURL",
-                                    args={"CallbackUrl": CALLBACK, "State": "s-123"}))
+    first = step(emu, store, "GetOAuthAuthorizationURL",
+                 {"CallbackUrl": CALLBACK, "State": "s-123"})
     url = first["rows"][0][0]
     assert url.startswith(emu.authority) and query(url)["state"] == "s-123"
     assert query(url)["code_challenge_method"] == "S256"  # PKCE
@@ -67,9 +30,8 @@ def test_web_flow_across_two_processes(emu, browser, tmp_path, props):
     code = query(visit.final_url)["code"]
     assert query(visit.final_url)["state"] == "s-123"
 
-    second = run_python(_STEP.format(dsn=dsn(emu, store), name="GetOAuthAccessToken",
-                                     args={"AuthMode": "WEB", "Verifier": code,
-                                           "State": "s-123", "CallbackUrl": CALLBACK}))
+    second = step(emu, store, "GetOAuthAccessToken",
+                  {"AuthMode": "WEB", "Verifier": code, "State": "s-123", "CallbackUrl": CALLBACK})
     assert second["pid"] != first["pid"]
     access, refresh, expires_in = second["rows"][0]
     assert whoami(emu, access) == emu.users[2]

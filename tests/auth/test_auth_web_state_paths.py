@@ -12,60 +12,19 @@ request log says which PKCE method each code redemption proved (None: none was a
 
 from __future__ import annotations
 
-import types
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
-from signin_browser import run_python
+from web_support import CALLBACK, context, query, step, whoami
 
 from o365sql import auth, procedures
 from o365sql.exceptions import AuthenticationError
-
-CALLBACK = "https://app.example/cb"
-
-_STEP = """
-    import json, os, types
-    from o365sql.properties import parse_properties
-    from o365sql import procedures
-    context = types.SimpleNamespace(properties=parse_properties({dsn!r}), graph=None,
-                                    connection=None)
-    rows = procedures.get({name!r}).run(context, {args!r})
-    print(json.dumps({{"pid": os.getpid(), "rows": rows}}))
-"""
-
-
-def dsn(emu: Any, store: str) -> str:
-    values = {"OAuthClientId": emu.app.client_id, "OAuthClientSecret": emu.app.client_secret,
-              "AuthorityURL": emu.base_url, "AzureTenant": emu.tenant_id,
-              "SSLServerCert": emu.ca_path, "OAuthSettingsLocation": store}
-    return ";".join(f"{k}='{v}'" for k, v in values.items())
-
-
-def query(url: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-
-
-def context(p: Any) -> Any:
-    return types.SimpleNamespace(properties=p, graph=None, connection=None)
-
-
-def whoami(emu: Any, token: str) -> str:
-    r = requests.get(emu.graph_url + "/me", headers={"Authorization": f"Bearer {token}"},
-                     verify=emu.ca_path, timeout=30)
-    assert r.status_code == 200, r.text
-    return str(r.json()["userPrincipalName"])
 
 
 def code_redemptions(emu: Any) -> list[tuple[Any, int]]:
     """(the PKCE method the emulator checked, or None, HTTP status) of each code redemption."""
     return [(e.extra.get("pkce"), e.status) for e in emu.log
             if e.grant_type == "authorization_code"]
-
-
-def step(emu: Any, store: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
-    return run_python(_STEP.format(dsn=dsn(emu, store), name=name, args=args))  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------------- across two processes
