@@ -286,6 +286,10 @@ def odata_literal(value: Any, edm_type: str) -> str:
         value = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError(f"cannot write {type(value).__name__} as {edm_type}")
+    if "\x00" in value:
+        # Graph documents nothing for U+0000 in a $filter string (Outlook and directory text
+        # cannot hold it): the comparison stays local, where it is exact.
+        raise ValueError("a string with U+0000 is not sent to Graph")
     return "'" + value.replace("'", "''") + "'"
 
 

@@ -12,6 +12,13 @@ URL: ``o365sql://[client_id[:client_secret]@][tenant]/?Key=Value&...``: the user
 ``AzureTenant``; query parameters are any connection properties (CData names, any case). Put
 tokens and other secrets in ``create_engine(..., connect_args={...})``, not in the query
 string, which SQLAlchemy shows in ``repr(engine)``.
+
+pandas: ``read_sql_table`` types columns from reflection, so Edm.DateTimeOffset columns are
+``datetime64[..., UTC]`` even when every value is NULL (``Events.OriginalStart`` of single
+events). ``read_sql``/``read_sql_query`` on SQL text only see the values (pandas reads no
+column types from a result): a column whose values are all NULL comes back as ``object``
+(None); ask for the type with ``parse_dates={"OriginalStart": {"utc": True}}`` or
+``dtype={"OriginalStart": "datetime64[us, UTC]"}``.
 """
 
 from __future__ import annotations
@@ -54,14 +61,19 @@ SCHEMA = "Office365"
 def column_type(column: Column) -> sqltypes.TypeEngine[Any]:
     """The SQLAlchemy type of a catalog column.
 
-    ``DATETIME`` columns from ``Edm.DateTimeOffset`` hold aware UTC datetimes
-    (``DateTime(timezone=True)``); the ``*_DateTime`` halves of Graph's dateTimeTimeZone values
-    are naive wall-clock times (their zone is the ``*_TimeZone`` column), so plain ``DateTime``.
-    ``JSON`` columns hold JSON text, as the driver returns it: ``String``.
+    ``DATETIME`` columns from ``Edm.DateTimeOffset`` hold aware UTC datetimes:
+    ``TIMESTAMP(timezone=True)``, a ``DateTime(timezone=True)`` that pandas also reads as
+    time-zone aware (``read_sql_table`` makes such a column ``datetime64[..., UTC]`` even
+    when every value is NULL; for a plain ``DateTime`` it infers from the values, and a
+    column of NULLs becomes naive). The ``*_DateTime`` halves of Graph's dateTimeTimeZone
+    values are naive wall-clock times (their zone is the ``*_TimeZone`` column), so plain
+    ``DateTime``. ``JSON`` columns hold JSON text, as the driver returns it: ``String``.
     """
     kind = column.sql_type
     if kind == "DATETIME":
-        return sqltypes.DateTime(timezone=column.edm_type == "Edm.DateTimeOffset")
+        if column.edm_type == "Edm.DateTimeOffset":
+            return sqltypes.TIMESTAMP(timezone=True)
+        return sqltypes.DateTime(timezone=False)
     factory = _TYPES.get(kind, sqltypes.String)
     return factory()
 
@@ -102,8 +114,17 @@ class O365IdentifierPreparer(compiler.IdentifierPreparer):
 
 class O365Compiler(compiler.SQLCompiler):
     """SQLAlchemy's generic SQL, which the engine reads (sqlglot): ``LIMIT :n OFFSET :m`` with
-    bound values, ``:name`` parameters, ``LIMIT -1 OFFSET n`` for an offset alone. Only
-    booleans differ: rendered ``TRUE``/``FALSE`` rather than ``1``/``0``."""
+    bound values, ``:name`` parameters. Two things differ: an offset alone is ``OFFSET n``
+    (the generic ``LIMIT -1 OFFSET n`` is SQLite's idiom; the engine follows SQL, where a
+    LIMIT is never negative), and booleans are ``TRUE``/``FALSE`` rather than ``1``/``0``."""
+
+    def limit_clause(self, select: Any, **kw: Any) -> str:
+        text = ""
+        if select._limit_clause is not None:
+            text += "\n LIMIT " + self.process(select._limit_clause, **kw)
+        if select._offset_clause is not None:
+            text += "\n OFFSET " + self.process(select._offset_clause, **kw)
+        return text
 
     def visit_true(self, expr: Any, **kw: Any) -> str:
         return "TRUE"
@@ -129,6 +150,9 @@ class O365TypeCompiler(compiler.GenericTypeCompiler):
 
     def visit_uuid(self, type_: Any, **kw: Any) -> str:
         return "GUID"
+
+    def visit_TIMESTAMP(self, type_: Any, **kw: Any) -> str:
+        return "DATETIME"
 
 
 class O365Dialect(default.DefaultDialect):

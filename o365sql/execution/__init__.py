@@ -73,7 +73,7 @@ def run(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, context: Con
     max_rows = max_rows if isinstance(max_rows, int) and max_rows > 0 else None
     plan = plan_query(statement, params, context.catalog, pushdown=pushdown,
                       pagesize=pagesize if isinstance(pagesize, int) and pagesize > 0 else None,
-                      max_rows=max_rows)
+                      max_rows=max_rows, app_only=app_only(properties))
     if statement.explain:
         explained = explain_rows(plan)
         return Result(description=[(n, t, None, None, None, None, False)
@@ -87,6 +87,17 @@ def run(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, context: Con
         # used it as an early stop ($top) where it could.
         rows = itertools.islice(rows, max_rows)
     return Result(description=description, rows=rows, rowcount=-1)
+
+
+#: The AuthScheme values that sign in as an application (client credentials): no user, no
+#: ``/me`` (https://learn.microsoft.com/graph/auth-v2-service).
+APP_ONLY_SCHEMES = ("azureserviceprincipal", "azureserviceprincipalcert")
+
+
+def app_only(properties: Any) -> bool:
+    """True when the connection's AuthScheme signs in as an application."""
+    scheme = getattr(properties, "auth_scheme", None)
+    return isinstance(scheme, str) and scheme.lower() in APP_ONLY_SCHEMES
 
 
 def _rows(plan: QueryPlan, context: Context) -> Iterator[tuple[Any, ...]]:

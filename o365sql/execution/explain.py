@@ -23,13 +23,16 @@ def _headers(headers: tuple[tuple[str, str], ...]) -> str:
     return "".join(f"  [{k}: {v}]" for k, v in headers)
 
 
-def template_line(query: ODataQuery, slot: str) -> GraphRequest:
-    """The request of a fan-out template with its slot shown as ``{Slot}``, not percent-encoded
-    (``GET /users/{UserId}/messages?...``)."""
-    marker = "{" + slot + "}"
-    request = render(query.with_address(**{slot: marker}))
-    return GraphRequest(method=request.method, path=request.path.replace(
-        quote(marker, safe=""), marker), params=request.params, headers=request.headers)
+def template_line(query: ODataQuery, *slots: str) -> GraphRequest:
+    """The request of a fan-out template with its slots shown as ``{Slot}``, not
+    percent-encoded (``GET /users/{UserId}/messages/{MessageId}/attachments?...``)."""
+    markers = {slot: "{" + slot + "}" for slot in slots}
+    request = render(query.with_address(**markers))
+    path = request.path
+    for marker in markers.values():
+        path = path.replace(quote(marker, safe=""), marker)
+    return GraphRequest(method=request.method, path=path, params=request.params,
+                        headers=request.headers)
 
 
 def explain_rows(plan: QueryPlan) -> list[tuple[Any, ...]]:
@@ -49,10 +52,12 @@ def explain_rows(plan: QueryPlan) -> list[tuple[Any, ...]]:
                          "an empty sequence?)")
             continue
         if scan.dependency is not None and scan.template_query is not None:
-            request = template_line(scan.template_query, scan.dependency.slot)
+            slots = scan.dependency.slots
             add("fan-out", f"{name}: one request per {_source(plan, scan)} "
-                           f"({scan.dependency.slot})")
-            add("graph", request.line() + _headers(request.headers))
+                           f"({', '.join(slots)})")
+            for template in scan.templates or (scan.template_query,):
+                request = template_line(template, *slots)
+                add("graph", request.line() + _headers(request.headers))
         else:
             requests = [render(q) for q in scan.queries]
             if len(requests) > 1 and scan.items:
@@ -93,5 +98,12 @@ def _source(plan: QueryPlan, scan: Any) -> str:
     if dependency.sql is not None:
         kind = "value of the scalar" if dependency.scalar else "distinct value of the"
         return f"{kind} subquery ({dependency.sql})"
-    source = next(s for s in plan.scans if s.index == dependency.scan)
-    return f"distinct {source.table.name}.{dependency.column}"
+    names = {s.index: s.table.name for s in plan.scans}
+    sources: dict[int, list[str]] = {}
+    for index, column, _ in dependency.bindings or ((dependency.scan, dependency.column, ""),):
+        sources.setdefault(index, []).append(f"{names[index]}.{column}")
+    parts = [columns[0] if len(columns) == 1 else "(" + ", ".join(columns) + ")"
+             for columns in sources.values()]
+    if len(parts) == 1:
+        return f"distinct {parts[0]}"
+    return "combination of distinct " + " and ".join(parts)

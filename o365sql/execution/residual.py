@@ -20,6 +20,7 @@ from typing import Any
 from ..conversion import STORAGE_AFFINITY, from_storage
 from ..exceptions import NotSupportedError, OperationalError, ProgrammingError
 from ..odata.query import ODataQuery
+from ..planning.joins import instantiate
 from ..planning.plan import OutputColumn, QueryPlan, Scan
 from . import folders, sql_functions
 from . import scan as scan_io
@@ -106,20 +107,40 @@ def _scan_batches(scan: Scan, context: Any, db: sqlite3.Connection,
 
 def _dependent_queries(scan: Scan, db: sqlite3.Connection, plan: QueryPlan
                        ) -> tuple[list[Any], list[dict[str, Any]]]:
-    """One query per distinct key of the scan this one depends on (join fan-out)."""
+    """One query per distinct set of addressing values (join or subquery fan-out): each
+    source scan's rows give their distinct combinations of the bound columns (a message with
+    its own mailbox), several sources every combination of theirs."""
     dependency = scan.dependency
     assert dependency is not None and scan.template_query is not None
+    slots = dependency.slots
     if dependency.sql is not None:
-        values = _subquery_values(db, dependency.sql, scalar=dependency.scalar)
+        combos: list[tuple[Any, ...]] = [
+            (v,) for v in _subquery_values(db, dependency.sql, scalar=dependency.scalar)]
     else:
-        source = next(s for s in plan.scans if s.index == dependency.scan)
-        column = _quote(dependency.column.lower())
-        values = [row[0] for row in db.execute(
-            f"SELECT DISTINCT {column} FROM {_quote(source.storage)} WHERE {column} IS NOT NULL "
-            f"ORDER BY {column}")]
-    queries = [scan.template_query.with_address(**{dependency.slot: str(v)}) for v in values]
-    base = scan.fills[0] if scan.fills else {}
-    fills = [{**base, dependency.slot.lower(): v} for v in values]
+        per_source: dict[int, list[tuple[int, str]]] = {}
+        for position, (index, column, _) in enumerate(dependency.bindings):
+            per_source.setdefault(index, []).append((position, column))
+        combos = [()]
+        positions: list[int] = []
+        for index, bound in per_source.items():
+            source = next(s for s in plan.scans if s.index == index)
+            names = ", ".join(_quote(column.lower()) for _, column in bound)
+            present = " AND ".join(f"{_quote(c.lower())} IS NOT NULL AND "
+                                   f"{_quote(c.lower())} <> ''" for _, c in bound)
+            rows = db.execute(f"SELECT DISTINCT {names} FROM {_quote(source.storage)} "
+                              f"WHERE {present} ORDER BY {names}").fetchall()
+            combos = [combo + tuple(row) for combo in combos for row in rows]
+            positions.extend(position for position, _ in bound)
+        order = sorted(range(len(positions)), key=positions.__getitem__)
+        combos = [tuple(combo[i] for i in order) for combo in combos]
+    queries: list[Any] = []
+    fills: list[dict[str, Any]] = []
+    templates = scan.templates or (scan.template_query,)
+    for template, base in zip(templates, scan.fills or ({},) * len(templates)):
+        for combo in combos:
+            values = dict(zip(slots, combo))
+            queries.append(instantiate(scan.table, template, values))
+            fills.append({**base, **{s.lower(): v for s, v in values.items()}})
     return queries, fills
 
 

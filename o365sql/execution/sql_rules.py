@@ -42,6 +42,25 @@ RULES: tuple[tuple[str, str], ...] = (
      ("`UserId IN (SELECT Id FROM Users WHERE ...)` and `UserId = (SELECT ...)` (uncorrelated) "
       "run the subquery first and read each mailbox it names, as `JOIN ... ON m.UserId = "
       "u.Id` does (planning/addressing.py).")),
+    ("Joins to a parent's children",
+     ("A join that binds a child table's address columns reads the children of each parent "
+      "row: `JOIN MessageAttachments a ON a.MessageId = m.Id AND a.UserId = m.UserId` sends "
+      "`GET /users/{UserId}/messages/{MessageId}/attachments` with every message's own "
+      "mailbox (the same for EventAttachments, EventInstances, a folder's messages). `UserId` "
+      "may be bound through a chain (`a.UserId = u.Id` with `m.UserId = u.Id`). An unbound "
+      "`UserId` means the signed-in user (`/me`); with app-only sign-in "
+      "(`AuthScheme=AzureServicePrincipal`/`AzureServicePrincipalCert`) there is none, so a "
+      "table whose mailbox is not bound is a ProgrammingError before any request "
+      "(planning/joins.py).")),
+    ("LIMIT and OFFSET",
+     ("`LIMIT`, `TOP` and `OFFSET` take non-negative integers (literals or parameters); "
+      "`LIMIT -1` (SQLite's \"no limit\"), `1.5` or `'2'` is a ProgrammingError naming the "
+      "value (planning/ordering.py, planning/bind.py).")),
+    ("U+0000 in strings",
+     ("A string may hold U+0000 (a bound parameter): `=`, `<>`, `<`, `IN`, `LIKE`, `||`, "
+      "`UPPER`/`LOWER` see every character, and such comparisons are evaluated locally (never "
+      "sent to Graph). SQLite's own `LENGTH` and `SUBSTR` stop at the first U+0000 "
+      "(planning/sqlite_rewrite.py).")),
     ("SearchTerms",
      ("`SearchTerms = '...'` asks Graph for `$search` and must be a top-level `AND` condition "
       "of the table's WHERE clause; any other use in a condition is an error. It is sent with "

@@ -54,8 +54,10 @@ def _resolved_for(statement: Statement, catalog: Catalog) -> Resolved:
 
 
 def plan_query(statement: Statement, params: Params, catalog: Catalog, *, pushdown: bool = True,
-               pagesize: int | None = None, max_rows: int | None = None) -> QueryPlan:
-    """Bind ``params`` and plan a SELECT statement (``max_rows``: the MaxRows property)."""
+               pagesize: int | None = None, max_rows: int | None = None,
+               app_only: bool = False) -> QueryPlan:
+    """Bind ``params`` and plan a SELECT statement (``max_rows``: the MaxRows property;
+    ``app_only``: the connection signs in as an application, so nothing may read ``/me``)."""
     if statement.kind != "select":
         raise ProgrammingError("plan_query needs a SELECT statement")
     values = parameter_values(statement, params)
@@ -63,7 +65,8 @@ def plan_query(statement: Statement, params: Params, catalog: Catalog, *, pushdo
     typed = _parameter_projections(resolved.tree, values)
     bind_in_place(resolved.tree, values)
     fold_booleans(resolved.tree)
-    plan = build_plan(resolved, pushdown=pushdown, pagesize=pagesize, max_rows=max_rows)
+    plan = build_plan(resolved, pushdown=pushdown, pagesize=pagesize, max_rows=max_rows,
+                      app_only=app_only)
     for index, sql_type in typed.items():
         if index < len(plan.output):
             plan.output[index] = replace(plan.output[index], sql_type=sql_type, convert=sql_type)

@@ -2,12 +2,14 @@
 
 A table's endpoints are URL templates whose ``{slots}`` are address columns (``UserId``,
 ``ParentFolderId``, ``CalendarId``, the calendarView window ...). This module finds the WHERE
-conjuncts that bind them (``slot = literal``, ``slot IN (...)``, window bounds, a join on
-another table's column, ``SearchTerms = '...'``), picks the most specific endpoint per bound
+conjuncts that bind them (``slot = literal``, ``slot IN (...)``, window bounds, an
+uncorrelated subquery, ``SearchTerms = '...'``; joins on another table's column are
+``joins.py``'s), picks the most specific endpoint per bound
 combination (a fan-out when a slot has several values), and renders slot values as path
 segments, query parameters and the pseudo-column values rows carry. It also decides when
 ``Id = x`` / ``Id IN (...)`` reads single items (``GET /me/messages/{id}``) instead of a
-collection. Hands :class:`ScanDraft` facts to ``scan_plan.py``.
+collection, and which endpoints read the signed-in user's mailbox (``/me``), which an
+app-only connection cannot. Hands :class:`ScanDraft` facts to ``scan_plan.py``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ class Candidate:
 
     node: exp.Expr
     removable: bool  # an address conjunct may be replaced by TRUE in the residual query
+    # From the ON clause of an outer (LEFT) join: holds only where that join found a row, so
+    # only the joined table itself may use it to address its scan (joins.py).
+    outer: bool = False
 
 
 @dataclass
@@ -42,7 +47,10 @@ class ScanDraft:
     ref: TableRef
     candidates: list[Candidate] = field(default_factory=list)
     addresses: dict[str, list[Any]] = field(default_factory=dict)  # slot lower -> values
-    dependency: tuple[TableRef, Column, str] | None = None
+    # Slots bound by another table's column (``a.MessageId = m.Id``, directly or through a
+    # chain of join equalities): slot lower -> (source table reference, its column). Set by
+    # ``joins.link_joins`` once every table's candidates are known.
+    joins: dict[str, tuple[TableRef, Column]] = field(default_factory=dict)
     # ``slot IN (SELECT ...)`` / ``slot = (SELECT ...)``, uncorrelated: (slot, subquery, scalar)
     subquery: tuple[str, exp.Subquery, bool] | None = None
     search: str | None = None
@@ -66,9 +74,9 @@ def slots(table: Table) -> set[str]:
     return names
 
 
-def extract_addresses(draft: ScanDraft, columns: dict[int, Column],
-                      refs: list[TableRef]) -> None:
-    """Find ``slot = literal``, ``slot IN (...)``, window bounds, joins and SearchTerms."""
+def extract_addresses(draft: ScanDraft, columns: dict[int, Column]) -> None:
+    """Find ``slot = literal``, ``slot IN (...)``, window bounds, subqueries and SearchTerms
+    (joins: ``joins.py``)."""
     ref = draft.ref
     table = ref.table
     names = slots(table)
@@ -76,7 +84,7 @@ def extract_addresses(draft: ScanDraft, columns: dict[int, Column],
     for candidate in draft.candidates:
         node = candidate.node
         if isinstance(node, exp.EQ):
-            _equality(draft, node, columns, refs, names)
+            _equality(draft, node, columns, names)
         elif isinstance(node, exp.In) and isinstance(node.args.get("query"), exp.Subquery):
             col = column_of(node.this, ref.alias, columns)
             if col is not None and col.name.lower() in names:
@@ -94,7 +102,7 @@ def extract_addresses(draft: ScanDraft, columns: dict[int, Column],
 
 
 def _equality(draft: ScanDraft, node: exp.EQ, columns: dict[int, Column],
-              refs: list[TableRef], names: set[str]) -> None:
+              names: set[str]) -> None:
     ref = draft.ref
     col = column_of(node.this, ref.alias, columns)
     other = node.expression
@@ -115,20 +123,15 @@ def _equality(draft: ScanDraft, node: exp.EQ, columns: dict[int, Column],
             draft.used.add(id(node))
     elif name in names and isinstance(other, exp.Subquery):
         _subquery(draft, col, other, scalar=True)
-    elif name in names and isinstance(other, exp.Column) and other.table != ref.alias:
-        other_ref = next((r for r in refs if r.alias == other.table and r.scope is ref.scope),
-                         None)
-        other_col = columns.get(id(other))
-        if other_ref is not None and other_col is not None and draft.dependency is None:
-            draft.dependency = (other_ref, other_col, col.name)
+    # ``slot = other.column`` (a join) is found by joins.py, which follows chains of them.
 
 
 def _subquery(draft: ScanDraft, col: Column, node: exp.Subquery, *, scalar: bool) -> None:
     """Remember an uncorrelated subquery whose values address the endpoint slot ``col``: it
     runs first (its tables are scans of their own), then this scan fans out over its values.
     The conjunct stays in the residual query, which re-checks it over the loaded rows."""
-    if draft.subquery is not None or draft.dependency is not None or \
-            col.name.lower() in draft.addresses or not uncorrelated(node):
+    if draft.subquery is not None or col.name.lower() in draft.addresses or \
+            not uncorrelated(node):
         return
     draft.subquery = (col.name, node, scalar)
 
@@ -199,6 +202,22 @@ def choose_endpoint(table: Table, bound: set[str]) -> Endpoint:
             f"{table.window[1]} <= '<end>' (Graph requires startDateTime and endDateTime, "
             "https://learn.microsoft.com/graph/api/user-list-calendarview)")
     raise ProgrammingError(f"{table.name} needs WHERE {needed} to choose a Graph endpoint")
+
+
+def mailbox_slot(table: Table, endpoint: Endpoint) -> Column | None:
+    """The mailbox column (``UserId``) an endpoint leaves to the signed-in user, or None.
+
+    A pseudo-column with a default (``UserId`` defaults to ``'me'``, catalog.py) that some
+    endpoint of the table requires but ``endpoint`` does not: ``/me/messages`` next to
+    ``/users/{UserId}/messages``.
+    """
+    needed = {r.lower() for r in endpoint.requires}
+    for column in table.columns:
+        name = column.name.lower()
+        if column.pseudo and isinstance(column.default_value, str) and name not in needed and \
+                any(name in {r.lower() for r in e.requires} for e in table.endpoints):
+            return column
+    return None
 
 
 def required(endpoint: Endpoint) -> set[str]:

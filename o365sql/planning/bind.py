@@ -93,7 +93,20 @@ def bind_in_place(tree: exp.Expr, values: Mapping[str, Any]) -> None:
         if isinstance(value, _SEQUENCES):
             _bind_sequence(node, parent, name, value)
             continue
+        if isinstance(parent, (exp.Limit, exp.Offset, exp.Fetch)):
+            _check_count(parent, name, value)
         node.replace(literal(value, name))
+
+
+def _check_count(clause: exp.Expr, name: str, value: Any) -> None:
+    """A LIMIT/OFFSET parameter must be a non-negative integer (SQL's rule; SQLite would read
+    ``LIMIT -1`` as no limit). ``bool`` is refused although Python counts it as an int."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return
+    kind = "OFFSET" if isinstance(clause, exp.Offset) else "LIMIT"
+    raise ProgrammingError(
+        f"parameter {_display(name)} is bound to {kind}, which takes a non-negative integer, "
+        f"not {value!r} ({type(value).__name__})")
 
 
 def fold_booleans(tree: exp.Expr) -> None:

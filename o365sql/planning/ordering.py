@@ -170,6 +170,28 @@ def _has_limit(tree: exp.Select) -> bool:
     return tree.args.get("limit") is not None or tree.args.get("offset") is not None
 
 
+def check_limits(tree: exp.Expr) -> None:
+    """Every LIMIT/TOP/OFFSET of the statement (subqueries too) is a non-negative integer.
+
+    SQL requires it; SQLite reads a negative LIMIT as "no limit" and a negative OFFSET as 0,
+    so ``LIMIT -1`` would silently return every row.
+
+    Raises:
+        ProgrammingError: naming the clause and the value.
+    """
+    for node in tree.find_all(exp.Limit, exp.Offset, exp.Fetch):
+        value = node.args.get("count") if isinstance(node, exp.Fetch) else node.expression
+        if value is None:
+            continue
+        clause = "OFFSET" if isinstance(node, exp.Offset) else "LIMIT"
+        ok, number = literal_value(value)
+        if ok and isinstance(number, int) and not isinstance(number, bool) and number >= 0:
+            continue
+        raise ProgrammingError(
+            f"{clause} must be a non-negative integer (a literal or a parameter), not "
+            f"{sql_text(value)}")
+
+
 def limit_offset(tree: exp.Select) -> tuple[int | None, int | None]:
     """LIMIT and OFFSET as integers (``TOP n`` arrives as LIMIT: parse.py)."""
     def number(node: exp.Expr | None) -> int | None:

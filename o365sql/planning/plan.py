@@ -37,6 +37,11 @@ class Dependency:
     ``sql`` is the subquery as residual SQLite over the storage tables of ``scans`` (which run
     first), its distinct non-null values (or, ``scalar``, the value of its first row) address
     the requests. ``slot`` is the endpoint template slot (``UserId``).
+
+    A join may bind several slots (``ON a.MessageId = m.Id AND a.UserId = m.UserId``):
+    ``bindings`` lists every ``(scan, column, slot)``, the first being ``scan``/``column``/
+    ``slot``. Slots bound by one scan take its rows' distinct combinations of values (each
+    message with its own mailbox); slots bound by different scans take every combination.
     """
 
     scan: int
@@ -45,11 +50,19 @@ class Dependency:
     sql: str | None = None
     scalar: bool = False
     scans: tuple[int, ...] = ()
+    bindings: tuple[tuple[int, str, str], ...] = ()
 
     @property
     def needs(self) -> tuple[int, ...]:
         """The scans that must be loaded before this one's requests are known."""
-        return self.scans if self.sql is not None else (self.scan,)
+        if self.sql is not None:
+            return self.scans
+        return tuple(dict.fromkeys(b[0] for b in self.bindings)) or (self.scan,)
+
+    @property
+    def slots(self) -> tuple[str, ...]:
+        """The endpoint slots the run-time values fill, in binding order."""
+        return tuple(b[2] for b in self.bindings) or (self.slot,)
 
 
 @dataclass
@@ -64,7 +77,10 @@ class Scan:
         queries: one OData query per Graph request (several for a fan-out); empty for
             ``sys_*`` tables and dependent scans (built at run time from ``template_query``).
         fills: per query, the pseudo-column values its rows get (``UserId`` of a mailbox).
-        template_query: the query a dependent scan instantiates per value.
+        template_query: the query a dependent scan instantiates per value (the first of
+            ``templates``).
+        templates: every template of a dependent scan, one per route (``a.UserId IN ('x',
+            'y')`` with ``a.MessageId = m.Id``: two), each with its ``fills`` entry.
         dependency: see :class:`Dependency`.
         row_limit: stop reading after this many rows (LIMIT pushed as an early stop).
         exact: every WHERE conjunct of this scan was pushed exactly (no local re-check).
@@ -91,6 +107,7 @@ class Scan:
     queries: tuple[ODataQuery, ...] = ()
     fills: tuple[dict[str, Any], ...] = ()
     template_query: ODataQuery | None = None
+    templates: tuple[ODataQuery, ...] = ()
     dependency: Dependency | None = None
     row_limit: int | None = None
     exact: bool = False

@@ -1,7 +1,8 @@
 """Plan stage: turn a resolved query into scans (what to ask Graph) and residual SQL.
 
 For each table reference it collects the WHERE/ON conjuncts that may narrow it, finds the
-address conjuncts (``addressing.py``), plans the scan's requests (``scan_plan.py``: endpoint,
+address conjuncts (``addressing.py``) and the slots other tables' rows address through joins
+(``joins.py``: each parent row's own mailbox and id), plans the scan's requests (``scan_plan.py``: endpoint,
 ``$filter``, ``$select``, chunked IN lists, single-item GETs) and, for one-table queries, decides
 ``$orderby``/``$top``/``$count`` and streaming (``ordering.py``) only where the result provably
 stays the SQL result. Everything else stays in the residual SQLite query, which always re-applies
@@ -21,7 +22,8 @@ from ..exceptions import DataError, ProgrammingError
 from ..odata.query import ODataQuery
 from .addressing import Candidate, ScanDraft, extract_addresses, slots
 from .folders import prepare_folder_names, rewrite_folder_names
-from .ordering import is_aggregate, plan_single, single_scan_select
+from .joins import link_joins
+from .ordering import check_limits, is_aggregate, plan_single, single_scan_select
 from .parse import DIALECT
 from .plan import OutputColumn, QueryPlan, Scan
 from .pushdown import CONTAINS_VALUE, column_of, conjuncts
@@ -32,7 +34,7 @@ from .types import output_types
 
 
 def build_plan(resolved: Resolved, *, pushdown: bool = True, pagesize: int | None = None,
-               max_rows: int | None = None) -> QueryPlan:
+               max_rows: int | None = None, app_only: bool = False) -> QueryPlan:
     """Plan a resolved SELECT.
 
     Args:
@@ -41,17 +43,21 @@ def build_plan(resolved: Resolved, *, pushdown: bool = True, pagesize: int | Non
             ``$select`` and ``$search``, which define what the rows are, still go to Graph).
         pagesize: the ``PageSize`` connection property, or None for each table's maximum.
         max_rows: the ``MaxRows`` property: caps non-aggregate results (an early stop).
+        app_only: the connection signs in as an application (``AuthScheme`` is a service
+            principal): no scan may read the signed-in user's mailbox (``/me``).
     """
     tree = resolved.tree
     columns = resolved.column_nodes
     _check_functions(tree)
+    check_limits(tree)
     refs = resolved.refs
     _normalise_datetime_literals(tree, columns, {ref.alias: ref.table.name for ref in refs})
     index_of = {id(ref): i for i, ref in enumerate(refs)}
     drafts = [ScanDraft(ref=ref) for ref in refs]
     for draft in drafts:
         _collect_candidates(draft, columns)
-        extract_addresses(draft, columns, refs)
+        extract_addresses(draft, columns)
+    link_joins(drafts, columns)
     single = single_scan_select(tree, refs)
     # WHERE conjuncts of a one-table query that narrow no scan (``1 = 0``, ``:p IS NULL``):
     # local work, so the scan's rows are not the answer as they come (no direct path).
@@ -61,10 +67,11 @@ def build_plan(resolved: Resolved, *, pushdown: bool = True, pagesize: int | Non
     scans: list[Scan] = []
     for i, draft in enumerate(drafts):
         scans.append(plan_scan(i, draft, columns, pushdown=pushdown, pagesize=pagesize,
-                               index_of=index_of))
+                               index_of=index_of, app_only=app_only))
         rewrite_folder_names(draft.ref, scans[-1], columns)
     for draft, scan in zip(drafts, scans):
-        if scan.dependency is not None and draft.subquery is not None:
+        if scan.dependency is not None and scan.dependency.sql is not None and \
+                draft.subquery is not None:
             inside = {id(t) for t in draft.subquery[1].find_all(exp.Table)}
             scan.dependency = replace(scan.dependency, scans=tuple(
                 i for i, ref in enumerate(refs) if id(ref.node) in inside))
@@ -117,6 +124,7 @@ def _mark_pushed_down(scan: Scan) -> None:
         return replace(query, pushed_down=tuple(names))
 
     scan.queries = tuple(mark(q) for q in scan.queries)
+    scan.templates = tuple(mark(q) for q in scan.templates)
     if scan.template_query is not None:
         scan.template_query = mark(scan.template_query)
 
@@ -154,7 +162,8 @@ def _collect_candidates(draft: ScanDraft, columns: dict[int, Column]) -> None:
         on = own_join.args.get("on")
         for node in conjuncts(on):
             if only_this_ref(node, ref.alias) or join_equality(node, ref.alias):
-                draft.candidates.append(Candidate(node, removable=True))
+                draft.candidates.append(Candidate(node, removable=True,
+                                                  outer=own_join.side == "LEFT"))
 
 
 def _subquery_address(node: exp.Expr, ref: TableRef, columns: dict[int, Column]) -> bool:

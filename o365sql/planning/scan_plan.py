@@ -30,6 +30,7 @@ from .addressing import (
     is_default,
     item_routes,
     literal_values,
+    mailbox_slot,
     param_text,
     required,
     slot_name,
@@ -45,8 +46,13 @@ MAX_IN_CHUNKS = 50
 
 
 def plan_scan(index: int, draft: ScanDraft, columns: dict[int, Column], *, pushdown: bool,
-              pagesize: int | None, index_of: dict[int, int]) -> Scan:
-    """The :class:`Scan` of one table reference (see the module docstring)."""
+              pagesize: int | None, index_of: dict[int, int], app_only: bool = False) -> Scan:
+    """The :class:`Scan` of one table reference (see the module docstring).
+
+    Raises:
+        ProgrammingError: ``app_only`` and a route would read the signed-in user's mailbox
+            (``/me``), which an application has not got.
+    """
     ref = draft.ref
     table = ref.table
     stored = tuple(ref.columns.values())
@@ -58,6 +64,8 @@ def plan_scan(index: int, draft: ScanDraft, columns: dict[int, Column], *, pushd
         scan.empty = True  # no request: the SELECT's WHERE is false
         return scan
     routes, used_slots = _routes(index, draft, scan, index_of)
+    if app_only:
+        _check_mailboxes(draft, routes)
     # A path slot naming an item (a folder, a message, an event): an id that names nothing
     # reads no rows, as SQL over the whole virtual table would answer (execution/scan.py).
     scan.missing_ok = any(
@@ -140,7 +148,8 @@ def plan_scan(index: int, draft: ScanDraft, columns: dict[int, Column], *, pushd
                               [p.node for p in filters], chunk_nodes)
     if scan.dependency is not None:
         scan.template_query = queries[0]
-        scan.fills = (fills[0],)
+        scan.templates = tuple(queries)
+        scan.fills = tuple(fills)
         return scan
     scan.queries = tuple(queries)
     scan.fills = tuple(fills)
@@ -150,43 +159,80 @@ def plan_scan(index: int, draft: ScanDraft, columns: dict[int, Column], *, pushd
 
 def _routes(index: int, draft: ScanDraft, scan: Scan, index_of: dict[int, int]
             ) -> tuple[list[Route], set[str]]:
-    """Endpoint per combination of bound slot values; sets ``scan.dependency`` for joins."""
+    """Endpoint per combination of bound slot values; sets ``scan.dependency`` for joins and
+    subqueries whose values address the endpoint at run time."""
     table = draft.ref.table
     by_name = {c.name.lower(): c for c in table.columns}
-    dependency_slot = draft.dependency[2].lower() if draft.dependency is not None else (
-        draft.subquery[0].lower() if draft.subquery is not None else None)
-    if dependency_slot in draft.addresses:
-        dependency_slot = None
+    if draft.joins:
+        pending = set(draft.joins) - set(draft.addresses)
+    elif draft.subquery is not None and draft.subquery[0].lower() not in draft.addresses:
+        pending = {draft.subquery[0].lower()}
+    else:
+        pending = set()
     slot_names = list(draft.addresses)
     combos = list(itertools.product(*[draft.addresses[s] for s in slot_names])) or [()]
-    routes: list[Route] = []
-    dependency_slots = {dependency_slot} if dependency_slot is not None else set()
-    for combo in combos:
-        bound = {s for s, v in zip(slot_names, combo) if not is_default(by_name.get(s), v)}
-        endpoint = choose_endpoint(table, bound | dependency_slots)
-        routes.append(Route(endpoint, dict(zip(slot_names, combo))))
+    bound_sets = [{s for s, v in zip(slot_names, combo) if not is_default(by_name.get(s), v)}
+                  for combo in combos]
+    # Keep the run-time slots every route's endpoint takes in its path (a slot one endpoint
+    # would leave out would give rows a pseudo-column value that did not address them).
+    while True:
+        endpoints = [choose_endpoint(table, bound | pending) for bound in bound_sets]
+        kept = set(pending)
+        for endpoint in endpoints:
+            kept &= {r.lower() for r in endpoint.requires}
+        if kept == pending:
+            break
+        pending = kept
+    routes = [Route(endpoint, dict(zip(slot_names, combo)))
+              for endpoint, combo in zip(endpoints, combos)]
     used_slots: set[str] = set()
     for route in routes:
         needed = required(route.endpoint)
         used_slots |= {s for s, v in route.values.items()
                        if s in needed or is_default(by_name.get(s), v)}
-    if dependency_slot is not None and all(
-            dependency_slot in {r.lower() for r in route.endpoint.requires} for route in routes):
-        if draft.dependency is not None:
-            other_ref, other_col, slot = draft.dependency
-            scan.dependency = Dependency(scan=index_of[id(other_ref)], column=other_col.name,
-                                         slot=slot)
-        else:
-            slot, _, scalar = draft.subquery  # type: ignore[misc]
-            # The SQL and the scans it reads are filled in by planner.py once the tables
-            # are renamed to their storage names.
-            scan.dependency = Dependency(scan=-1, column="", slot=slot, sql="", scalar=scalar)
-    elif dependency_slot is not None:
-        routes = [Route(choose_endpoint(table, set()), r.values) for r in routes]
+    if pending and draft.joins:
+        order = [r.lower() for r in routes[0].endpoint.requires]
+        bindings = tuple(
+            (index_of[id(draft.joins[s][0])], draft.joins[s][1].name,
+             slot_name(routes[0].endpoint.requires, s))
+            for s in sorted(pending, key=order.index))
+        scan.dependency = Dependency(scan=bindings[0][0], column=bindings[0][1],
+                                     slot=bindings[0][2], bindings=bindings)
+    elif pending:
+        slot, _, scalar = draft.subquery  # type: ignore[misc]
+        # The SQL and the scans it reads are filled in by planner.py once the tables
+        # are renamed to their storage names.
+        scan.dependency = Dependency(scan=-1, column="", slot=slot, sql="", scalar=scalar)
     if len(routes) > 1 and any(len(draft.addresses[s]) > 1 for s in slot_names
                                if s not in used_slots):
         raise ProgrammingError(f"{table.name}: IN on a column that does not address the endpoint")
     return routes, used_slots
+
+
+def _check_mailboxes(draft: ScanDraft, routes: list[Route]) -> None:
+    """Refuse a route that would read ``/me`` on an app-only connection: an application has
+    no mailbox of its own, and Graph answers "/me request is only valid with delegated
+    authentication flow" (https://learn.microsoft.com/graph/auth-v2-service)."""
+    table = draft.ref.table
+    for route in routes:
+        mailbox = mailbox_slot(table, route.endpoint)
+        if mailbox is None:
+            continue
+        alias = draft.ref.alias
+        name = f"{alias}.{mailbox.name}" if alias != table.name.lower() else mailbox.name
+        window = {w.lower() for w in table.window or ()}
+        path = {q.lower() for e in table.endpoints for q in e.requires}
+        others = [c.name for c in table.columns if c.pseudo and c.name.lower() in path
+                  and c.name.lower() not in window and c is not mailbox]
+        join_hint = (f", or join it to its parent's mailbox (ON {alias}.{others[0]} = p.Id AND "
+                     f"{name} = p.{mailbox.name})") if others else (
+                     f", or join Users (ON {name} = u.Id)")
+        raise ProgrammingError(
+            f"{table.name}: with app-only sign-in (AuthScheme=AzureServicePrincipal or "
+            "AzureServicePrincipalCert) there is no signed-in user, so its mailbox cannot "
+            f"default to '{mailbox.default_value}' ({route.endpoint.template} is only valid "
+            f"for delegated sign-in): bind {name}, e.g. WHERE {name} = "
+            f"'<user id or userPrincipalName>'{join_hint}")
 
 
 def _consume_addresses(draft: ScanDraft, used_slots: set[str]) -> None:

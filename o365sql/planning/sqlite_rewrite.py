@@ -4,7 +4,9 @@ The residual query is standard SQL over the storage tables, but SQLite refuses t
 forms: a parenthesised operand of a set operation (``(SELECT ... LIMIT 1) UNION ALL (SELECT
 ... LIMIT 1)``: "near '(': syntax error") and quantified comparisons (``x > ALL (SELECT ...)``,
 ``x = ANY (...)``). The first becomes ``SELECT * FROM (SELECT ... LIMIT 1)``; the second an
-EXISTS test that keeps SQL's three-valued answer. Forms with no SQLite equivalent
+EXISTS test that keeps SQL's three-valued answer. A string literal holding U+0000 (a bound
+parameter, ``'a\x00b'``) cannot appear in SQLite's SQL text, which ends at a NUL, so it becomes
+``('a' || CHAR(0) || 'b')``, the same value. Forms with no SQLite equivalent
 (``INTERSECT ALL``, ``EXCEPT ALL``) raise ``NotSupportedError`` naming the construct. Hands
 the rewritten tree back to ``planner.py``, which renders the residual SQL from it.
 """
@@ -35,6 +37,12 @@ def rewrite_for_sqlite(tree: exp.Expr) -> exp.Expr:
                 inner = operand.copy()
                 inner.set("alias", exp.TableAlias(this=exp.to_identifier(next(names))))
                 node.set(key, exp.select("*").from_(inner))
+    for literal in list(tree.find_all(exp.Literal)):
+        if literal.is_string and "\x00" in literal.this:
+            replacement = _with_nul(literal.this)
+            if literal is tree:
+                return replacement
+            literal.replace(replacement)
     for comparison in list(tree.find_all(*_COMPARISONS)):
         quantified = comparison.expression
         if isinstance(quantified, (exp.All, exp.Any)):
@@ -43,6 +51,22 @@ def rewrite_for_sqlite(tree: exp.Expr) -> exp.Expr:
                 return replacement
             comparison.replace(replacement)
     return tree
+
+
+def _with_nul(text: str) -> exp.Expr:
+    """A string holding U+0000 as SQLite can read it: ``('a' || CHAR(0) || 'b')``. SQLite's
+    SQL text ends at a NUL (Python's sqlite3 refuses such a statement), but its strings may
+    hold one, and ``=``, ``<`` and ``||`` compare and join every character."""
+    parts: list[exp.Expr] = []
+    for i, piece in enumerate(text.split("\x00")):
+        if i:
+            parts.append(exp.Anonymous(this="CHAR", expressions=[exp.Literal.number(0)]))
+        if piece:
+            parts.append(exp.Literal.string(piece))
+    result = parts[0]
+    for part in parts[1:]:
+        result = exp.DPipe(this=result, expression=part, safe=True)
+    return exp.Paren(this=result)
 
 
 def _quantified(comparison: exp.Expr, quantifier: exp.Expr, name: str) -> exp.Expr:

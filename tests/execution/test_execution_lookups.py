@@ -196,6 +196,7 @@ def test_top_datetime_parameter_and_maxrows(emulator: Emulator, on: Any) -> None
         assert len(plain) == 2 and "$top=2" in _graph(emulator)[0][0]
         grouped = list(execution.run("SELECT Importance, COUNT(*) FROM Messages "
                                      "GROUP BY Importance", None, context).rows)
-        assert len(grouped) == 3 and sum(r[1] for r in grouped) == 60
+        every = len(_rows(on, "SELECT Id FROM Messages"))  # seeded messages + drafts
+        assert len(grouped) == 3 and sum(r[1] for r in grouped) == every >= 60
     finally:
         capped.close()

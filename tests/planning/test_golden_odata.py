@@ -2,9 +2,11 @@
 
 Each blank-line block: line 1 the SQL; line 2 the first Graph request (``GraphRequest.line()``),
 ``LOCAL`` for catalog-only queries, or ``ERROR <Class>: <message>``; then optional lines:
-``# also: <request>`` (further requests, fan-out and other scans, in order), ``# header: K: V``
-(headers of the first request, all of them), ``# mode: direct|stream|full|count`` and
-``# residual: <step>`` (the local work, all of it, in order).
+``# also: <request>`` (further requests, fan-out and other scans, in order; a fan-out's
+templates show their run-time slots as ``{Slot}``), ``# header: K: V`` (headers of the first
+request, all of them), ``# mode: direct|stream|full|count``, ``# residual: <step>`` (the local
+work, all of it, in order) and ``# sign-in: app-only`` (plan as for ``AuthScheme=
+AzureServicePrincipal``: no ``/me``).
 """
 
 from __future__ import annotations
@@ -52,18 +54,20 @@ def test_golden(case: tuple[str, list[str]]) -> None:
     _, lines = case
     sql, expected = lines[0], lines[1]
     catalog = load_catalog()
+    app_only = "# sign-in: app-only" in lines[2:]
     if expected.startswith("ERROR "):
         kind, _, message = expected[len("ERROR "):].partition(": ")
         with pytest.raises(getattr(exceptions, kind)) as info:
-            plan_query(prepare(sql), None, catalog)
+            plan_query(prepare(sql), None, catalog, app_only=app_only)
         assert message in str(info.value)
         return
-    plan = plan_query(prepare(sql), None, catalog)
+    plan = plan_query(prepare(sql), None, catalog, app_only=app_only)
     requests = []
     for scan in plan.scans:
         requests.extend(render(q) for q in scan.queries)
         if scan.template_query is not None and scan.dependency is not None:
-            requests.append(template_line(scan.template_query, scan.dependency.slot))
+            requests.extend(template_line(t, *scan.dependency.slots)
+                            for t in scan.templates or (scan.template_query,))
     first = requests[0].line() if requests else "LOCAL"
     assert first == expected
     extra = [line.split(": ", 1)[1] for line in lines[2:] if line.startswith("# also:")]

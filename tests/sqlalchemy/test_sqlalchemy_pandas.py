@@ -56,7 +56,7 @@ def test_read_sql_table_reflects_and_types_columns(engine, raw):
     for column in table.columns:
         dtype = df[column.name].dtype
         if column.sql_type == "DATETIME" and column.edm_type == "Edm.DateTimeOffset":
-            assert _is_utc(dtype) or df[column.name].isna().all(), column.name
+            assert _is_utc(dtype), column.name  # all-NULL columns too (reflected type)
         elif column.sql_type == "BOOLEAN" and df[column.name].notna().all():
             assert dtype == bool, column.name
     assert _is_utc(df["ReceivedDateTime"].dtype)
@@ -70,6 +70,35 @@ def test_read_sql_table_events_keeps_wall_clock_times_naive(engine):
     assert ptypes.is_datetime64_dtype(df["Start_DateTime"]) and \
         not isinstance(df["Start_DateTime"].dtype, pd.DatetimeTZDtype)
     assert _is_utc(df["CreatedDateTime"].dtype)
+
+
+def test_all_null_datetimeoffset_column_is_utc(engine, raw):
+    """``Events.OriginalStart`` is NULL on every single (non-recurring) event of the seeded
+    tenant; ``read_sql_table`` still types it ``datetime64[..., UTC]`` from reflection."""
+    values = raw.cursor().execute("SELECT OriginalStart FROM Events").fetchall()
+    assert values and all(v == (None,) for v in values)
+    df = pd.read_sql_table("Events", engine, columns=["Subject", "OriginalStart",
+                                                     "CreatedDateTime"])
+    assert len(df) == len(values) and df["OriginalStart"].isna().all()
+    assert _is_utc(df["OriginalStart"].dtype) and _is_utc(df["CreatedDateTime"].dtype)
+    with engine.connect() as conn:
+        events = sa.Table("Events", sa.MetaData(), autoload_with=conn)
+    assert isinstance(events.c.OriginalStart.type, sa.TIMESTAMP)
+    assert events.c.OriginalStart.type.timezone is True
+    assert not isinstance(events.c.Start_DateTime.type, sa.TIMESTAMP)
+
+
+def test_read_sql_text_all_null_datetimes_need_parse_dates(engine):
+    """On SQL text pandas sees only values (no column types): an all-NULL column is object
+    unless asked for, as the dialect documents; ``parse_dates`` with ``utc`` gives UTC."""
+    sql = "SELECT Subject, OriginalStart FROM Events"
+    plain = pd.read_sql(sql, engine)
+    assert plain["OriginalStart"].isna().all() and len(plain) > 0
+    # Never a naive datetime64, which would claim wall-clock times.
+    assert not (ptypes.is_datetime64_dtype(plain["OriginalStart"]) and
+                not isinstance(plain["OriginalStart"].dtype, pd.DatetimeTZDtype))
+    asked = pd.read_sql(sql, engine, parse_dates={"OriginalStart": {"utc": True}})
+    assert _is_utc(asked["OriginalStart"].dtype)
 
 
 def test_integer_columns_are_int64(engine, raw):
