@@ -12,7 +12,7 @@ not subject to faults or limits. Bodies are JSON. Not part of any real Microsoft
     POST   /_emulator/config                      {"identity": {...}, "limits": {...}}
     GET    /_emulator/faults                      the rules
     POST   /_emulator/faults                      a rule or a list: {"kind": "status", "status": 503, ...}
-    DELETE /_emulator/faults[?id=N]               remove one rule or all
+    DELETE /_emulator/faults[?id=N]               remove one rule or all (releasing what a hold keeps)
     GET    /_emulator/apps                        registered apps (no secrets)
     POST   /_emulator/apps                        register: {"client_id", "client_secret", "redirect_uris",
                                                   "certificates": [PEM], "delegated_scopes", "app_roles",

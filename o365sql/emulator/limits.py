@@ -65,6 +65,8 @@ class MailboxThrottle:
         self.settings = LimitSettings()
         self._resolve = resolve
         self._lock = threading.Lock()
+        # Signalled on every refusal, so tests can wait for one instead of sleeping.
+        self._refused = threading.Condition(self._lock)
         self._active: dict[tuple[str, str], int] = {}
         self._recent: dict[tuple[str, str], deque[float]] = {}
         self.rejected = 0
@@ -104,11 +106,13 @@ class MailboxThrottle:
                     window.popleft()
                 if len(window) >= settings.rate:
                     self.rejected += 1
+                    self._refused.notify_all()
                     wait = window[0] + settings.rate_window - now
                     return max(wait, settings.retry_after), "rate"
             active = self._active.get(key, 0)
             if settings.concurrency and active >= settings.concurrency:
                 self.rejected += 1
+                self._refused.notify_all()
                 return settings.retry_after, "concurrency"
             self._active[key] = active + 1
             if settings.rate:
@@ -123,6 +127,12 @@ class MailboxThrottle:
                 self._active[key] = active
             else:
                 self._active.pop(key, None)
+
+    def wait_rejected(self, count: int, timeout: float = 10.0) -> bool:
+        """Block until ``rejected`` (refusals since the last ``reset``) reaches ``count``; False
+        after ``timeout`` seconds without."""
+        with self._refused:
+            return self._refused.wait_for(lambda: self.rejected >= count, timeout)
 
     def active(self) -> dict[str, int]:
         with self._lock:

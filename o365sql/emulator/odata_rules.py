@@ -295,12 +295,14 @@ GROUPS = ResourceRules(
     orderable=frozenset({"displayName"}),
     default_select=GROUP_DEFAULT,
     entity_default_select=GROUP_ENTITY_DEFAULT,
-    # §3.10: these are supported only on GET /groups/{id}; hasMembersWithLicenseErrors and
+    # §3.10: these are supported only on GET /groups/{id} (group.md says the same of isFavorite,
+    # unseenConversationsCount and unseenMessagesCount); hasMembersWithLicenseErrors and
     # isArchived are never returned.
     list_hidden=frozenset({"allowExternalSenders", "autoSubscribeNewMembers",
                            "hideFromAddressLists", "hideFromOutlookClients",
-                           "isSubscribedByMail", "unseenCount", "hasMembersWithLicenseErrors",
-                           "isArchived"}),
+                           "isSubscribedByMail", "unseenCount", "isFavorite",
+                           "unseenConversationsCount", "unseenMessagesCount",
+                           "hasMembersWithLicenseErrors", "isArchived"}),
     **_DIRECTORY_COMMON,
 )
 # /groups/{id}/members: directoryObjects (users and groups, each with @odata.type). Filters use

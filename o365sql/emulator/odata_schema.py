@@ -4,10 +4,14 @@ Stage: emulator, OData query engine (types). Hands ``PropType`` lookups to the f
 (``odata_filter``), the ``$select``/``$orderby`` checks (``odata_query``) and the per-resource
 rules (``odata_rules``).
 
-The subset is transcribed by hand from the Graph v1.0 CSDL (microsoftgraph/msgraph-metadata,
-``clean_v10_metadata/cleanMetadata.xml``; see the o365sql reference ``graph-csdl-subset.json``).
-It is written down here, not loaded, because the emulator must not depend on the driver's
-catalog or on files outside the package. Base types are folded into each entity.
+Transcribed from the Graph v1.0 CSDL (microsoftgraph/msgraph-metadata,
+``clean_v10_metadata/cleanMetadata.xml``; see the o365sql reference ``graph-csdl-subset.json``):
+every structural property of each entity type the emulator serves, and every complex and enum
+type those reach, so ``$select`` accepts whatever v1.0 declares (the per-resource refusals Graph
+documents live in ``odata_rules``). ``tests/emulator/test_emulator_select_csdl.py`` compares
+these tables with the CSDL. They are written down here, not loaded, because the emulator must not
+depend on the driver's catalog or on files outside the package. Base types are folded into
+each entity.
 Notation in the spec strings: ``name:Type`` with ``[Type]`` for ``Collection(Type)``; primitive
 names are the ``Edm.`` names without the prefix.
 """
@@ -18,8 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 PRIMITIVES = frozenset(
-    {"String", "Boolean", "DateTimeOffset", "Date", "Int32", "Int64", "Double", "Guid", "Binary",
-     "Stream"}
+    {"String", "Boolean", "DateTimeOffset", "Date", "TimeOfDay", "Int32", "Int64", "Double",
+     "Guid", "Binary", "Stream"}
 )
 
 
@@ -65,8 +69,14 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "recurrencePatternType": ("daily", "weekly", "absoluteMonthly", "relativeMonthly",
                               "absoluteYearly", "relativeYearly"),
     "recurrenceRangeType": ("endDate", "noEnd", "numbered"),
-    "groupAccessType": ("none", "private", "secret", "public"),
+    "groupAccessType": ("none", "private", "secret", "public", "unknownFutureValue"),
     "locationUniqueIdType": ("unknown", "locationStore", "directory", "private", "bing"),
+    "automaticRepliesStatus": ("disabled", "alwaysEnabled", "scheduled"),
+    "externalAudienceScope": ("none", "contactsOnly", "all"),
+    "delegateMeetingMessageDeliveryOptions": ("sendToDelegateAndInformationToPrincipal",
+                                              "sendToDelegateAndPrincipal", "sendToDelegateOnly"),
+    "userPurpose": ("user", "linked", "shared", "room", "equipment", "others",
+                    "unknownFutureValue"),
     "phoneType": ("home", "business", "mobile", "other", "assistant", "homeFax", "businessFax",
                   "otherFax", "pager", "radio"),
 }
@@ -111,11 +121,32 @@ _COMPLEX_SPEC: dict[str, str] = {
                                    "propertyCausingError:String value:String",
     "onPremisesExtensionAttributes": " ".join(f"extensionAttribute{i}:String"
                                               for i in range(1, 16)),
-    "signInActivity": "lastSignInDateTime:DateTimeOffset lastSignInRequestId:String "
-                      "lastNonInteractiveSignInDateTime:DateTimeOffset",
-    "mailboxSettings": "timeZone:String dateFormat:String timeFormat:String",
+    "signInActivity": "lastNonInteractiveSignInDateTime:DateTimeOffset "
+                      "lastNonInteractiveSignInRequestId:String lastSignInDateTime:DateTimeOffset "
+                      "lastSignInRequestId:String lastSuccessfulSignInDateTime:DateTimeOffset "
+                      "lastSuccessfulSignInRequestId:String",
+    "mailboxSettings": "archiveFolder:String automaticRepliesSetting:automaticRepliesSetting "
+                       "dateFormat:String "
+                       "delegateMeetingMessageDeliveryOptions:delegateMeetingMessageDeliveryOptions "
+                       "language:localeInfo timeFormat:String timeZone:String "
+                       "userPurpose:userPurpose workingHours:workingHours",
+    "automaticRepliesSetting": "externalAudience:externalAudienceScope "
+                               "externalReplyMessage:String internalReplyMessage:String "
+                               "scheduledEndDateTime:dateTimeTimeZone "
+                               "scheduledStartDateTime:dateTimeTimeZone "
+                               "status:automaticRepliesStatus",
+    "localeInfo": "displayName:String locale:String",
+    "workingHours": "daysOfWeek:[dayOfWeek] endTime:TimeOfDay startTime:TimeOfDay "
+                    "timeZone:timeZoneBase",
+    "timeZoneBase": "name:String",
     "assignedLabel": "displayName:String labelId:String",
-    "licenseAssignmentState": "skuId:Guid state:String error:String",
+    "licenseAssignmentState": "assignedByGroup:String disabledPlans:[Guid] error:String "
+                              "lastUpdatedDateTime:DateTimeOffset skuId:Guid state:String",
+    "authorizationInfo": "certificateUserIds:[String]",
+    # Open type without declared members (custom security attribute sets are dynamic).
+    "customSecurityAttributeValue": "",
+    # Only a navigation property (recentPrinterShares), no structural members.
+    "userPrint": "",
     "serviceProvisioningError": "createdDateTime:DateTimeOffset isResolved:Boolean "
                                 "serviceInstance:String",
 }
@@ -183,15 +214,18 @@ _ENTITY_SPEC: dict[str, str] = {
     "user": _DIRECTORY_OBJECT + (
         "aboutMe:String accountEnabled:Boolean ageGroup:String "
         "assignedLicenses:[assignedLicense] assignedPlans:[assignedPlan] "
+        "authorizationInfo:authorizationInfo "
         "birthday:DateTimeOffset businessPhones:[String] city:String companyName:String "
         "consentProvidedForMinor:String country:String createdDateTime:DateTimeOffset "
-        "creationType:String department:String displayName:String "
+        "creationType:String customSecurityAttributes:customSecurityAttributeValue "
+        "department:String deviceEnrollmentLimit:Int32 displayName:String "
         "employeeHireDate:DateTimeOffset employeeId:String "
         "employeeLeaveDateTime:DateTimeOffset employeeOrgData:employeeOrgData "
         "employeeType:String externalUserState:String "
         "externalUserStateChangeDateTime:DateTimeOffset faxNumber:String givenName:String "
-        "hireDate:DateTimeOffset identities:[objectIdentity] imAddresses:[String] "
-        "interests:[String] isResourceAccount:Boolean jobTitle:String "
+        "hireDate:DateTimeOffset identities:[objectIdentity] identityParentId:String "
+        "imAddresses:[String] interests:[String] isManagementRestricted:Boolean "
+        "isResourceAccount:Boolean jobTitle:String "
         "lastPasswordChangeDateTime:DateTimeOffset legalAgeGroupClassification:String "
         "licenseAssignmentStates:[licenseAssignmentState] mail:String "
         "mailboxSettings:mailboxSettings mailNickname:String mobilePhone:String mySite:String "
@@ -203,7 +237,8 @@ _ENTITY_SPEC: dict[str, str] = {
         "onPremisesSyncEnabled:Boolean onPremisesUserPrincipalName:String otherMails:[String] "
         "passwordPolicies:String passwordProfile:passwordProfile pastProjects:[String] "
         "postalCode:String preferredDataLocation:String preferredLanguage:String "
-        "preferredName:String provisionedPlans:[provisionedPlan] proxyAddresses:[String] "
+        "preferredName:String print:userPrint provisionedPlans:[provisionedPlan] "
+        "proxyAddresses:[String] "
         "responsibilities:[String] schools:[String] securityIdentifier:String "
         "serviceProvisioningErrors:[serviceProvisioningError] showInAddressList:Boolean "
         "signInActivity:signInActivity signInSessionsValidFromDateTime:DateTimeOffset "
@@ -215,19 +250,21 @@ _ENTITY_SPEC: dict[str, str] = {
         "classification:String createdDateTime:DateTimeOffset description:String "
         "displayName:String expirationDateTime:DateTimeOffset groupTypes:[String] "
         "hasMembersWithLicenseErrors:Boolean hideFromAddressLists:Boolean "
-        "hideFromOutlookClients:Boolean isArchived:Boolean isAssignableToRole:Boolean "
+        "hideFromOutlookClients:Boolean infoCatalogs:[String] isArchived:Boolean "
+        "isAssignableToRole:Boolean isFavorite:Boolean isManagementRestricted:Boolean "
         "isSubscribedByMail:Boolean licenseProcessingState:licenseProcessingState "
         "mail:String mailEnabled:Boolean mailNickname:String "
         "membershipRule:String membershipRuleProcessingState:String "
-        "onPremisesDomainName:String onPremisesLastSyncDateTime:DateTimeOffset "
-        "onPremisesNetBiosName:String onPremisesProvisioningErrors:[onPremisesProvisioningError] "
+        "onPremisesDomainName:String onPremisesExtensionAttributes:onPremisesExtensionAttributes "
+        "onPremisesLastSyncDateTime:DateTimeOffset onPremisesNetBiosName:String onPremisesProvisioningErrors:[onPremisesProvisioningError] "
         "onPremisesSamAccountName:String onPremisesSecurityIdentifier:String "
         "onPremisesSyncEnabled:Boolean organizationId:String preferredDataLocation:String "
         "preferredLanguage:String proxyAddresses:[String] renewedDateTime:DateTimeOffset "
         "resourceBehaviorOptions:[String] resourceProvisioningOptions:[String] "
-        "securityEnabled:Boolean securityIdentifier:String theme:String uniqueName:String "
+        "securityEnabled:Boolean securityIdentifier:String "
+        "serviceProvisioningErrors:[serviceProvisioningError] theme:String uniqueName:String "
         "unseenConversationsCount:Int32 unseenCount:Int32 unseenMessagesCount:Int32 "
-        "visibility:String"),
+        "visibility:String welcomeMessageEnabled:Boolean"),
 }
 
 

@@ -8,7 +8,8 @@ Graph's rules (graph-semantics §1.3, §3.1, §3.9, §3.10): ``id`` is returned 
 selected; ``@odata.etag`` (Outlook items) and ``@odata.type`` (derived types) stay on the item;
 without ``$select`` messages omit ``internetMessageHeaders`` and ``uniqueBody``, users and groups
 return their default property sets; some user properties cannot be selected on a collection
-(501) and some group properties are only returned by ``GET /groups/{id}``.
+(501) and some group properties are only returned by ``GET /groups/{id}``. A selected property
+an item does not store is answered as its type's empty value (``[]`` or null).
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from typing import Any
 
 from . import odata_errors as err
 from .odata_rules import ResourceRules
-from .odata_schema import PropertyIndex
+from .odata_schema import ENTITIES, PropertyIndex
 from .record_view import RecordView
 
 _ANNOTATIONS = ("@odata.type", "@odata.etag")
+_ABSENT = object()
+_COLLECTIONS = {entity: frozenset(name for name, ptype in props.items() if ptype.collection)
+                for entity, props in ENTITIES.items()}
 
 
 def parse_select(text: str | None, rules: ResourceRules, *, collection: bool) -> tuple[str, ...] | None:
@@ -71,6 +75,9 @@ class Shaper:
         if rules.entity == "group" and not collection:
             hidden = {"hasMembersWithLicenseErrors", "isArchived"}  # never returned (§3.10)
         self.hidden = frozenset(hidden)
+        # A selected property the stored item does not carry is answered with its CSDL type's
+        # empty value: [] for a collection (Graph serialises empty collections as []), else null.
+        self.collections = _COLLECTIONS[rules.entity]
         if selected is not None:
             self.fields = tuple(n for n in selected if n != "id" and n not in self.hidden)
             self.excluded: frozenset[str] = frozenset()
@@ -91,8 +98,12 @@ class Shaper:
                 out[key] = item[key]
         out["id"] = item.get("id")
         fields = self.fields if self.selected is not None else self.defaults(item)
+        collections = self.collections
         for name in fields:
-            out[name] = item.get(name)
+            value = item.get(name, _ABSENT)
+            if value is _ABSENT:
+                value = [] if name in collections else None
+            out[name] = value
         return out
 
     def defaults(self, item: Mapping[str, Any]) -> Sequence[str]:

@@ -217,6 +217,9 @@ class Router:
         if decision.delay:
             entry.fault = "latency"
             time.sleep(decision.delay)
+        if decision.holds:
+            entry.fault = "hold"
+            self.faults.wait_at_holds(decision)
         if decision.status is None:
             return None
         entry.fault = "status"
@@ -316,6 +319,8 @@ class _InnerFaults:
             return
         if decision.delay:
             time.sleep(decision.delay)
+        if decision.holds:
+            self._injector.wait_at_holds(decision)
         if decision.status is not None:
             raise _fault_error(decision.status, decision.retry_after)
 

@@ -33,11 +33,14 @@ def add_shared_mailbox(tenant: Tenant, rng: random.Random) -> None:
         "proxyAddresses": [f"SMTP:{upn}"], "imAddresses": [], "department": None,
         "employeeId": None, "employeeType": None,
     })
+    user["mailboxSettings"]["userPurpose"] = "shared"
     tenant.add_user(user)
     tenant.shared_with[user["id"]] = {u["id"] for u in tenant.users[:2]}
 
 
 def _group_json(tenant: Tenant, rng: random.Random, i: int) -> dict[str, Any]:
+    from .tenant import empty_extension_attributes
+
     name, description, unified = seed_words.GROUP_NAMES[i % len(seed_words.GROUP_NAMES)]
     if i >= len(seed_words.GROUP_NAMES):
         name = f"{name} {i // len(seed_words.GROUP_NAMES) + 1}"
@@ -81,6 +84,26 @@ def _group_json(tenant: Tenant, rng: random.Random, i: int) -> dict[str, Any]:
         "theme": None,
         "visibility": "Public" if unified else None,
         "onPremisesProvisioningErrors": [],
+        "onPremisesExtensionAttributes": empty_extension_attributes(),
+        "serviceProvisioningErrors": [],
+        "infoCatalogs": [],
+        # group.md: null unless in a restricted management administrative unit.
+        "isManagementRestricted": None,
+        # Exchange-side settings of Microsoft 365 groups, at group.md's documented defaults
+        # (welcome messages are sent unless switched off); security groups have no group
+        # mailbox, so they are null there (inferred). Only GET /groups/{id} returns the
+        # GET-only ones (odata_rules.GROUPS.list_hidden).
+        "welcomeMessageEnabled": True if unified else None,
+        "allowExternalSenders": False if unified else None,
+        "autoSubscribeNewMembers": False if unified else None,
+        "hideFromAddressLists": False if unified else None,
+        "hideFromOutlookClients": False if unified else None,
+        "isSubscribedByMail": True if unified else None,
+        "unseenCount": 0 if unified else None,
+        "unseenConversationsCount": 0 if unified else None,
+        "unseenMessagesCount": 0 if unified else None,
+        # Per signed-in user; nobody in the seeded tenant marked a favourite.
+        "isFavorite": False,
     }
 
 

@@ -4,7 +4,8 @@ Deterministic for the tenant seed: every draw comes from the ``random.Random`` h
 conversations (a first message, then "RE:"/"FW:" replies alternating between the owner and the
 other party) spread over the 18 months before the tenant's reference date, filed into Inbox,
 its subfolders, Sent Items, Archive, Junk Email, Deleted Items and Drafts, with a realistic mix of
-unread, flagged, categorised, important and attachment-carrying messages.
+unread, flagged, categorised, important and attachment-carrying messages; then, once every
+mailbox is seeded, a few unsent drafts per mailbox (``seed_drafts``).
 
 Hands on: records added to the mailbox's ``MailStore``.
 """
@@ -126,7 +127,45 @@ def seed_messages(tenant: Tenant, mb: Mailbox, rng: random.Random, count: int,
             if outgoing and pos == length - 1 and rng.random() < 0.04:
                 folder = wk["drafts"]
                 flags = (flags | DRAFT | READ) & ~MEETING_REQUEST
+                sent = t  # an unsent draft: sentDateTime = receivedDateTime (see seed_drafts)
             rec = MessageRecord(store.next_serial(), folder, rng.getrandbits(48), t, sent, flags,
                                 sender, to, cc, conv, pos, cats)
             store.add(rec)
             made += 1
+
+
+def draft_count(messages: int) -> int:
+    """How many unsent drafts a mailbox of ``messages`` seeded messages gets besides them: none
+    for an empty mailbox, else one per 40 messages, at least 1 and at most 4."""
+    return 0 if messages <= 0 else min(4, max(1, messages // 40))
+
+
+def seed_drafts(tenant: Tenant, mb: Mailbox, count: int) -> None:
+    """Adds ``count`` unsent drafts to the mailbox's Drafts folder.
+
+    Called once every mailbox is seeded, with a random stream of its own (derived from the
+    mailbox's id, so from the tenant seed): the messages, events, contacts and conversation
+    numbers seeded before stay exactly what they were without drafts. A draft looks like the
+    ones Graph returns for ``POST /me/messages`` (graph-examples.json, user-post-messages.md):
+    ``isDraft`` and ``isRead`` true, no ``from``/``sender`` (``mail_json`` leaves them out of a
+    draft), ``createdDateTime`` = ``receivedDateTime`` = ``sentDateTime`` = when it was saved,
+    here within the fortnight before the tenant's reference date.
+    """
+    if count <= 0:
+        return
+    rng = random.Random(mb.key + b"drafts")
+    store = mb.mail
+    folder = store.well_known["drafts"]
+    owner = mb.person
+    others = [p for p in range(len(tenant.people)) if p != owner]
+    end = int(tenant.reference.timestamp())
+    for n in range(count):
+        saved = end - rng.randrange(3600, 14 * 86400)
+        to = (rng.choice(others),) if others else (owner,)
+        cc = (rng.choice(others),) if others and rng.random() < 0.3 else ()
+        flags = DRAFT | READ | (1 << IMPORTANCE_SHIFT)
+        if n == 0 and rng.random() < 0.5:
+            flags |= 1 << ATTACH_SHIFT  # a draft with its attachment already added
+        rec = MessageRecord(store.next_serial(), folder, rng.getrandbits(48), saved, saved, flags,
+                            owner, to, cc, tenant.new_conversation(), 0, ())
+        store.add(rec)

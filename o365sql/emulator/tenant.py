@@ -204,17 +204,76 @@ def _user_json(rng: random.Random, i: int, domain: str, reference: datetime) -> 
         "responsibilities": [],
         "schools": [],
         "skills": [],
+        # user.md: no certificate user ids, no custom security attributes, not in a restricted
+        # management administrative unit (null, "default behavior is false"), no B2B parent.
+        "authorizationInfo": {"certificateUserIds": []},
+        "customSecurityAttributes": None,
+        # Non-nullable in the CSDL; user.md allows 5 or 1000 (5 chosen, inferred).
+        "deviceEnrollmentLimit": 5,
+        "identityParentId": None,
+        "isManagementRestricted": None,
+        "print": None,
+        "onPremisesExtensionAttributes": empty_extension_attributes(),
+        "mailboxSettings": _mailbox_settings(i, country),
+    }
+
+
+def empty_extension_attributes() -> dict[str, Any]:
+    """onPremisesExtensionAttributes of a cloud-only object: all fifteen present and null."""
+    return {f"extensionAttribute{n}": None for n in range(1, 16)}
+
+
+# Windows time zone of each seeded country (seed_words.CITIES), and display names of the seeded
+# preferred languages, for mailboxSettings (mailboxsettings.md example shapes).
+_COUNTRY_ZONES = {"US": "Pacific Standard Time", "DE": "W. Europe Standard Time",
+                  "FR": "Romance Standard Time", "JP": "Tokyo Standard Time",
+                  "CH": "W. Europe Standard Time", "CA": "Eastern Standard Time"}
+_LANGUAGES = {"en-US": "English (United States)", "fr-FR": "French (France)",
+              "de-DE": "German (Germany)", "ja-JP": "Japanese (Japan)"}
+_DATE_FORMATS = {"US": "M/d/yyyy", "DE": "dd.MM.yyyy", "CH": "dd.MM.yyyy", "JP": "yyyy/MM/dd",
+                 "CA": "yyyy-MM-dd"}
+
+
+def _mailbox_settings(i: int, country: str) -> dict[str, Any]:
+    """A mailbox's settings (GET /users/{id}?$select=mailboxSettings): working hours in the
+    user's zone, automatic replies off. Drawn from ``i`` only, so the seed's random stream (and
+    so the rest of the tenant) is unchanged."""
+    zone = _COUNTRY_ZONES.get(country, "UTC")
+    locale = ("en-US", "fr-FR", "de-DE", "ja-JP")[i % 4]
+    return {
+        "archiveFolder": None,  # set once the mailbox's folders exist (build_tenant)
+        "timeZone": zone,
+        "automaticRepliesSetting": {
+            "status": "disabled", "externalAudience": "all",
+            "scheduledStartDateTime": {"dateTime": "2026-11-02T08:00:00.0000000", "timeZone": "UTC"},
+            "scheduledEndDateTime": {"dateTime": "2026-11-03T08:00:00.0000000", "timeZone": "UTC"},
+            "internalReplyMessage": "", "externalReplyMessage": "",
+        },
+        "language": {"locale": locale, "displayName": _LANGUAGES[locale]},
+        "workingHours": {
+            "daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
+            "startTime": "08:00:00.0000000" if i % 2 else "09:00:00.0000000",
+            "endTime": "17:00:00.0000000" if i % 2 else "18:00:00.0000000",
+            "timeZone": {"name": zone},
+        },
+        "dateFormat": _DATE_FORMATS.get(country, "dd/MM/yyyy"),
+        "timeFormat": "h:mm tt" if country == "US" else "HH:mm",
+        "userPurpose": "user",
+        "delegateMeetingMessageDeliveryOptions": "sendToDelegateOnly",
     }
 
 
 def build_tenant(seed: int = 1, users: int = 6, messages_per_user: int = 150, events_per_user: int = 40,
                  contacts_per_user: int = 25, groups: int = 6, *, domain: str = "contoso.onmicrosoft.com",
                  reference: datetime = REFERENCE_DATE, shared_mailbox: bool = True,
-                 **options: Any) -> Tenant:
+                 drafts_per_user: int | None = None, **options: Any) -> Tenant:
     """A deterministic demo tenant.
 
     ``shared_mailbox`` adds one more user, "Contoso Support" (a disabled account, as shared
     mailboxes are), whose mailbox the first two users may read with the ``*.Shared`` scopes.
+    Each mailbox holds ``messages_per_user`` seeded messages plus ``drafts_per_user`` unsent
+    drafts (default ``seed_mail.draft_count(messages_per_user)``: 1 to 4; 0 for none), added
+    last so that they change nothing else in the tenant.
     Unknown ``options`` are rejected so that typos don't pass silently.
     """
     if options:
@@ -233,7 +292,11 @@ def build_tenant(seed: int = 1, users: int = 6, messages_per_user: int = 150, ev
     for user in tenant.users:
         mb = tenant.mailboxes[user["id"]]
         folders = seed_mail.seed_folders(mb)
+        user["mailboxSettings"]["archiveFolder"] = mb.folder_id(mb.mail.well_known["archive"])
         seed_mail.seed_messages(tenant, mb, rng, messages_per_user, folders)
         seed_calendar.seed_calendars(tenant, mb, rng, events_per_user)
         seed_contacts.seed_contacts(tenant, mb, rng, contacts_per_user)
+    drafts = seed_mail.draft_count(messages_per_user) if drafts_per_user is None else drafts_per_user
+    for user in tenant.users:
+        seed_mail.seed_drafts(tenant, tenant.mailboxes[user["id"]], drafts)
     return tenant

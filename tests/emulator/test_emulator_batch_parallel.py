@@ -4,6 +4,7 @@ over real HTTPS (graph-semantics §6)."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from o365sql.emulator import Emulator
@@ -27,15 +28,39 @@ def _messages(n: int, top: int = 2) -> list[dict[str, Any]]:
             for i in range(1, n + 1)]
 
 
-# Concurrency is observed through the mailbox limit, not the clock: while an inner request
-# sleeps in its injected latency it holds one of the mailbox's slots, so a limit of N slots
-# answers 429 exactly to the requests that ran beside N others.
+class _BatchInBackground:
+    """A ``$batch`` POST on its own thread, so the test can watch it while it runs."""
+
+    def __init__(self, emu: Emulator, http: Any, requests: list[dict[str, Any]]) -> None:
+        self.body: dict[str, Any] = {}
+        self._thread = threading.Thread(target=self._run, args=(emu, http, requests))
+        self._thread.start()
+
+    def _run(self, emu: Emulator, http: Any, requests: list[dict[str, Any]]) -> None:
+        self.body = _batch(emu, http, requests)
+
+    def join(self) -> dict[str, Any]:
+        self._thread.join()
+        assert self.body, "the $batch request failed"
+        return self.body
+
+
+# Concurrency is observed through the mailbox limit, not the clock: an inner request waiting at
+# an injected hold keeps one of the mailbox's slots until the test releases it, so once N are
+# held (faults.wait_held) a limit of N slots must refuse every other inner request that runs
+# beside them (limits.wait_rejected), whatever the thread scheduling.
 
 
 def test_four_inner_requests_run_at_once(emu: Emulator, http: Any) -> None:
     emu.limits.configure(concurrency=3, retry_after=0.5)
-    emu.faults.latency(0.3, path="/messages")  # matches the inner paths, not /v1.0/$batch
-    body = _batch(emu, http, _messages(4))
+    emu.faults.hold(path="/messages")  # matches the inner paths, not /v1.0/$batch
+    run = _BatchInBackground(emu, http, _messages(4))
+    try:
+        assert emu.faults.wait_held(3), "three inner requests never ran together"
+        assert emu.limits.wait_rejected(1), "the fourth inner request did not run beside them"
+    finally:
+        emu.faults.release()
+        body = run.join()
     assert [r["id"] for r in body["responses"]] == ["1", "2", "3", "4"]
     statuses = sorted(r["status"] for r in body["responses"])
     assert statuses == [200, 200, 200, 429]  # one after another, all four would pass
@@ -69,8 +94,13 @@ def test_inner_requests_pass_the_mailbox_limit_each(emu: Emulator, http: Any) ->
     # A limit of 2 concurrent requests per mailbox: of 4 requests running at once, two get
     # Outlook's 429 with their own Retry-After.
     emu.limits.configure(concurrency=2, retry_after=0.5)
-    emu.faults.latency(0.2, path="/messages")
-    body = _batch(emu, http, _messages(4))
+    emu.faults.hold(path="/messages")
+    run = _BatchInBackground(emu, http, _messages(4))
+    try:
+        assert emu.faults.wait_held(2) and emu.limits.wait_rejected(2)
+    finally:
+        emu.faults.release()
+        body = run.join()
     statuses = sorted(r["status"] for r in body["responses"])
     assert statuses == [200, 200, 429, 429]
     throttled = [r for r in body["responses"] if r["status"] == 429]

@@ -13,6 +13,7 @@ from graph_harness import ALL, BASE, Client, code
 
 from o365sql.emulator import item_ids
 from o365sql.emulator.graph_api import GraphService
+from o365sql.emulator.seed_mail import draft_count
 from o365sql.emulator.tenant import build_tenant
 from o365sql.emulator.wire import EmuRequest, Principal
 
@@ -40,7 +41,10 @@ def test_tenant_sizes_follow_parameters() -> None:
     t = build_tenant(seed=2, users=3, messages_per_user=40, events_per_user=4, contacts_per_user=7,
                      groups=2, shared_mailbox=False)
     assert len(t.users) == 3 and len(t.groups) == 2
-    assert all(len(mb.mail.messages) == 40 for mb in t.mailboxes.values())
+    # messages_per_user seeded messages, then a few unsent drafts (seed_mail.draft_count)
+    assert all(len(mb.mail.messages) == 40 + draft_count(40) for mb in t.mailboxes.values())
+    bare = build_tenant(seed=2, users=3, messages_per_user=40, drafts_per_user=0)
+    assert all(len(mb.mail.messages) == 40 for mb in bare.mailboxes.values())
     assert all(len(mb.contacts.contacts) == 7 for mb in t.mailboxes.values())
     with pytest.raises(TypeError, match="messages_per_usr"):
         build_tenant(messages_per_usr=3)

@@ -68,14 +68,15 @@ def test_delete_is_a_soft_delete_out_of_every_listing() -> None:
     victim, keeper = first["value"]
     _, deleted_items, _ = client.call("GET", "/me/mailFolders/deleteditems")
     status, count, _ = client.call("GET", "/me/messages/$count")
-    assert status == 200 and int(count) == 40
+    total = len(client.tenant.mailboxes[client.tenant.users[0]["id"]].mail.messages)
+    assert status == 200 and int(count) == total >= 40  # 40 seeded + the drafts
 
     status, _, _ = client.call("DELETE", f"/me/messages/{victim['id']}")
     assert status == 204
     assert client.call("GET", f"/me/messages/{victim['id']}")[0] == 404
-    assert int(client.call("GET", "/me/messages/$count")[1]) == 39
+    assert int(client.call("GET", "/me/messages/$count")[1]) == total - 1
     ids = {m["id"] for m in _pages(client, "/me/messages", "$top=7&$select=subject")}
-    assert victim["id"] not in ids and keeper["id"] in ids and len(ids) == 39
+    assert victim["id"] not in ids and keeper["id"] in ids and len(ids) == total - 1
     # Not in Deleted Items (that takes a move): in Recoverable Items, which no listing shows.
     _, after, _ = client.call("GET", "/me/mailFolders/deleteditems")
     assert after["totalItemCount"] == deleted_items["totalItemCount"]

@@ -219,6 +219,7 @@ def test_client_credentials_with_certificate(emu: Emulator, make_cca: Any, form:
 
 def test_device_code_flow_public_client_with_device_login_page(
         emu: Emulator, make_pca: Any, http: Any, browsers: Any) -> None:
+    emu.clear_log()
     app = make_pca()
     flow = app.initiate_device_flow(scopes=["https://graph.microsoft.com/Mail.ReadWrite"])
     assert flow["verification_uri"] == emu.base_url + "/devicelogin"
@@ -226,8 +227,14 @@ def test_device_code_flow_public_client_with_device_login_page(
     user = emu.users[2]
     page_texts: list[str] = []
 
+    def pending_polls() -> bool:
+        return any(e.error == "authorization_pending" for e in emu.log)
+
     def person() -> None:
-        time.sleep(0.3)
+        # Sign in only once msal has polled and heard "pending", not after a guessed delay.
+        deadline = time.monotonic() + 30
+        while not pending_polls() and time.monotonic() < deadline:
+            time.sleep(0.02)
         browser = browsers()
         page_texts.append(browser.device_login(flow["verification_uri"], flow["user_code"], user))
 

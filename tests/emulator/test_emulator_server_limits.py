@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from o365sql.emulator import Emulator
+from o365sql.emulator.faults import FaultInjector, FaultRule
 from o365sql.emulator.limits import MailboxThrottle, format_retry_after, mailbox_of
 
 
@@ -17,63 +18,110 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def concurrent_gets(emu: Emulator, sessions: Any, url: str, token: str, n: int) -> list[requests.Response]:
-    out: list[requests.Response] = []
-    lock = threading.Lock()
-    clients = [sessions() for _ in range(n)]
-    barrier = threading.Barrier(n)
+class Background:
+    """GETs started on their own threads and sessions; ``join`` waits for all of them."""
 
-    def one(session: Any) -> None:
-        barrier.wait()
+    def __init__(self, sessions: Any, urls: list[str], token: str) -> None:
+        self.responses: list[requests.Response] = []
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._one, args=(sessions(), url, token))
+                         for url in urls]
+        for thread in self._threads:
+            thread.start()
+
+    def _one(self, session: Any, url: str, token: str) -> None:
         resp = session.get(url, headers=bearer(token))
-        with lock:
-            out.append(resp)
+        with self._lock:
+            self.responses.append(resp)
 
-    threads = [threading.Thread(target=one, args=(c,)) for c in clients]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out
+    def join(self) -> list[int]:
+        for thread in self._threads:
+            thread.join()
+        return sorted(r.status_code for r in self.responses)
+
+
+# Concurrency is made exact with a hold fault, not with latency and luck: the held requests
+# have passed the mailbox limit and wait inside the server until released, so "N requests in
+# flight" is a fact the test waits for (faults.wait_held), whatever the thread scheduling.
 
 
 def test_five_concurrent_requests_to_one_mailbox_get_a_429(emu: Emulator, sessions: Any) -> None:
-    emu.faults.latency(0.4, path="/messages")
+    emu.clear_log()
     emu.limits.configure(retry_after=0.25)
-    responses = concurrent_gets(emu, sessions, emu.graph_url + "/me/messages?$top=1",
-                                emu.mint_token(emu.users[0]), 5)
-    statuses = sorted(r.status_code for r in responses)
-    assert statuses.count(429) >= 1 and statuses.count(200) >= 1, statuses
-    throttled = next(r for r in responses if r.status_code == 429)
-    assert throttled.headers["Retry-After"] == "0.25"
-    assert throttled.json() == {"error": {"code": "ApplicationThrottled",
-                                          "message": "Application is over its MailboxConcurrency limit."}}
-    assert emu.counters["by_status"].get(429, 0) >= 1
+    emu.faults.hold(path="/messages")
+    token = emu.mint_token(emu.users[0])
+    url = emu.graph_url + "/me/messages?$top=1"
+    four = Background(sessions, [url] * 4, token)
+    try:
+        assert emu.faults.wait_held(4), "four requests never were in the server together"
+        fifth = sessions().get(url, headers=bearer(token))
+    finally:
+        emu.faults.release()
+        statuses = four.join()
+    assert fifth.status_code == 429, fifth.text
+    assert fifth.headers["Retry-After"] == "0.25"
+    assert fifth.json() == {"error": {"code": "ApplicationThrottled",
+                                      "message": "Application is over its MailboxConcurrency limit."}}
+    assert statuses == [200, 200, 200, 200]
+    assert emu.counters["by_status"].get(429, 0) == 1
+    assert emu.limits.active() == {}  # every slot was given back
 
 
 def test_concurrency_is_per_mailbox_and_can_be_switched_off(emu: Emulator, sessions: Any) -> None:
-    emu.faults.latency(0.3, path="/messages")
     token = emu.mint_token(roles=["Mail.Read"])
-    # Two requests each to three different mailboxes: no mailbox reaches 4.
-    urls = [f"{emu.graph_url}/users/{u}/messages?$top=1" for u in emu.users[:3]] * 2
-    results: list[int] = []
-    lock = threading.Lock()
-
-    def one(url: str, session: Any) -> None:
-        code = session.get(url, headers=bearer(token)).status_code
-        with lock:
-            results.append(code)
-
-    threads = [threading.Thread(target=one, args=(u, sessions())) for u in urls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert 429 not in results
+    first, second = emu.users[:2]
+    url = f"{emu.graph_url}/users/{first}/messages?$top=1"
+    emu.faults.hold(path=f"/users/{first}/messages")
+    four = Background(sessions, [url] * 4, token)
+    try:
+        assert emu.faults.wait_held(4)
+        # Another mailbox is counted on its own; the first one is full.
+        other = sessions().get(f"{emu.graph_url}/users/{second}/messages?$top=1", headers=bearer(token))
+        fifth = sessions().get(url, headers=bearer(token))
+    finally:
+        emu.faults.release()
+        statuses = four.join()
+    assert other.status_code == 200 and fifth.status_code == 429
+    assert statuses == [200] * 4
+    # Switched off: six requests in flight at once to one mailbox all pass.
     emu.limits.configure(concurrency=None)
-    responses = concurrent_gets(emu, sessions, emu.graph_url + "/me/messages?$top=1",
-                                emu.mint_token(emu.users[0]), 6)
-    assert all(r.status_code != 429 for r in responses)
+    emu.faults.hold(path=f"/users/{first}/messages")
+    six = Background(sessions, [url] * 6, token)
+    try:
+        assert emu.faults.wait_held(6), "with no limit, six requests should run together"
+    finally:
+        emu.faults.release()
+        statuses = six.join()
+    assert statuses == [200] * 6
+
+
+def test_throttle_refuses_the_request_beyond_the_limit_without_any_threads() -> None:
+    throttle = MailboxThrottle(str.lower)
+    throttle.configure(retry_after=0.5)
+    assert all(throttle.admit("app", "mb") is None for _ in range(4))
+    refusal = throttle.admit("app", "MB")
+    assert refusal is not None and refusal.status == 429 and refusal.code == "ApplicationThrottled"
+    assert refusal.headers == {"Retry-After": "0.5"}
+    assert throttle.rejected == 1 and throttle.wait_rejected(1, timeout=0)
+    assert throttle.admit("other-app", "mb") is None  # per (app, mailbox)
+    throttle.leave("app", "mb")
+    assert throttle.admit("app", "mb") is None
+
+
+def test_hold_rules_release_and_cap() -> None:
+    faults = FaultInjector()
+    rule = faults.hold(path="/messages", delay=5)
+    decision = faults.pick("GET", "/v1.0/me/messages")
+    assert decision.holds == (rule.id,) and decision.active
+    waiter = threading.Thread(target=faults.wait_at_holds, args=(decision,))
+    waiter.start()
+    assert faults.wait_held(1) and faults.held() == 1
+    faults.release(rule.id)
+    waiter.join()
+    assert faults.held() == 0
+    assert faults.pick("GET", "/v1.0/me/messages").holds == ()  # a released hold holds no more
+    with pytest.raises(ValueError):
+        FaultRule(kind="explode")
 
 
 def test_rate_limit_per_app_and_mailbox(emu: Emulator, http: Any) -> None:
