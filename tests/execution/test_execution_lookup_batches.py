@@ -4,48 +4,14 @@ does not know is no row. Checked in the emulator's request log and against ``Pus
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
+from execution_support import rows as _rows
 
 import o365sql
 from o365sql.emulator import Emulator
 
-SCOPES = ["Mail.Read", "User.Read.All", "Calendars.Read"]
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(seed=11, users=2, messages_per_user=40, events_per_user=2) as emu:
-        yield emu
-
-
-def _connect(emu: Emulator, **props: Any) -> Any:
-    token = emu.mint_token(user=emu.users[0], scopes=SCOPES)
-    return o365sql.connect(GraphURL=emu.graph_url, AuthorityURL=emu.authority,
-                           AzureTenant=emu.tenant_id, SSLServerCert=emu.ca_path,
-                           OAuthAccessToken=token, **props)
-
-
-@pytest.fixture(scope="module")
-def on(emulator: Emulator) -> Iterator[Any]:
-    connection = _connect(emulator)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture(scope="module")
-def off(emulator: Emulator) -> Iterator[Any]:
-    connection = _connect(emulator, Pushdown=False)
-    yield connection
-    connection.close()
-
-
-def _rows(connection: Any, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
-    cur = connection.cursor()
-    cur.execute(sql, params)
-    return [tuple(r) for r in cur.fetchall()]
+TENANT = {"seed": 11, "users": 2, "messages_per_user": 40, "events_per_user": 2}
 
 
 def _in_list(ids: list[str]) -> str:

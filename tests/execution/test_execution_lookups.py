@@ -6,50 +6,18 @@ bare datetime parameters and MaxRows. Each answer is compared with the same quer
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from execution_support import connect as _connect
+from execution_support import rows as _rows
 
 import o365sql
 from o365sql import execution
 from o365sql.emulator import Emulator
 
-SCOPES = ["Mail.Read", "User.Read.All", "Calendars.Read", "Contacts.Read", "Group.Read.All"]
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(seed=5, users=2, messages_per_user=60, events_per_user=6) as emu:
-        yield emu
-
-
-def _connect(emu: Emulator, **props: Any) -> Any:
-    token = emu.mint_token(user=emu.users[0], scopes=SCOPES)
-    return o365sql.connect(GraphURL=emu.graph_url, AuthorityURL=emu.authority,
-                           AzureTenant=emu.tenant_id, SSLServerCert=emu.ca_path,
-                           OAuthAccessToken=token, **props)
-
-
-@pytest.fixture(scope="module")
-def on(emulator: Emulator) -> Iterator[Any]:
-    connection = _connect(emulator)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture(scope="module")
-def off(emulator: Emulator) -> Iterator[Any]:
-    connection = _connect(emulator, Pushdown=False)
-    yield connection
-    connection.close()
-
-
-def _rows(connection: Any, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
-    cur = connection.cursor()
-    cur.execute(sql, params)
-    return [tuple(r) for r in cur.fetchall()]
+TENANT = {"seed": 5, "users": 2, "messages_per_user": 60, "events_per_user": 6}
 
 
 def _graph(emu: Emulator) -> list[tuple[str, int]]:
