@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
-from ..conversion import graph_value, to_storage
+from ..conversion import Reader, column_reader, to_storage
 from ..exceptions import Error
 from ..graph.errors import is_missing_item
 from ..graph.request import GraphRequest
@@ -134,33 +134,47 @@ def storage_rows(scan: Scan, fill: dict[str, Any], page: list[dict[str, Any]]
                  ) -> list[tuple[Any, ...]]:
     """Convert one Graph page into storage tuples (``DataError`` names the table and column)."""
     table = scan.table.name
-    plan: list[tuple[int, Any, Any]] = []  # (kind, column, fill value)
+    readers: list[Reader] = []
     for column in scan.columns:
         key = column.name.lower()
         if column.pseudo or key in fill:
-            plan.append((0, column, to_storage(fill.get(key, column.default_value),
-                                               column.sql_type)))
+            readers.append(_constant(to_storage(fill.get(key, column.default_value),
+                                                column.sql_type)))
         else:
-            plan.append((1, column, None))
-    rows: list[tuple[Any, ...]] = []
-    for entity in page:
-        rows.append(tuple(
-            value if kind == 0 else to_storage(graph_value(entity, column, table), column.sql_type)
-            for kind, column, value in plan))
-    return rows
+            readers.append(_stored(column_reader(column, table), column.sql_type))
+    return [tuple([read(entity) for read in readers]) for entity in page]
+
+
+def _stored(read: Reader, sql_type: str) -> Reader:
+    return lambda entity: to_storage(read(entity), sql_type)
 
 
 def python_rows(scan: Scan, fill: dict[str, Any], page: list[dict[str, Any]],
                 positions: Sequence[int]) -> list[tuple[Any, ...]]:
     """Convert one Graph page straight into result tuples (the direct streaming path)."""
+    readers = row_readers(scan, fill, positions)
+    return [tuple([read(entity) for read in readers]) for entity in page]
+
+
+def row_readers(scan: Scan, fill: dict[str, Any], positions: Sequence[int]
+                ) -> tuple[Reader, ...]:
+    """One reader per result column: pseudo-columns (and columns the request's address
+    fixes) read the fill, the others the entity (``conversion.column_reader``, built here once
+    per page rather than dispatching on the column's type for every value)."""
     table = scan.table.name
-    picked = [scan.columns[i] for i in positions]
-    rows: list[tuple[Any, ...]] = []
-    for entity in page:
-        rows.append(tuple(
-            fill.get(c.name.lower(), c.default_value) if c.pseudo or c.name.lower() in fill
-            else graph_value(entity, c, table) for c in picked))
-    return rows
+    readers: list[Reader] = []
+    for index in positions:
+        column = scan.columns[index]
+        key = column.name.lower()
+        if column.pseudo or key in fill:
+            readers.append(_constant(fill.get(key, column.default_value)))
+        else:
+            readers.append(column_reader(column, table))
+    return tuple(readers)
+
+
+def _constant(value: Any) -> Reader:
+    return lambda entity: value
 
 
 def count(scan: Scan, graph: Any) -> int:
