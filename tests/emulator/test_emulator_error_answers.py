@@ -4,35 +4,16 @@ injected-fault bodies, ErrorItemNotFound's text, and identity errors (over real 
 from __future__ import annotations
 
 import html
-import socket
-import ssl
 from typing import Any
 
 import pytest
+from raw_tls import raw_exchange
 
 from o365sql.emulator import Emulator
 
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def raw(emu: Emulator, payload: bytes) -> bytes:
-    """Send raw bytes over TLS and read until the server closes the connection."""
-    ctx = ssl.create_default_context(cafile=emu.ca_path)
-    with socket.create_connection(("127.0.0.1", emu.port), timeout=10) as sock, \
-            ctx.wrap_socket(sock, server_hostname="127.0.0.1") as tls:
-        tls.sendall(payload)
-        chunks = []
-        while True:
-            try:
-                data = tls.recv(65536)
-            except (TimeoutError, ssl.SSLError, ConnectionError):
-                break
-            if not data:
-                break
-            chunks.append(data)
-    return b"".join(chunks)
 
 
 # -- protocol-level errors reach the log and the counters ----------------------------------------
@@ -46,7 +27,7 @@ def raw(emu: Emulator, payload: bytes) -> bytes:
 ])
 def test_protocol_errors_are_logged_and_counted(emu: Emulator, payload: bytes, status: int) -> None:
     emu.clear_log()
-    answer = raw(emu, payload)
+    answer = raw_exchange(emu, payload)
     assert answer.startswith(f"HTTP/1.1 {status}".encode()), answer[:100]
     assert b"request-id: " in answer and b'"error"' in answer
     assert emu.counters["total"] == 1 and emu.counters["by_status"] == {status: 1}

@@ -15,6 +15,7 @@ from typing import Any
 
 import jwt
 import pytest
+from raw_tls import raw_exchange
 
 from o365sql.emulator import Emulator
 from o365sql.emulator.tenant import build_tenant
@@ -148,29 +149,6 @@ def test_handler_exception_is_a_graph_500(emu: Emulator, http: Any) -> None:
     assert resp.json()["error"]["code"] == "generalException"
     assert "bug in a route" not in resp.text and "Traceback" not in resp.text
     assert emu.log[-1].status == 500 and emu.log[-1].error == "generalException"
-
-
-def raw_exchange(emu: Emulator, payload: bytes) -> bytes:
-    """Send raw bytes over TLS and read until the server closes or answers."""
-    ctx = ssl.create_default_context(cafile=emu.ca_path)
-    with socket.create_connection(("127.0.0.1", emu.port), timeout=5) as sock, \
-            ctx.wrap_socket(sock, server_hostname="127.0.0.1") as tls:
-        tls.sendall(payload)
-        chunks = []
-        while True:
-            try:
-                data = tls.recv(65536)
-            except (TimeoutError, ssl.SSLError, ConnectionError):
-                break
-            if not data:
-                break
-            chunks.append(data)
-            if b"\r\n\r\n" in b"".join(chunks) and b"Connection: close" in b"".join(chunks):
-                head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
-                length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
-                if len(body) >= length:
-                    break
-    return b"".join(chunks)
 
 
 def test_garbage_request_line_gets_json_400_and_close(emu: Emulator) -> None:

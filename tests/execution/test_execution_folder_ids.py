@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from execution_support import connect
 
-import o365sql
 from o365sql.emulator import Emulator
 
 
@@ -21,9 +21,7 @@ def emulator() -> Iterator[Emulator]:
 
 def _connect(emu: Emulator, *, app: bool = False, **props: Any) -> Any:
     token = emu.mint_token() if app else emu.mint_token(user=emu.users[0], scopes=["Mail.Read"])
-    return o365sql.connect(GraphURL=emu.graph_url, AuthorityURL=emu.authority,
-                           AzureTenant=emu.tenant_id, SSLServerCert=emu.ca_path,
-                           OAuthAccessToken=token, **props)
+    return connect(emu, token, **props)
 
 
 @pytest.fixture(scope="module")
