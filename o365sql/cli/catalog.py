@@ -2,7 +2,7 @@
 ``.describe``) print, read straight from the catalog and the procedure registry.
 
 Stage: presentation of catalog data; no Graph request is needed, so these work before any
-sign-in. Each function returns ``(column names, rows)`` for ``cli_output.write_result``.
+sign-in. Each function returns ``(column names, rows)`` for ``output.write_result``.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from o365sql.cli import CliContext
+    from o365sql.cli.context import CliContext
 
 __all__ = ["DEMO_QUERIES", "emulator_properties", "run_demo", "sign_in_demo_user"]
 
@@ -28,7 +28,7 @@ def sign_in_demo_user(emu: Any, user: str | None = None) -> dict[str, str]:
     The tokens stay in a ``memory://`` store of this process, so nothing is written to disk.
     """
     from o365sql import auth
-    from o365sql.emulator.browser import SignInBrowser
+    from o365sql.emulator.identity.browser import SignInBrowser
     from o365sql.properties import parse_properties
 
     person = user or emu.users[0]
@@ -93,7 +93,7 @@ def run_demo(ctx: CliContext) -> int:
 
     ctx.stderr.write("o365sql: starting the built-in emulator (an offline Office 365 tenant)\n")
     with Emulator() as emu:
-        from o365sql.cli import collect_properties
+        from o365sql.cli.context import collect_properties
 
         # $O365SQL_CONNECT describes the user's real tenant: not this one. Explicit -p wins.
         ctx.given = {**sign_in_demo_user(emu), **collect_properties(ctx.args, {})}
@@ -101,7 +101,7 @@ def run_demo(ctx: CliContext) -> int:
                          "through the desktop sign-in flow\n")
         try:
             if getattr(ctx.args, "shell", False):
-                from o365sql.cli_shell import Shell
+                from o365sql.cli.shell import Shell
 
                 return Shell(ctx).run()
             today = emu.tenant.reference.replace(hour=0, minute=0, second=0, microsecond=0)

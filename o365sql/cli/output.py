@@ -1,6 +1,6 @@
 """Command line, last stage: turns a result set (``description`` + rows) into text.
 
-The CLI (``cli.py``) and the shell (``cli_shell.py``) hand every result here. Three formats:
+The CLI (``main``) and the shell (``shell``) hand every result here. Three formats:
 an aligned table (display widths counted per character, so CJK text and emoji line up; long
 values cut to ``max_width`` with an ellipsis), CSV (the ``csv`` module, full values) and JSON
 (an array, or one object per line with ``jsonl``; datetimes in ISO 8601). It also holds the

@@ -1,7 +1,7 @@
 """Command line, interactive part: the ``o365sql shell`` read-eval-print loop.
 
-Stage: entry point (as ``cli.py``). It reads statements that may span lines and end with
-``;``, hands each to ``CliContext.run_statement`` (which prints through ``cli_output``), and
+Stage: entry point (as ``main``). It reads statements that may span lines and end with
+``;``, hands each to ``CliContext.run_statement`` (which prints through ``output``), and
 handles meta commands (``.tables``, ``.describe T``, ``.explain SQL``, ``.format csv``, ...).
 With a terminal it uses the stdlib ``readline``: a history file (``~/.o365sql_history``, or
 ``$O365SQL_HISTORY``) where a multi-line statement is one entry, and tab completion of SQL
@@ -19,11 +19,11 @@ from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 import o365sql
-from o365sql.cli_output import FORMATS, error_text
+from o365sql.cli.output import FORMATS, error_text
 
 if TYPE_CHECKING:
     from o365sql.catalog import Catalog
-    from o365sql.cli import CliContext
+    from o365sql.cli.context import CliContext
 
 __all__ = [
     "META_COMMANDS",
@@ -336,7 +336,7 @@ class Shell:
     # -- meta commands ----------------------------------------------------------------------
     def _meta(self, line: str) -> bool:
         """Run one meta command; False means leave the shell."""
-        from o365sql import cli_catalog
+        from o365sql.cli import catalog as cli_catalog
 
         command, _, rest = line.partition(" ")
         command, rest = command.lower(), rest.strip().rstrip(";").strip()

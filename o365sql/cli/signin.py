@@ -18,7 +18,7 @@ from o365sql.exceptions import ProgrammingError
 from o365sql.properties import parse_properties
 
 if TYPE_CHECKING:
-    from o365sql.cli import CliContext
+    from o365sql.cli.context import CliContext
 
 __all__ = ["login", "login_properties", "logout"]
 
@@ -40,7 +40,7 @@ def login_properties(given: Mapping[str, str], flow: str, certificate: str | Non
                      environ: Mapping[str, str]) -> Any:
     """The properties a ``login`` flow signs in with (``OAuthGrantType`` picks the device-code
     flow in ``o365sql.auth``)."""
-    from o365sql.cli import cli_defaults
+    from o365sql.cli.context import cli_defaults
 
     values = dict(cli_defaults(dict(given), environ))
     overrides = {"AuthScheme": _FLOW_SCHEMES[flow]}
@@ -91,7 +91,7 @@ def login(ctx: CliContext) -> int:
 
 def logout(ctx: CliContext) -> int:
     from o365sql.auth import AuthSettings, open_token_store
-    from o365sql.cli import cli_defaults
+    from o365sql.cli.context import cli_defaults
 
     props = parse_properties(None, cli_defaults(dict(ctx.given), ctx.environ))
     # app-only needs a tenant to name the store; any will do to find and clear it

@@ -6,7 +6,7 @@
     with Emulator(seed=1, port=0) as emu:
         emu.authority, emu.graph_url, emu.ca_path, emu.app.client_id, emu.app.client_secret
 
-It is imported lazily, so importing the Graph side's modules (``o365sql.emulator.tenant``,
+It is imported lazily, so importing the Graph side's modules (``o365sql.emulator.tenant.tenant``,
 ``wire``, ``errors``) does not load the server, TLS and JWT machinery.
 """
 

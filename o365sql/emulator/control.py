@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from .transport import HttpRequest, HttpResponse, json_response
+from .server.transport import HttpRequest, HttpResponse, json_response
 
 if TYPE_CHECKING:
     from .runtime import Emulator

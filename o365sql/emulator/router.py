@@ -20,15 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .aadsts import OAuthError
 from .errors import GraphError
-from .faults import Decision, FaultInjector
-from .identity import IdentityService
-from .limits import MailboxThrottle, format_retry_after, mailbox_of, too_many_requests
-from .requestlog import LogEntry, RequestLog
-from .tokens import INVALID, TokenIssuer, unauthorized
-from .transport import HttpRequest, HttpResponse, html_response, json_response
-from .wire import EmuRequest, EmuResponse
+from .identity.aadsts import OAuthError
+from .identity.routes import IdentityService
+from .identity.tokens import INVALID, TokenIssuer, unauthorized
+from .server.faults import Decision, FaultInjector
+from .server.limits import MailboxThrottle, format_retry_after, mailbox_of, too_many_requests
+from .server.requestlog import LogEntry, RequestLog
+from .server.transport import HttpRequest, HttpResponse, html_response, json_response
+from .server.wire import EmuRequest, EmuResponse
 
 log = logging.getLogger("o365sql.emulator")
 

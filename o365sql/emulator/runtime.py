@@ -18,20 +18,20 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Self
 
-from . import tls
-from .apps import AppRegistry, RegisteredApp, as_list
 from .control import Controls
-from .directory import Directory
-from .faults import FaultInjector
-from .grantstore import GrantStore, IdentityConfig
-from .identity import IdentityService
-from .idp import IdentityPlatform
-from .limits import MailboxThrottle
-from .requestlog import LogEntry, RequestLog
+from .identity.apps import AppRegistry, RegisteredApp, as_list
+from .identity.directory import Directory
+from .identity.grantstore import GrantStore, IdentityConfig
+from .identity.platform import IdentityPlatform
+from .identity.routes import IdentityService
+from .identity.signin import SignIn
+from .identity.tokens import GRAPH_RESOURCE, TokenIssuer
 from .router import GraphHandler, Router
-from .server import EmulatorHTTPServer
-from .signin import SignIn
-from .tokens import GRAPH_RESOURCE, TokenIssuer
+from .server import tls
+from .server.faults import FaultInjector
+from .server.httpd import EmulatorHTTPServer
+from .server.limits import MailboxThrottle
+from .server.requestlog import LogEntry, RequestLog
 
 DEMO_DELEGATED = [
     "Mail.ReadWrite", "Mail.Send", "Calendars.ReadWrite", "Contacts.ReadWrite", "User.Read",
@@ -70,7 +70,7 @@ class Emulator:
 
     def __init__(self, seed: int = 1, port: int = 0, host: str = "127.0.0.1", *,
                  state_dir: str | None = None, **tenant_options: Any) -> None:
-        from .tenant import build_tenant
+        from .tenant.tenant import build_tenant
 
         self.seed = seed
         self.tenant = build_tenant(seed=seed, **tenant_options)
@@ -151,7 +151,7 @@ class Emulator:
         return f"<Emulator {self.base_url} tenant={self.tenant_id} seed={self.seed} {state}>"
 
     def _make_graph(self) -> GraphHandler:
-        from .graph_api import GraphService
+        from .graph.service import GraphService
 
         return GraphService(self.tenant, base_url=self.graph_url)
 

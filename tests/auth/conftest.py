@@ -11,7 +11,7 @@ import pytest
 from signin_browser import SYSTEM_BUNDLE, Browser
 
 try:
-    from o365sql.emulator import Emulator  # type: ignore[attr-defined]
+    from o365sql.emulator import Emulator
 except ImportError:  # the package's __init__ may not export it yet
     from o365sql.emulator.runtime import Emulator
 

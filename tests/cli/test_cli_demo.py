@@ -8,7 +8,7 @@ import sys
 
 from cli_support import run_cli, run_process
 
-from o365sql.cli_demo import DEMO_QUERIES
+from o365sql.cli.demo import DEMO_QUERIES
 
 
 def test_demo_prints_every_query_with_rows(cli_env):

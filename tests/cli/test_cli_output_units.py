@@ -1,4 +1,4 @@
-"""Pure functions of ``cli_output``: display widths, cutting, formats, the progress line."""
+"""Pure functions of ``o365sql.cli.output``: display widths, cutting, formats, the progress line."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 
 from cli_support import TTYText
 
-from o365sql.cli_output import Progress, display_width, truncate, write_result
+from o365sql.cli.output import Progress, display_width, truncate, write_result
 
 DESCRIPTION = [("Name", "VARCHAR"), ("N", "INTEGER"), ("When", "DATETIME"), ("Ok", "BOOLEAN")]
 WHEN = datetime.datetime(2026, 11, 2, 9, 30, tzinfo=datetime.UTC)

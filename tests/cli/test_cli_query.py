@@ -13,7 +13,7 @@ from cli_support import TTYText, run_cli, run_process
 
 import o365sql
 from o365sql.catalog import load_catalog
-from o365sql.cli_output import cell_text, display_width
+from o365sql.cli.output import cell_text, display_width
 
 SQL = ("SELECT Id, Subject, ReceivedDateTime, IsRead, Importance FROM Messages "
        "ORDER BY ReceivedDateTime DESC LIMIT 7")

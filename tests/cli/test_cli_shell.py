@@ -15,7 +15,7 @@ from cli_support import SYSTEM_BUNDLE, run_process
 
 import o365sql
 from o365sql.catalog import load_catalog
-from o365sql.cli_shell import META_COMMANDS, complete, split_statements, statement_complete
+from o365sql.cli.shell import META_COMMANDS, complete, split_statements, statement_complete
 
 CATALOG = load_catalog()
 

@@ -17,7 +17,7 @@ from cli_support import run_cli
 
 from o365sql import auth
 from o365sql.auth import apps as auth_apps
-from o365sql.emulator.browser import SignInBrowser
+from o365sql.emulator.identity.browser import SignInBrowser
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from cli_support import SYSTEM_BUNDLE, TTYText, run_cli
 
-from o365sql.cli_output import Progress, write_result
+from o365sql.cli.output import Progress, write_result
 
 CLEAR = "\r\x1b[2K"
 PROGRESS = re.compile(r"\d+ rows, \d+ pages \(\d+\.\d s\)")

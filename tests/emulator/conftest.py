@@ -16,9 +16,9 @@ import pytest
 import requests
 
 from o365sql.emulator import Emulator
-from o365sql.emulator.browser import SignInBrowser
-from o365sql.emulator.grantstore import IdentityConfig
-from o365sql.emulator.limits import LimitSettings
+from o365sql.emulator.identity.browser import SignInBrowser
+from o365sql.emulator.identity.grantstore import IdentityConfig
+from o365sql.emulator.server.limits import LimitSettings
 
 GRAPH_SCOPES = ["https://graph.microsoft.com/Mail.ReadWrite", "https://graph.microsoft.com/User.Read"]
 DEFAULT_SCOPE = ["https://graph.microsoft.com/.default"]

@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 from o365sql.emulator.errors import GraphError
-from o365sql.emulator.graph_api import GraphService
-from o365sql.emulator.tenant import build_tenant
-from o365sql.emulator.wire import EmuRequest, Principal
+from o365sql.emulator.graph.service import GraphService
+from o365sql.emulator.server.wire import EmuRequest, Principal
+from o365sql.emulator.tenant.tenant import build_tenant
 
 BASE = "https://emu.test/v1.0"
 ALL = frozenset({"Mail.ReadWrite", "Mail.Send", "User.Read", "Calendars.ReadWrite", "Contacts.ReadWrite",

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 
 from o365sql.emulator import Emulator
-from o365sql.emulator.odata_lexer import FilterSyntaxError, tokenize
+from o365sql.emulator.odata.lexer import FilterSyntaxError, tokenize
 
 DTO_FORMAT = "should be in format 'yyyy-mm-ddThh:mm:ss('.'s+)?(zzzzzz)?' and each field value " \
              "is within valid range."

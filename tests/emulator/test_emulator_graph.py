@@ -11,11 +11,10 @@ import base64
 import pytest
 from graph_harness import ALL, BASE, Client, code
 
-from o365sql.emulator import item_ids
-from o365sql.emulator.graph_api import GraphService
-from o365sql.emulator.seed_mail import draft_count
-from o365sql.emulator.tenant import build_tenant
-from o365sql.emulator.wire import EmuRequest, Principal
+from o365sql.emulator.graph.service import GraphService
+from o365sql.emulator.server.wire import EmuRequest, Principal
+from o365sql.emulator.tenant.seed_mail import draft_count
+from o365sql.emulator.tenant.tenant import build_tenant, item_ids
 
 
 @pytest.fixture(scope="module")

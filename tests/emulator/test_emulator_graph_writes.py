@@ -10,8 +10,8 @@ import pytest
 from graph_harness import Client, code
 
 from o365sql.emulator.errors import GraphError
-from o365sql.emulator.limits import throttled
-from o365sql.emulator.wire import Principal
+from o365sql.emulator.server.limits import throttled
+from o365sql.emulator.server.wire import Principal
 
 
 @pytest.fixture
@@ -255,7 +255,7 @@ def test_batch(client: Client) -> None:
 def test_batch_applies_mailbox_limits_per_inner_request(client: Client) -> None:
     import json
 
-    from o365sql.emulator.wire import EmuRequest
+    from o365sql.emulator.server.wire import EmuRequest
 
     me = client.tenant.users[0]["id"]
     other = client.tenant.users[1]

@@ -1,7 +1,7 @@
 """Every msal flow completes against the emulator's identity platform, over real HTTPS.
 
 The sign-in pages are driven the way a browser would (GET the authorize URL, POST the account
-picker form, POST the consent form) by ``o365sql.emulator.browser.SignInBrowser``.
+picker form, POST the consent form) by ``o365sql.emulator.identity.browser.SignInBrowser``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import msal
 import pytest
 
 from o365sql.emulator import Emulator
-from o365sql.emulator.browser import ScriptedBrowser, parse_forms
+from o365sql.emulator.identity.browser import ScriptedBrowser, parse_forms
 
 SCOPES = ["https://graph.microsoft.com/Mail.ReadWrite", "https://graph.microsoft.com/User.Read"]
 

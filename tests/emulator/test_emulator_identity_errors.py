@@ -13,7 +13,7 @@ import jwt
 import pytest
 
 from o365sql.emulator import Emulator
-from o365sql.emulator.browser import parse_forms
+from o365sql.emulator.identity.browser import parse_forms
 
 SCOPES = ["https://graph.microsoft.com/User.Read"]
 

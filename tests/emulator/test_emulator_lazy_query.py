@@ -18,11 +18,12 @@ from urllib.parse import urlsplit
 import pytest
 from graph_harness import Client
 
-from o365sql.emulator import item_ids, odata_query
-from o365sql.emulator.mail_json import MESSAGE_TABLE, message_items, message_json
-from o365sql.emulator.odata_rules import MESSAGES
-from o365sql.emulator.record_view import ABSENT, PropertyTable, RecordItems, RecordView
-from o365sql.emulator.seed_mail import draft_count
+from o365sql.emulator.odata import query as odata_query
+from o365sql.emulator.odata.rules import MESSAGES
+from o365sql.emulator.tenant.mail_json import MESSAGE_TABLE, message_items, message_json
+from o365sql.emulator.tenant.record_view import ABSENT, PropertyTable, RecordItems, RecordView
+from o365sql.emulator.tenant.seed_mail import draft_count
+from o365sql.emulator.tenant.tenant import item_ids
 
 SELF = "https://emu.test/v1.0/me/messages"
 CTX = "https://emu.test/v1.0/$metadata#users('x')/messages"
@@ -164,7 +165,7 @@ def test_record_view_behaves_as_the_built_dict(client: Client) -> None:
 def test_result_cache_is_bounded_by_items(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(odata_query, "_CACHE_ITEMS", 100)
     items = [{"id": f"{i:04d}", "n": i} for i in range(40)]
-    from o365sql.emulator.odata_rules import MAIL_FOLDERS
+    from o365sql.emulator.odata.rules import MAIL_FOLDERS
 
     for key in range(10):
         body = odata_query.apply_query(items, MAIL_FOLDERS, "$top=3", {}, SELF, CTX,

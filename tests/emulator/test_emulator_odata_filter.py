@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from o365sql.emulator import odata_rules as R
 from o365sql.emulator.errors import GraphError
-from o365sql.emulator.odata_filter import compile_filter
-from o365sql.emulator.odata_lexer import FilterSyntaxError, quote, tokenize
-from o365sql.emulator.odata_parser import BoolOp, Compare, Not, parse_filter
+from o365sql.emulator.odata import rules as R
+from o365sql.emulator.odata.filter import compile_filter
+from o365sql.emulator.odata.lexer import FilterSyntaxError, quote, tokenize
+from o365sql.emulator.odata.parser import BoolOp, Compare, Not, parse_filter
 
 MESSAGES = [
     {"@odata.etag": 'W/"1"', "id": "m1", "subject": "Let's Meet", "isRead": False,

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from o365sql.emulator import odata_rules as R
 from o365sql.emulator.errors import GraphError
-from o365sql.emulator.odata_query import (
+from o365sql.emulator.odata import rules as R
+from o365sql.emulator.odata.query import (
     apply_query,
     apply_query_with_headers,
     count_only,

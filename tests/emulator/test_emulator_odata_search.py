@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from o365sql.emulator import odata_rules as R
 from o365sql.emulator.errors import GraphError
-from o365sql.emulator.odata_search import compile_search, directory_tokens
+from o365sql.emulator.odata import rules as R
+from o365sql.emulator.odata.search import compile_search, directory_tokens
 
 MAIL = [
     {"id": "1", "subject": "Pizza party friday", "hasAttachments": True, "importance": "high",

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from o365sql.emulator import Emulator
-from o365sql.emulator.odata_schema import COMPLEX, ENTITIES, ENUMS, PropType
+from o365sql.emulator.odata.schema import COMPLEX, ENTITIES, ENUMS, PropType
 
 REFERENCE = Path("/work/shared/reference/graph-v1.0-metadata.xml")
 SUBSET = Path(__file__).resolve().parents[1] / "catalog" / "csdl_subset.json"

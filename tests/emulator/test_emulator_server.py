@@ -18,8 +18,8 @@ import pytest
 from raw_tls import raw_exchange
 
 from o365sql.emulator import Emulator
-from o365sql.emulator.tenant import build_tenant
-from o365sql.emulator.wire import EmuRequest
+from o365sql.emulator.server.wire import EmuRequest
+from o365sql.emulator.tenant.tenant import build_tenant
 
 WWW_AUTH = ('Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
             'client_id="00000003-0000-0000-c000-000000000000"')
@@ -111,7 +111,7 @@ def test_app_only_token_principal(emu: Emulator, http: Any) -> None:
 
     class Spy:
         def handle(self, req: EmuRequest) -> Any:
-            from o365sql.emulator.wire import EmuResponse
+            from o365sql.emulator.server.wire import EmuResponse
 
             seen.append(req)
             return EmuResponse(200, {"ok": True})

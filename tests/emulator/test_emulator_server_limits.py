@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from o365sql.emulator import Emulator
-from o365sql.emulator.faults import FaultInjector, FaultRule
-from o365sql.emulator.limits import MailboxThrottle, format_retry_after, mailbox_of
+from o365sql.emulator.server.faults import FaultInjector, FaultRule
+from o365sql.emulator.server.limits import MailboxThrottle, format_retry_after, mailbox_of
 
 
 def bearer(token: str) -> dict[str, str]:

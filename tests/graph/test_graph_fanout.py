@@ -11,7 +11,7 @@ from graph_support import Tokens, make_client
 
 import o365sql
 from o365sql.emulator import Emulator
-from o365sql.emulator.graph_batch import PARALLEL as EMULATOR_BATCH_PARALLEL
+from o365sql.emulator.graph.batch import PARALLEL as EMULATOR_BATCH_PARALLEL
 from o365sql.graph.batch import MAX_BATCH
 from o365sql.graph.request import GraphRequest
 

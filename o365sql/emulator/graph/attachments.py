@@ -18,16 +18,16 @@ import random
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from . import item_ids, seed_words
-from .errors import GraphError
-from .graph_context import Ctx, collection, entity
-from .mail_json import iso
-from .mail_store import ATTACH_SHIFT, MessageRecord
-from .wire import EmuResponse
+from ..errors import GraphError
+from ..server.wire import EmuResponse
+from ..tenant import item_ids, seed_words
+from ..tenant.mail_json import iso
+from ..tenant.mail_store import ATTACH_SHIFT, MessageRecord
+from .context import Ctx, collection, entity
 
 if TYPE_CHECKING:
-    from .calendar_store import EventRecord
-    from .tenant import Mailbox
+    from ..tenant.calendar_store import EventRecord
+    from ..tenant.tenant import Mailbox
 
 FILE = "#microsoft.graph.fileAttachment"
 ITEM = "#microsoft.graph.itemAttachment"
@@ -117,7 +117,7 @@ def new_attachment(ctx: Ctx, data: dict[str, Any], number: int) -> dict[str, Any
 def route(ctx: Ctx, mb: Mailbox, owner: MessageRecord | EventRecord, parent_kind: int,
           parent_context: str, segs: list[str]) -> EmuResponse:
     """``segs`` follows ``attachments``: [] | ["$count"] | [id] | [id, "$value"]."""
-    from .odata_rules import ATTACHMENTS
+    from ..odata.rules import ATTACHMENTS
 
     is_message = isinstance(owner, MessageRecord)
     kind = item_ids.ATTACHMENT if is_message else item_ids.EVENT_ATTACHMENT
@@ -151,7 +151,7 @@ def route(ctx: Ctx, mb: Mailbox, owner: MessageRecord | EventRecord, parent_kind
     att = next((a for a in atts if ident.kind == kind and ident.serial == owner.serial and a["__n"] == ident.extra
                 and ident.mailbox == mb.key), None)
     if att is None:
-        from .graph_mail import not_found
+        from .mail import not_found
 
         raise not_found()
     if len(segs) == 2 and segs[1].lower() == "$value" and ctx.method == "GET":

@@ -20,12 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from .errors import GraphError
-from .odata_body import check_batch_request
-from .wire import EmuRequest, EmuResponse
+from ..errors import GraphError
+from ..odata.body import check_batch_request
+from ..server.wire import EmuRequest, EmuResponse
 
 if TYPE_CHECKING:
-    from .graph_context import Ctx
+    from .context import Ctx
 
 MAX_REQUESTS = 20
 # Graph "dispatches up to four individual requests from a batch to the Outlook service

@@ -20,8 +20,10 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from . import graph_attachments, item_ids, timezones
-from .calendar_store import (
+from ..errors import GraphError
+from ..server.wire import EmuResponse
+from ..tenant import item_ids, timezones
+from ..tenant.calendar_store import (
     EPOCH,
     CalendarRecord,
     EventRecord,
@@ -30,15 +32,14 @@ from .calendar_store import (
     occurrences,
     overlaps,
 )
-from .errors import GraphError
-from .graph_context import Ctx, collection, count, entity
-from .graph_mail import bad_segment, malformed, not_found, recipient_of
-from .graph_permissions import CALENDAR_READ, CALENDAR_WRITE, check_mailbox
-from .mail_json import HTML_HEAD, HTML_TAIL
-from .wire import EmuResponse
+from ..tenant.mail_json import HTML_HEAD, HTML_TAIL
+from . import attachments as graph_attachments
+from .context import Ctx, collection, count, entity
+from .mail import bad_segment, malformed, not_found, recipient_of
+from .permissions import CALENDAR_READ, CALENDAR_WRITE, check_mailbox
 
 if TYPE_CHECKING:
-    from .tenant import Mailbox
+    from ..tenant.tenant import Mailbox
 
 WINDOW_MESSAGE = ("This request requires a time window specified by the query string parameters "
                   "StartDateTime and EndDateTime.")
@@ -104,7 +105,7 @@ def route(ctx: Ctx, mb: Mailbox, segs: list[str], ref: str) -> EmuResponse:
 
 
 def _calendar_list(ctx: Ctx, mb: Mailbox, context: str) -> EmuResponse:
-    from .odata_rules import CALENDARS
+    from ..odata.rules import CALENDARS
 
     store = mb.calendars
     if ctx.method == "GET":
@@ -131,7 +132,7 @@ def _unique_calendar(mb: Mailbox, name: str, exclude: int | None) -> None:
 
 def _in_calendar(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, rest: list[str], entity_context: str,
                  path: str, default: bool = False) -> EmuResponse:
-    from .odata_rules import CALENDARS
+    from ..odata.rules import CALENDARS
 
     if not rest:
         if ctx.method == "GET":
@@ -188,7 +189,7 @@ def _instant(text: str, name: str) -> datetime:
 
 
 def _view(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, rest: list[str], context: str) -> EmuResponse:
-    from .odata_rules import CALENDAR_VIEW
+    from ..odata.rules import CALENDAR_VIEW
 
     if ctx.method != "GET":
         raise graph_attachments.method_not_allowed()
@@ -220,8 +221,8 @@ def _view_items(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, start: datetime, end
 def _view_delta(ctx: Ctx, mb: Mailbox, cal: CalendarRecord) -> EmuResponse:
     """GET /me/calendarView/delta (§7, event-delta.md): the window comes with the first request
     and lives on in the tokens; no $select (every property is returned)."""
-    from . import graph_delta
-    from .odata_rules import CALENDAR_VIEW_DELTA
+    from ..odata.rules import CALENDAR_VIEW_DELTA
+    from . import delta as graph_delta
 
     params = ctx.params()
     if "$skiptoken" not in params and "$deltatoken" not in params:
@@ -234,7 +235,7 @@ def _view_delta(ctx: Ctx, mb: Mailbox, cal: CalendarRecord) -> EmuResponse:
 
 
 def _events(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, rest: list[str], context: str) -> EmuResponse:
-    from .odata_rules import EVENTS
+    from ..odata.rules import EVENTS
 
     if not rest:
         if ctx.method == "GET":
@@ -279,7 +280,7 @@ def _events(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, rest: list[str], context
         parent = context.rsplit("/", 1)[0] + f"/events('{rest[0]}')"
         return graph_attachments.route(ctx, mb, rec, item_ids.EVENT, parent, tail[1:])
     if action == "instances" and len(tail) == 1 and ctx.method == "GET":
-        from .odata_rules import EVENT_INSTANCES
+        from ..odata.rules import EVENT_INSTANCES
 
         _need(ctx, mb)
         start, end = _window(ctx)
@@ -440,7 +441,7 @@ def _invite(ctx: Ctx, mb: Mailbox, rec: EventRecord) -> None:
 
 def _add_copy(ctx: Ctx, organizer: Mailbox, other: Mailbox, data: dict[str, Any],
               span: tuple[datetime, datetime, str, str]) -> None:
-    from . import meeting_requests
+    from ..tenant import meeting_requests
 
     with other.lock:
         if other.calendars.by_ical_uid(data["iCalUId"]) is not None:

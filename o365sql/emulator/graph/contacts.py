@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import graph_attachments, item_ids
-from .contact_store import (
+from ..errors import GraphError
+from ..server.wire import EmuResponse
+from ..tenant import item_ids
+from ..tenant.contact_store import (
     CONTACT_PROPERTIES,
     EMAIL_SLOTS,
     ContactFolderRecord,
@@ -22,14 +24,13 @@ from .contact_store import (
     contact_json,
     normalise,
 )
-from .errors import GraphError
-from .graph_context import Ctx, collection, count, entity
-from .graph_mail import bad_segment, malformed, not_found
-from .graph_permissions import CONTACTS_READ, CONTACTS_WRITE, check_mailbox
-from .wire import EmuResponse
+from . import attachments as graph_attachments
+from .context import Ctx, collection, count, entity
+from .mail import bad_segment, malformed, not_found
+from .permissions import CONTACTS_READ, CONTACTS_WRITE, check_mailbox
 
 if TYPE_CHECKING:
-    from .tenant import Mailbox
+    from ..tenant.tenant import Mailbox
 
 IGNORED = {"id", "createdDateTime", "lastModifiedDateTime", "changeKey", "parentFolderId"}
 
@@ -77,7 +78,7 @@ def route(ctx: Ctx, mb: Mailbox, segs: list[str], ref: str) -> EmuResponse:
 
 
 def _folder_list(ctx: Ctx, mb: Mailbox, parent: int, context: str, rest: list[str]) -> EmuResponse:
-    from .odata_rules import CONTACT_FOLDERS
+    from ..odata.rules import CONTACT_FOLDERS
 
     items = [contact_folder_json(mb, f) for f in mb.contacts.children(parent)]
     if rest == ["$count"]:
@@ -109,7 +110,7 @@ def _unique(mb: Mailbox, parent: int, name: str, exclude: int | None) -> None:
 
 def _folder(ctx: Ctx, mb: Mailbox, folder: ContactFolderRecord, rest: list[str], context: str,
             path: str) -> EmuResponse:
-    from .odata_rules import CONTACT_FOLDERS
+    from ..odata.rules import CONTACT_FOLDERS
 
     if not rest:
         if ctx.method == "GET":
@@ -144,7 +145,7 @@ def _folder(ctx: Ctx, mb: Mailbox, folder: ContactFolderRecord, rest: list[str],
 
 
 def _contacts(ctx: Ctx, mb: Mailbox, folder: ContactFolderRecord, rest: list[str], context: str) -> EmuResponse:
-    from .odata_rules import CONTACTS
+    from ..odata.rules import CONTACTS
 
     store = mb.contacts
     if not rest or rest == ["$count"]:
@@ -192,8 +193,8 @@ def _contacts(ctx: Ctx, mb: Mailbox, folder: ContactFolderRecord, rest: list[str
 
 def _contact_delta(ctx: Ctx, mb: Mailbox, folder: ContactFolderRecord) -> EmuResponse:
     """GET .../contactFolders/{id}/contacts/delta (§7, contact-delta.md): $select supported."""
-    from . import graph_delta
-    from .odata_rules import CONTACTS_DELTA
+    from ..odata.rules import CONTACTS_DELTA
+    from . import delta as graph_delta
 
     def current(params: dict[str, str]) -> list[dict[str, Any]]:
         return [contact_json(mb, c) for c in mb.contacts.in_folder(folder.serial)]

@@ -17,15 +17,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
-from . import timezones
-from .errors import GraphError
-from .mail_json import html_to_text, text_to_html
-from .wire import EmuRequest, EmuResponse
+from ..errors import GraphError
+from ..server.wire import EmuRequest, EmuResponse
+from ..tenant import timezones
+from ..tenant.mail_json import html_to_text, text_to_html
 
 if TYPE_CHECKING:
-    from .graph_api import GraphService
-    from .odata_rules import ResourceRules
-    from .tenant import Mailbox
+    from ..odata.rules import ResourceRules
+    from ..tenant.tenant import Mailbox
+    from .service import GraphService
 
 _PREFER_ITEM = re.compile(r'\s*([A-Za-z0-9_.\-]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^,;]*))?')
 
@@ -98,13 +98,13 @@ class Ctx:
     def entity_body(self, entity: str) -> dict[str, Any]:
         """The JSON body of a create/update of ``entity``, checked against its EDM types
         (``odata_body``): a wrongly typed value is Graph's 400, never a route's exception."""
-        from .odata_body import check_entity
+        from ..odata.body import check_entity
 
         return check_entity(self.json_body(), entity)
 
     def action_body(self, action: str) -> dict[str, Any]:
         """The JSON parameters of a bound action (``forward``, ``accept``...), checked likewise."""
-        from .odata_body import check_action
+        from ..odata.body import check_action
 
         return check_action(self.json_body(), action)
 
@@ -179,7 +179,7 @@ def collection(ctx: Ctx, items: Sequence[dict[str, Any]], rules: ResourceRules, 
                *, tz: bool = False, body: bool = False, cache_key: Any = None) -> EmuResponse:
     """A collection page; ``cache_key`` (changes with the data) lets the engine reuse its
     filtered, ordered list while a client follows nextLinks."""
-    from . import odata_query
+    from ..odata import query as odata_query
 
     result, headers = odata_query.apply_query_with_headers(
         items, rules, ctx.req.query, ctx.req.headers, ctx.self_url(), context, cache_key=cache_key)
@@ -193,7 +193,7 @@ def collection(ctx: Ctx, items: Sequence[dict[str, Any]], rules: ResourceRules, 
 
 
 def count(ctx: Ctx, items: Sequence[dict[str, Any]], rules: ResourceRules) -> EmuResponse:
-    from . import odata_query
+    from ..odata import query as odata_query
 
     n = odata_query.count_only(items, rules, ctx.req.query, ctx.req.headers)
     return EmuResponse(200, str(n), content_type="text/plain")
@@ -206,7 +206,7 @@ def entity(ctx: Ctx, item: dict[str, Any], rules: ResourceRules, context: str, *
 
     ``context`` is the collection's context; ``/$entity`` (with any ``$select`` echoed) is added.
     """
-    from . import odata_query
+    from ..odata import query as odata_query
 
     if select:
         shown = odata_query.select_entity(item, rules, ctx.req.query)

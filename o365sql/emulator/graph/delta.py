@@ -30,17 +30,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .errors import GraphError
-from .graph_context import Ctx, note_applied, present
-from .odata_options import QueryOptions, parse_maxpagesize
-from .odata_paging import page_size
-from .odata_rules import ResourceRules
-from .odata_select import Shaper, parse_select
-from .wire import EmuResponse
+from ..errors import GraphError
+from ..odata.options import QueryOptions, parse_maxpagesize
+from ..odata.paging import page_size
+from ..odata.rules import ResourceRules
+from ..odata.select import Shaper, parse_select
+from ..server.wire import EmuResponse
+from .context import Ctx, note_applied, present
 
 if TYPE_CHECKING:
-    from .mail_store import MailFolder
-    from .tenant import Mailbox
+    from ..tenant.mail_store import MailFolder
+    from ..tenant.tenant import Mailbox
 
 _TOKENS = 512
 _MESSAGE_FILTER = re.compile(r"^\s*receivedDateTime\s+(ge|gt)\s+(\S+)\s*$", re.IGNORECASE)
@@ -207,8 +207,8 @@ def _shaped(items: Sequence[dict[str, Any]], rules: ResourceRules, type_name: st
 
 def message_delta(ctx: Ctx, mb: Mailbox, folder: MailFolder) -> EmuResponse:
     """GET .../mailFolders/{id}/messages/delta (§7, message-delta.md)."""
-    from .mail_json import message_json
-    from .odata_rules import MESSAGES_DELTA
+    from ..odata.rules import MESSAGES_DELTA
+    from ..tenant.mail_json import message_json
 
     message_filter(ctx.params())  # checked on the first request of a round (§7)
 

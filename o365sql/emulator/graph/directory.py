@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import GraphError
-from .graph_context import Ctx, collection, count, entity
-from .graph_permissions import (
+from ..errors import GraphError
+from ..server.wire import EmuResponse
+from .context import Ctx, collection, count, entity
+from .permissions import (
     GROUPS_READ,
     MEMBER_OF,
     MEMBER_OF_SELF,
@@ -22,7 +23,6 @@ from .graph_permissions import (
     USERS_READ,
     check_scopes,
 )
-from .wire import EmuResponse
 
 USER_TYPE = "#microsoft.graph.user"
 GROUP_TYPE = "#microsoft.graph.group"
@@ -39,7 +39,7 @@ def _read_only(ctx: Ctx) -> None:
 
 
 def me(ctx: Ctx, user: dict[str, Any]) -> EmuResponse:
-    from .odata_rules import USERS
+    from ..odata.rules import USERS
 
     _read_only(ctx)
     check_scopes(ctx.req.principal, USER_SELF, directory=True)
@@ -48,7 +48,7 @@ def me(ctx: Ctx, user: dict[str, Any]) -> EmuResponse:
 
 def users(ctx: Ctx, segs: list[str]) -> EmuResponse:
     """``segs`` follow ``/users`` and do not reach a mailbox resource."""
-    from .odata_rules import USERS
+    from ..odata.rules import USERS
 
     _read_only(ctx)
     tenant = ctx.service.tenant
@@ -72,7 +72,7 @@ def users(ctx: Ctx, segs: list[str]) -> EmuResponse:
 
 
 def member_of(ctx: Ctx, user: dict[str, Any], rest: list[str], context: str, own: bool) -> EmuResponse:
-    from .odata_rules import GROUP_MEMBERS
+    from ..odata.rules import GROUP_MEMBERS
 
     _read_only(ctx)
     check_scopes(ctx.req.principal, MEMBER_OF_SELF if own else MEMBER_OF, directory=True)
@@ -87,7 +87,7 @@ def member_of(ctx: Ctx, user: dict[str, Any], rest: list[str], context: str, own
 
 
 def groups(ctx: Ctx, segs: list[str]) -> EmuResponse:
-    from .odata_rules import GROUP_MEMBERS, GROUPS
+    from ..odata.rules import GROUP_MEMBERS, GROUPS
 
     _read_only(ctx)
     check_scopes(ctx.req.principal, GROUPS_READ, directory=True)

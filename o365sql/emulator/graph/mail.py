@@ -24,12 +24,18 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
-from . import graph_attachments, item_ids
-from .errors import GraphError
-from .graph_context import Ctx, collection, count, entity
-from .graph_permissions import MAIL_READ, MAIL_SEND, MAIL_WRITE, check_mailbox
-from .mail_json import HTML_HEAD, HTML_TAIL, folder_json, html_to_text, message_items, message_json
-from .mail_store import (
+from ..errors import GraphError
+from ..server.wire import EmuResponse
+from ..tenant import item_ids
+from ..tenant.mail_json import (
+    HTML_HEAD,
+    HTML_TAIL,
+    folder_json,
+    html_to_text,
+    message_items,
+    message_json,
+)
+from ..tenant.mail_store import (
     DELIVERY_RECEIPT,
     DRAFT,
     FLAG_SHIFT,
@@ -42,10 +48,12 @@ from .mail_store import (
     MailFolder,
     MessageRecord,
 )
-from .wire import EmuResponse
+from . import attachments as graph_attachments
+from .context import Ctx, collection, count, entity
+from .permissions import MAIL_READ, MAIL_SEND, MAIL_WRITE, check_mailbox
 
 if TYPE_CHECKING:
-    from .tenant import Mailbox
+    from ..tenant.tenant import Mailbox
 
 # graph-semantics §3.1/§8.3 (observed, MHA#77): Exchange joins two texts with ", ".
 NOT_FOUND = ("The specified object was not found in the store., The process failed to get the "
@@ -119,7 +127,7 @@ def _need(ctx: Ctx, mb: Mailbox, write: bool = False, send: bool = False) -> Non
 
 # messages -----------------------------------------------------------------------------------------
 def messages(ctx: Ctx, mb: Mailbox, segs: list[str], context: str, folder: MailFolder | None) -> EmuResponse:
-    from .odata_rules import MESSAGES
+    from ..odata.rules import MESSAGES
 
     if not segs:
         if ctx.method == "GET":
@@ -146,7 +154,7 @@ def messages(ctx: Ctx, mb: Mailbox, segs: list[str], context: str, folder: MailF
         if ctx.method != "GET":
             raise graph_attachments.method_not_allowed()
         _need(ctx, mb)
-        from . import graph_delta
+        from . import delta as graph_delta
 
         return graph_delta.message_delta(ctx, mb, folder)
     rec = find_message(mb, segs[0])
@@ -186,8 +194,8 @@ def messages(ctx: Ctx, mb: Mailbox, segs: list[str], context: str, folder: MailF
 
 
 def message_action(ctx: Ctx, mb: Mailbox, rec: MessageRecord, action: str, context: str) -> EmuResponse:
-    from .odata_body import ACTIONS
-    from .odata_rules import MESSAGES
+    from ..odata.body import ACTIONS
+    from ..odata.rules import MESSAGES
 
     if action not in ACTIONS or action in ("sendmail", "accept", "decline", "tentativelyaccept", "cancel"):
         raise bad_segment(action)
@@ -229,7 +237,7 @@ def message_action(ctx: Ctx, mb: Mailbox, rec: MessageRecord, action: str, conte
 
 # folders ------------------------------------------------------------------------------------------
 def folders(ctx: Ctx, mb: Mailbox, segs: list[str], users: str) -> EmuResponse:
-    from .odata_rules import MAIL_FOLDERS
+    from ..odata.rules import MAIL_FOLDERS
 
     store = mb.mail
     if not segs:
@@ -297,7 +305,7 @@ def _children(ctx: Ctx, mb: Mailbox, parent: MailFolder) -> list[dict[str, Any]]
 
 
 def _folder_list(ctx: Ctx, mb: Mailbox, parent: MailFolder, context: str, *, top_level: bool) -> EmuResponse:
-    from .odata_rules import MAIL_FOLDERS
+    from ..odata.rules import MAIL_FOLDERS
 
     if ctx.method == "GET":
         _need(ctx, mb)

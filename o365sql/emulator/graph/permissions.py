@@ -16,11 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import GraphError
-from .wire import Principal
+from ..errors import GraphError
+from ..server.wire import Principal
 
 if TYPE_CHECKING:
-    from .tenant import Mailbox, Tenant
+    from ..tenant.tenant import Mailbox, Tenant
 
 
 @dataclass(frozen=True)

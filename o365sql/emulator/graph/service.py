@@ -12,10 +12,12 @@ Errors are raised as ``errors.GraphError``; the server writes Graph's JSON for t
 
 from __future__ import annotations
 
-from .errors import GraphError
-from .graph_context import Ctx, parse_prefer
-from .graph_delta import DeltaStore
-from .graph_permissions import (
+from ..errors import GraphError
+from ..server.wire import EmuRequest, EmuResponse
+from ..tenant.tenant import Tenant
+from .context import Ctx, parse_prefer
+from .delta import DeltaStore
+from .permissions import (
     CALENDAR_READ,
     CONTACTS_READ,
     MAIL_READ,
@@ -23,8 +25,6 @@ from .graph_permissions import (
     Need,
     check_scopes,
 )
-from .tenant import Tenant
-from .wire import EmuRequest, EmuResponse
 
 MAIL = {"messages", "mailfolders", "sendmail"}
 CALENDAR = {"events", "calendar", "calendars", "calendarview"}
@@ -50,7 +50,7 @@ class GraphService:
             raise GraphError(400, "BadRequest", "Invalid request.")
         head = segs[0].lower()
         if head == "$batch" and len(segs) == 1:
-            from . import graph_batch
+            from . import batch as graph_batch
 
             return graph_batch.handle(ctx)
         if head == "me":
@@ -66,17 +66,17 @@ class GraphService:
         if head == "users":
             if len(segs) >= 3 and segs[2].lower() in MAIL | CALENDAR | CONTACTS:
                 return self._user_scope(ctx, segs[1], segs[2:], given=segs[1])
-            from . import graph_directory
+            from . import directory as graph_directory
 
             return graph_directory.users(ctx, segs[1:])
         if head == "groups":
-            from . import graph_directory
+            from . import directory as graph_directory
 
             return graph_directory.groups(ctx, segs[1:])
         raise bad_segment(segs[0])
 
     def _user_scope(self, ctx: Ctx, key: str, rest: list[str], given: str | None) -> EmuResponse:
-        from . import graph_directory
+        from . import directory as graph_directory
 
         if not rest:
             user = self.tenant.user(key)
@@ -100,20 +100,20 @@ class GraphService:
         if mb is None:
             # Exchange's answer for an unknown mailbox (user-findroomlists issue, docs#4097).
             raise GraphError(404, "ErrorInvalidUser", f"The requested user '{key}' is invalid.")
-        from .graph_context import user_ref
+        from .context import user_ref
 
         ref = user_ref(ctx, mb, given)
         with mb.lock:
             if area in MAIL:
-                from . import graph_mail
+                from . import mail as graph_mail
 
                 response = graph_mail.route(ctx, mb, rest, ref)
             elif area in CALENDAR:
-                from . import graph_calendar
+                from . import calendar as graph_calendar
 
                 response = graph_calendar.route(ctx, mb, rest, ref)
             else:
-                from . import graph_contacts
+                from . import contacts as graph_contacts
 
                 response = graph_contacts.route(ctx, mb, rest, ref)
             if ctx.method != "GET":

@@ -23,10 +23,10 @@ import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ..server.tls import certificate_thumbprints
 from . import aadsts
 from .apps import AppRegistry, RegisteredApp
 from .grantstore import GrantStore
-from .tls import certificate_thumbprints
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 

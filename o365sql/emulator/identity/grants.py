@@ -17,7 +17,7 @@ from typing import Any
 from . import aadsts, scopes
 from .clientauth import ClientProof, authenticate
 from .grantstore import AuthCode
-from .idp import MULTI_TENANT, IdentityPlatform
+from .platform import MULTI_TENANT, IdentityPlatform
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 

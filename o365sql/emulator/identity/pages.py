@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..server.transport import escape
 from .directory import Person
-from .transport import escape
 
 _STYLE = """
 body{font-family:"Segoe UI",Helvetica,Arial,sans-serif;background:#f2f2f2;margin:0}

@@ -26,12 +26,12 @@ import time
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from ..server.transport import HttpRequest, HttpResponse, html_response, json_response, redirect
 from . import aadsts, grants, pages, scopes
 from .grantstore import DeviceGrant, user_code
-from .idp import MULTI_TENANT, IdentityPlatform
+from .platform import MULTI_TENANT, IdentityPlatform
 from .signin import SESSION_COOKIE, SignIn
 from .tokens import b64url
-from .transport import HttpRequest, HttpResponse, html_response, json_response, redirect
 
 _TENANT_ROUTES = {
     "v2.0/.well-known/openid-configuration", ".well-known/openid-configuration",

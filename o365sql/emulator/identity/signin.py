@@ -20,11 +20,11 @@ import time
 import uuid
 from urllib.parse import urlencode
 
+from ..server.transport import HttpRequest, HttpResponse, add_query, html_response, redirect
 from . import aadsts, pages, scopes
 from .directory import Person
 from .grantstore import AuthCode, PendingSignIn
-from .idp import IdentityPlatform
-from .transport import HttpRequest, HttpResponse, add_query, html_response, redirect
+from .platform import IdentityPlatform
 
 SESSION_COOKIE = "esctx-emu"
 _MODES = ("query", "fragment", "form_post")

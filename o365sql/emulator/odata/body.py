@@ -32,8 +32,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from .errors import GraphError
-from .odata_schema import COMPLEX, ENTITIES, ENUMS, PropType
+from ..errors import GraphError
+from .schema import COMPLEX, ENTITIES, ENUMS, PropType
 
 _GUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

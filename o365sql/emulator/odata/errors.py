@@ -13,8 +13,8 @@ Graph's docs and the collected observations do not give.
 
 from __future__ import annotations
 
-from .errors import GraphError
-from .odata_rules import ResourceRules
+from ..errors import GraphError
+from .rules import ResourceRules
 
 _OP_KIND = {"eq": "Equal", "ne": "NotEqual", "gt": "GreaterThan", "ge": "GreaterThanOrEqual",
             "lt": "LessThan", "le": "LessThanOrEqual", "has": "Has", "in": "In"}

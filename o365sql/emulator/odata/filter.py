@@ -17,13 +17,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import odata_errors as err
-from .errors import GraphError
-from .odata_lexer import FilterSyntaxError
-from .odata_parser import BoolOp, Call, Compare, In, Lambda, Literal, Node, Not, Path, parse_filter
-from .odata_rules import LambdaRule, ResourceRules
-from .odata_schema import ENUMS, PropertyIndex, PropType
-from .odata_values import instant_key, literal_edm, literal_fits, literal_key, normalizer
+from ..errors import GraphError
+from . import errors as err
+from .lexer import FilterSyntaxError
+from .parser import BoolOp, Call, Compare, In, Lambda, Literal, Node, Not, Path, parse_filter
+from .rules import LambdaRule, ResourceRules
+from .schema import ENUMS, PropertyIndex, PropType
+from .values import instant_key, literal_edm, literal_fits, literal_key, normalizer
 
 Item = Mapping[str, Any]
 Predicate = Callable[[Any], bool]

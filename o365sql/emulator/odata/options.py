@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import unquote, unquote_plus
 
-from . import odata_errors as err
-from .odata_rules import ResourceRules
+from . import errors as err
+from .rules import ResourceRules
 
 OPTION_NAMES = ("$filter", "$orderby", "$select", "$top", "$skip", "$skiptoken", "$count",
                 "$search")

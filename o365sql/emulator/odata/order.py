@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from . import odata_errors as err
-from .odata_rules import ResourceRules
-from .odata_schema import PropertyIndex
-from .odata_values import normalizer
+from . import errors as err
+from .rules import ResourceRules
+from .schema import PropertyIndex
+from .values import normalizer
 
 _ITEM = re.compile(r"^\s*(?P<path>[^\s]+)(?:\s+(?P<dir>[A-Za-z]+))?\s*$")
 

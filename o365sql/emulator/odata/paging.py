@@ -17,9 +17,9 @@ from __future__ import annotations
 import re
 import zlib
 
-from . import odata_errors as err
-from .odata_options import QueryOptions, parse_int
-from .odata_rules import ResourceRules
+from . import errors as err
+from .options import QueryOptions, parse_int
+from .rules import ResourceRules
 
 _TOKEN = re.compile(r"^X'44537074([0-9A-F]{16})([0-9A-F]{8})'$")
 

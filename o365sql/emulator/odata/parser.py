@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .odata_lexer import FilterSyntaxError, Token, syntax_error, tokenize
+from .lexer import FilterSyntaxError, Token, syntax_error, tokenize
 
 
 @dataclass(frozen=True)

@@ -29,15 +29,15 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from . import odata_errors as err
-from .odata_filter import compile_filter
-from .odata_options import QueryOptions, parse_bool, parse_maxpagesize, parse_options
-from .odata_order import SortKey, check_inefficient_filter, parse_orderby, sort_items, sort_key
-from .odata_paging import next_link, page_size, start_offset
-from .odata_rules import ResourceRules
-from .odata_search import compile_search
-from .odata_select import Shaper, context_with_select, parse_select
-from .record_view import RecordItems
+from ..tenant.record_view import RecordItems
+from . import errors as err
+from .filter import compile_filter
+from .options import QueryOptions, parse_bool, parse_maxpagesize, parse_options
+from .order import SortKey, check_inefficient_filter, parse_orderby, sort_items, sort_key
+from .paging import next_link, page_size, start_offset
+from .rules import ResourceRules
+from .search import compile_search
+from .select import Shaper, context_with_select, parse_select
 
 Item = Mapping[str, Any]
 

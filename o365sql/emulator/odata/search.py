@@ -25,10 +25,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from . import odata_errors as err
-from .odata_rules import ResourceRules
-from .odata_schema import PropertyIndex
-from .odata_values import instant_key
+from . import errors as err
+from .rules import ResourceRules
+from .schema import PropertyIndex
+from .values import instant_key
 
 Predicate = Callable[[Any], bool]
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import odata_errors as err
-from .odata_rules import ResourceRules
-from .odata_schema import ENTITIES, PropertyIndex
-from .record_view import RecordView
+from ..tenant.record_view import RecordView
+from . import errors as err
+from .rules import ResourceRules
+from .schema import ENTITIES, PropertyIndex
 
 _ANNOTATIONS = ("@odata.type", "@odata.etag")
 _ABSENT = object()

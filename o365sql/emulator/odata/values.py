@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from .odata_schema import ENUMS, PropType
+from .schema import ENUMS, PropType
 
 Normalizer = Callable[[Any], Any]
 

@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 from .transport import HttpRequest
 
 if TYPE_CHECKING:
-    from .router import Outcome, Router
+    from ..router import Outcome, Router
 
 log = logging.getLogger("o365sql.emulator")
 

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import GraphError
+from ..errors import GraphError
 
 CONCURRENCY_MESSAGE = "Application is over its MailboxConcurrency limit."
 RATE_MESSAGE = "Please retry again later."
