@@ -337,36 +337,6 @@ class Catalog:
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self.tables
 
-    # -- system tables (CData names; layouts and rows in system_catalog.py) -----------------
-    def sys_tables_rows(self) -> list[tuple[Any, ...]]:
-        """Rows of ``sys_tables`` (see ``o365sql.system_catalog.sys_tables_rows``)."""
-        from .system_catalog import sys_tables_rows
-
-        return sys_tables_rows(self)
-
-    def sys_tablecolumns_rows(self) -> list[tuple[Any, ...]]:
-        """Rows of ``sys_tablecolumns`` (see ``o365sql.system_catalog.sys_tablecolumns_rows``)."""
-        from .system_catalog import sys_tablecolumns_rows
-
-        return sys_tablecolumns_rows(self)
-
-
-#: Names that moved to ``system_catalog.py`` and are still importable from here.
-_MOVED = frozenset({
-    "CATALOG_NAME", "SCHEMA_NAME", "SYS_TABLES_COLUMNS", "SYS_TABLECOLUMNS_COLUMNS",
-    "SYS_PROCEDURES_COLUMNS", "SYS_PROCEDUREPARAMETERS_COLUMNS", "sys_procedures_rows",
-    "sys_procedureparameters_rows",
-})
-
-
-def __getattr__(name: str) -> Any:
-    # PEP 562: a lazy re-export (system_catalog imports this module, so no top-level import).
-    if name in _MOVED:
-        from . import system_catalog
-
-        return getattr(system_catalog, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 def _suggestion(name: str, candidates: Sequence[str]) -> str:
     by_lower = {c.lower(): c for c in candidates}

@@ -22,8 +22,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from o365sql import catalog as catalog_module
 from o365sql import procedures, properties
+from o365sql import system_catalog as catalog_module
 from o365sql.catalog import Catalog, Column, Table, load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -43,7 +43,7 @@ class PinnedCASession(requests.Session):
         self.mount("https://", adapter)
         self.mount("http://", adapter)
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any,
+    def request(self, method: str, url: str | bytes, *args: Any,
                 **kwargs: Any) -> requests.Response:
         if self._pinned is not True:
             kwargs.setdefault("verify", self._pinned)

@@ -24,17 +24,57 @@ not subject to faults or limits. Bodies are JSON. Not part of any real Microsoft
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from .identity.apps import AppRegistry, RegisteredApp
+from .identity.grantstore import IdentityConfig
+from .server.faults import FaultInjector
+from .server.limits import MailboxThrottle
+from .server.requestlog import LogEntry
 from .server.transport import HttpRequest, HttpResponse, json_response
 
-if TYPE_CHECKING:
-    from .runtime import Emulator
+
+class ControlledEmulator(Protocol):
+    """What the controls reach: the parts of ``runtime.Emulator`` a test may drive. A protocol,
+    so that this module does not import the runtime that assembles it."""
+
+    apps: AppRegistry
+    faults: FaultInjector
+    limits: MailboxThrottle
+
+    @property
+    def config(self) -> IdentityConfig: ...
+
+    @property
+    def log(self) -> list[LogEntry]: ...
+
+    @property
+    def counters(self) -> dict[str, Any]: ...
+
+    def info(self) -> dict[str, Any]: ...
+
+    def clear_log(self) -> None: ...
+
+    def register_app(self, client_id: str | None = None, *, client_secret: str | None = None,
+                     client_secrets: Iterable[str] | None = None, redirect_uris: Iterable[str] = (),
+                     certificates: Iterable[str | bytes] = (),
+                     delegated_scopes: str | Iterable[str] | None = None,
+                     app_roles: str | Iterable[str] | None = None, public: bool = False,
+                     name: str | None = None) -> RegisteredApp: ...
+
+    def mint_token(self, user: str | None = None, scopes: str | Iterable[str] | None = None,
+                   roles: str | Iterable[str] | None = None, client_id: str | None = None,
+                   lifetime: float | None = None, audience: str = ...) -> str: ...
+
+    def revoke_refresh_tokens(self, user: str) -> None: ...
+
+    def approve_device_code(self, user_code: str, user: str) -> None: ...
 
 
 class Controls:
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: ControlledEmulator) -> None:
         self.emu = emulator
 
     def handle(self, req: HttpRequest) -> HttpResponse:

@@ -17,7 +17,6 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .errors import GraphError
@@ -27,7 +26,7 @@ from .identity.tokens import INVALID, TokenIssuer, unauthorized
 from .server.faults import Decision, FaultInjector
 from .server.limits import MailboxThrottle, format_retry_after, mailbox_of, too_many_requests
 from .server.requestlog import LogEntry, RequestLog
-from .server.transport import HttpRequest, HttpResponse, html_response, json_response
+from .server.transport import HttpRequest, HttpResponse, Outcome, html_response, json_response
 from .server.wire import EmuRequest, EmuResponse
 
 log = logging.getLogger("o365sql.emulator")
@@ -39,17 +38,6 @@ _JSON_METHODS = frozenset({"POST", "PATCH", "PUT"})
 
 class GraphHandler(Protocol):
     def handle(self, req: EmuRequest) -> EmuResponse: ...
-
-
-@dataclass
-class Outcome:
-    """What the server writes: the response, and whether to cut it off (drop fault)."""
-
-    status: int
-    body: bytes
-    content_type: str
-    headers: dict[str, str] = field(default_factory=dict)
-    drop: bool = False
 
 
 class Router:

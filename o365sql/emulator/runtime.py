@@ -70,7 +70,7 @@ class Emulator:
 
     def __init__(self, seed: int = 1, port: int = 0, host: str = "127.0.0.1", *,
                  state_dir: str | None = None, **tenant_options: Any) -> None:
-        from .tenant.tenant import build_tenant
+        from .tenant.build import build_tenant
 
         self.seed = seed
         self.tenant = build_tenant(seed=seed, **tenant_options)

@@ -10,34 +10,46 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import Token, TokenType, exp  # the package re-exports Token/TokenType explicitly
 from sqlglot.errors import ParseError, TokenError
 
 from ..exceptions import ProgrammingError
-
-if TYPE_CHECKING:
-    from .parse import ExecArgument  # parse.py imports this module lazily: no import cycle
+from .dialect import DIALECT
 
 #: ``parse.normalise_placeholders``: text to (rewritten text, parameter names, uses '?').
 Normaliser = Callable[[str], tuple[str, tuple[str, ...], bool]]
+
+
+
+@dataclass(frozen=True)
+class ExecArgument:
+    """One ``@Name = value`` of an EXEC statement; ``value`` is an unbound sqlglot expression."""
+
+    name: str
+    value: exp.Expr
+
 
 _HEAD = re.compile(r"^\s*EXEC(?:UTE)?\s+", re.IGNORECASE)
 _NAME = re.compile(r"^(\[[^\]]+\]|\"[^\"]+\"|`[^`]+`|[A-Za-z_][\w.]*)\s*")
 
 
-def parse_exec(text: str) -> tuple[str, tuple[ExecArgument, ...], tuple[str, ...], bool]:
+def parse_exec(text: str, normalise_placeholders: Normaliser
+               ) -> tuple[str, tuple[ExecArgument, ...], tuple[str, ...], bool]:
     """Split an EXEC statement into (procedure name, arguments, parameter names, uses '?').
 
+    ``normalise_placeholders`` is ``parse.normalise_placeholders``, passed in so that this
+    module imports nothing from ``parse``.
+
     Example:
-        >>> name, args, names, qmark = parse_exec("EXEC GetOAuthAuthorizationURL @State = ?")
+        >>> from o365sql.planning.parse import normalise_placeholders
+        >>> name, args, names, qmark = parse_exec("EXEC GetOAuthAuthorizationURL @State = ?",
+        ...                                       normalise_placeholders)
         >>> name, [a.name for a in args], names, qmark
         ('GetOAuthAuthorizationURL', ['State'], ('_qmark_1',), True)
     """
-    from .parse import DIALECT, ExecArgument, normalise_placeholders
-
     head = _HEAD.match(text)
     if head is None:
         raise ProgrammingError("EXEC needs a procedure name: EXEC name @Param = value, ...")

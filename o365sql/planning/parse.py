@@ -35,9 +35,8 @@ from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import ParseError, TokenError
 
 from ..exceptions import NotSupportedError, ProgrammingError
-
-#: The sqlglot dialect the residual SQL is written in (and statements are read with, plus TOP).
-DIALECT = "sqlite"
+from .dialect import DIALECT
+from .exec_statement import ExecArgument, parse_exec
 
 
 class _ReadDialect(SQLite):
@@ -68,14 +67,6 @@ _REFUSED_KINDS: dict[type, str] = {
     exp.Alter: "ALTER",
     exp.TruncateTable: "TRUNCATE",
 }
-
-
-@dataclass(frozen=True)
-class ExecArgument:
-    """One ``@Name = value`` of an EXEC statement; ``value`` is an unbound sqlglot expression."""
-
-    name: str
-    value: exp.Expr
 
 
 @dataclass(frozen=True)
@@ -165,9 +156,8 @@ def _parse_uncached(sql: str) -> Statement:
         text = text[match.end():]
         offset += match.end()
     if _EXEC.match(text):
-        from .exec_statement import parse_exec  # local import: EXEC is the rare path
 
-        name, arguments, names, qmark = parse_exec(text)
+        name, arguments, names, qmark = parse_exec(text, normalise_placeholders)
         if explain:
             raise NotSupportedError("EXPLAIN applies to SELECT statements, not EXEC")
         return Statement(kind="exec", sql=sql, procedure=name, arguments=arguments,

@@ -21,10 +21,10 @@ from ..conversion import normalise_datetime_text
 from ..exceptions import DataError, ProgrammingError
 from ..odata.query import ODataQuery
 from .addressing import Candidate, ScanDraft, extract_addresses, slots
+from .dialect import DIALECT
 from .folders import prepare_folder_names, rewrite_folder_names
 from .joins import link_joins
 from .ordering import check_limits, is_aggregate, plan_single, single_scan_select
-from .parse import DIALECT
 from .plan import OutputColumn, QueryPlan, Scan
 from .pushdown import CONTAINS_VALUE, column_of, conjuncts
 from .resolve import Resolved, TableRef

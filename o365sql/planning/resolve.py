@@ -20,7 +20,8 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from ..catalog import Catalog, Column, Table
 from ..exceptions import ProgrammingError
 from ..system_catalog import SYSTEM_TABLES, system_table
-from .parse import DIALECT, quiet_sqlglot
+from .dialect import DIALECT
+from .parse import quiet_sqlglot
 
 #: sqlglot type names for catalog SQL types (for qualify and type annotation).
 SQLGLOT_TYPES: dict[str, str] = {

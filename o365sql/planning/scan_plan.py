@@ -35,7 +35,7 @@ from .addressing import (
     required,
     slot_name,
 )
-from .parse import DIALECT
+from .dialect import DIALECT
 from .plan import Dependency, Scan
 from .pushdown import Pushed, classify, column_of, split_in
 from .search_terms import check_search_uses, search_text

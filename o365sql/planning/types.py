@@ -11,7 +11,7 @@ from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 
 from ..conversion import is_naive_datetime
-from .parse import DIALECT
+from .dialect import DIALECT
 from .pushdown import CONTAINS_VALUE
 from .resolve import SQLGLOT_TYPES, TableRef, table_columns
 

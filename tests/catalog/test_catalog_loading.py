@@ -9,16 +9,18 @@ from types import SimpleNamespace
 
 import pytest
 
-from o365sql.catalog import (
+from o365sql.catalog import load_catalog
+from o365sql.exceptions import ProgrammingError
+from o365sql.system_catalog import (
     SYS_PROCEDUREPARAMETERS_COLUMNS,
     SYS_PROCEDURES_COLUMNS,
     SYS_TABLECOLUMNS_COLUMNS,
     SYS_TABLES_COLUMNS,
-    load_catalog,
     sys_procedureparameters_rows,
     sys_procedures_rows,
+    sys_tablecolumns_rows,
+    sys_tables_rows,
 )
-from o365sql.exceptions import ProgrammingError
 
 GOOD = """
 name = "Tasks"
@@ -216,14 +218,14 @@ def test_collection_columns_cannot_be_ordered(tmp_path: Path) -> None:
 
 def test_sys_tables_rows() -> None:
     cat = load_catalog()
-    rows = cat.sys_tables_rows()
+    rows = sys_tables_rows(cat)
     assert all(len(r) == len(SYS_TABLES_COLUMNS) for r in rows)
     by_name = {r[2]: r for r in rows}
     assert by_name["Messages"][3] == "TABLE" and by_name["CalendarView"][3] == "VIEW"
     messages = dict(zip([c for c, _ in SYS_TABLES_COLUMNS], by_name["Messages"]))
     assert messages["Search"] == "kql" and messages["Endpoints"].endswith("/me/messages")
     assert set(by_name) == set(cat.names())
-    cols = cat.sys_tablecolumns_rows()
+    cols = sys_tablecolumns_rows(cat)
     names = [c for c, _ in SYS_TABLECOLUMNS_COLUMNS]
     assert names[:6] == ["CatalogName", "SchemaName", "TableName", "ColumnName", "DataTypeName", "DataType"]
     assert all(len(r) == len(names) for r in cols)

@@ -9,7 +9,7 @@ from typing import Any
 from o365sql.emulator.errors import GraphError
 from o365sql.emulator.graph.service import GraphService
 from o365sql.emulator.server.wire import EmuRequest, Principal
-from o365sql.emulator.tenant.tenant import build_tenant
+from o365sql.emulator.tenant.build import build_tenant
 
 BASE = "https://emu.test/v1.0"
 ALL = frozenset({"Mail.ReadWrite", "Mail.Send", "User.Read", "Calendars.ReadWrite", "Contacts.ReadWrite",

@@ -13,8 +13,9 @@ from graph_harness import ALL, BASE, Client, code
 
 from o365sql.emulator.graph.service import GraphService
 from o365sql.emulator.server.wire import EmuRequest, Principal
+from o365sql.emulator.tenant import item_ids
+from o365sql.emulator.tenant.build import build_tenant
 from o365sql.emulator.tenant.seed_mail import draft_count
-from o365sql.emulator.tenant.tenant import build_tenant, item_ids
 
 
 @pytest.fixture(scope="module")

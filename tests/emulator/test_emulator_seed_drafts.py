@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from o365sql.emulator import Emulator
+from o365sql.emulator.tenant.build import build_tenant
 from o365sql.emulator.tenant.mail_store import DRAFT
-from o365sql.emulator.tenant.tenant import build_tenant
 
 
 def _drafts(tenant: Any) -> dict[str, list[Any]]:

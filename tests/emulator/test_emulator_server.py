@@ -19,7 +19,7 @@ from raw_tls import raw_exchange
 
 from o365sql.emulator import Emulator
 from o365sql.emulator.server.wire import EmuRequest
-from o365sql.emulator.tenant.tenant import build_tenant
+from o365sql.emulator.tenant.build import build_tenant
 
 WWW_AUTH = ('Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
             'client_id="00000003-0000-0000-c000-000000000000"')

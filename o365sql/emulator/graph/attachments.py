@@ -24,6 +24,7 @@ from ..tenant import item_ids, seed_words
 from ..tenant.mail_json import iso
 from ..tenant.mail_store import ATTACH_SHIFT, MessageRecord
 from .context import Ctx, collection, entity
+from .item_errors import not_found
 
 if TYPE_CHECKING:
     from ..tenant.calendar_store import EventRecord
@@ -151,8 +152,6 @@ def route(ctx: Ctx, mb: Mailbox, owner: MessageRecord | EventRecord, parent_kind
     att = next((a for a in atts if ident.kind == kind and ident.serial == owner.serial and a["__n"] == ident.extra
                 and ident.mailbox == mb.key), None)
     if att is None:
-        from .mail import not_found
-
         raise not_found()
     if len(segs) == 2 and segs[1].lower() == "$value" and ctx.method == "GET":
         if att.get("@odata.type") == FILE:

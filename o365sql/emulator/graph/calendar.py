@@ -35,7 +35,8 @@ from ..tenant.calendar_store import (
 from ..tenant.mail_json import HTML_HEAD, HTML_TAIL
 from . import attachments as graph_attachments
 from .context import Ctx, collection, count, entity
-from .mail import bad_segment, malformed, not_found, recipient_of
+from .item_errors import bad_segment, malformed, not_found
+from .mail import recipient_of
 from .permissions import CALENDAR_READ, CALENDAR_WRITE, check_mailbox
 
 if TYPE_CHECKING:

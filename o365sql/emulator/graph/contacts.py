@@ -26,7 +26,7 @@ from ..tenant.contact_store import (
 )
 from . import attachments as graph_attachments
 from .context import Ctx, collection, count, entity
-from .mail import bad_segment, malformed, not_found
+from .item_errors import bad_segment, malformed, not_found
 from .permissions import CONTACTS_READ, CONTACTS_WRITE, check_mailbox
 
 if TYPE_CHECKING:

@@ -50,14 +50,12 @@ from ..tenant.mail_store import (
 )
 from . import attachments as graph_attachments
 from .context import Ctx, collection, count, entity
+from .item_errors import bad_segment, malformed, not_found
 from .permissions import MAIL_READ, MAIL_SEND, MAIL_WRITE, check_mailbox
 
 if TYPE_CHECKING:
     from ..tenant.tenant import Mailbox
 
-# graph-semantics §3.1/§8.3 (observed, MHA#77): Exchange joins two texts with ", ".
-NOT_FOUND = ("The specified object was not found in the store., The process failed to get the "
-             "correct properties.")
 ALWAYS_WRITABLE = {"categories", "flag", "importance", "inferenceClassification", "isRead",
                    "isDeliveryReceiptRequested", "isReadReceiptRequested", "toRecipients", "ccRecipients",
                    "bccRecipients", "from", "sender"}
@@ -66,18 +64,6 @@ CREATE_ONLY = {"internetMessageHeaders", "attachments"}
 READ_ONLY = {"id", "createdDateTime", "lastModifiedDateTime", "changeKey", "receivedDateTime", "sentDateTime",
              "hasAttachments", "bodyPreview", "parentFolderId", "conversationId", "conversationIndex", "isDraft",
              "webLink", "uniqueBody"}
-
-
-def not_found() -> GraphError:
-    return GraphError(404, "ErrorItemNotFound", NOT_FOUND)
-
-
-def malformed() -> GraphError:
-    return GraphError(400, "ErrorInvalidIdMalformed", "Id is malformed.")
-
-
-def bad_segment(seg: str) -> GraphError:
-    return GraphError(400, "BadRequest", f"Resource not found for the segment '{seg}'.")
 
 
 def find_message(mb: Mailbox, text: str) -> MessageRecord:

@@ -22,15 +22,27 @@ import time
 from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from .transport import HttpRequest
-
-if TYPE_CHECKING:
-    from ..router import Outcome, Router
+from .transport import HttpRequest, Outcome
 
 log = logging.getLogger("o365sql.emulator")
+
+
+class Router(Protocol):
+    """What the server hands each request to (the assembly's ``router.Router``). The server
+    knows this shape only, never a route."""
+
+    base_url: str
+    max_body: int
+
+    def serve(self, req: HttpRequest, raw_path: str, started: float) -> Outcome: ...
+
+    def bad_url(self, method: str, raw_path: str, query: str, started: float) -> Outcome: ...
+
+    def protocol_error(self, status: int, message: str, method: str, target: str,
+                       started: float) -> Outcome: ...
 
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _HOST_OK = re.compile(r"^[A-Za-z0-9.\-\[\]:]+$")

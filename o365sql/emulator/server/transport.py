@@ -97,3 +97,14 @@ def add_query(url: str, params: Mapping[str, str]) -> str:
 
 def escape(text: object) -> str:
     return html.escape(str(text), quote=True)
+
+
+@dataclass
+class Outcome:
+    """What the server writes: the response, and whether to cut it off (drop fault)."""
+
+    status: int
+    body: bytes
+    content_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from . import seed_words
+from .seed_users import empty_extension_attributes, user_json
 
 if TYPE_CHECKING:
     from .tenant import Tenant
@@ -22,9 +23,7 @@ if TYPE_CHECKING:
 
 def add_shared_mailbox(tenant: Tenant, rng: random.Random) -> None:
     """A shared mailbox ("Contoso Support") that the first two users may open with *.Shared scopes."""
-    from .tenant import _user_json
-
-    user = _user_json(rng, len(tenant.users), tenant.domain, tenant.reference)
+    user = user_json(rng, len(tenant.users), tenant.domain, tenant.reference)
     upn = f"support@{tenant.domain}"
     user.update({
         "displayName": "Contoso Support", "givenName": None, "surname": None, "jobTitle": None,
@@ -39,7 +38,6 @@ def add_shared_mailbox(tenant: Tenant, rng: random.Random) -> None:
 
 
 def _group_json(tenant: Tenant, rng: random.Random, i: int) -> dict[str, Any]:
-    from .tenant import empty_extension_attributes
 
     name, description, unified = seed_words.GROUP_NAMES[i % len(seed_words.GROUP_NAMES)]
     if i >= len(seed_words.GROUP_NAMES):
