@@ -7,7 +7,7 @@
         emu.authority, emu.graph_url, emu.ca_path, emu.app.client_id, emu.app.client_secret
 
 It is imported lazily, so importing the Graph side's modules (``o365sql.emulator.tenant.tenant``,
-``wire``, ``errors``) does not load the server, TLS and JWT machinery.
+``server.wire``, ``errors``) does not load the server, TLS and JWT machinery.
 """
 
 from __future__ import annotations

@@ -2,12 +2,12 @@
 (``/_emulator``); and what happens on the way: token check, mailbox limits, faults, logging.
 
 Stage: between the wire (``server.py``) and the services. For Graph it turns the bearer token
-into a ``wire.Principal`` (``tokens.py``), applies Outlook's per-mailbox limits
-(``limits.py``) and injected faults (``faults.py``), then calls the Graph service with a
+into a ``wire.Principal`` (``identity/tokens.py``), applies Outlook's per-mailbox limits
+(``server/limits.py``) and injected faults (``server/faults.py``), then calls the Graph service with a
 ``wire.EmuRequest`` and encodes its ``wire.EmuResponse`` or ``errors.GraphError`` the way Graph
 does (JSON error body, ``request-id``/``client-request-id`` headers,
 https://learn.microsoft.com/graph/errors). Every answered request is recorded in the
-``requestlog``.
+``server.requestlog``.
 """
 
 from __future__ import annotations

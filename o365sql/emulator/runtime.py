@@ -208,7 +208,7 @@ class Emulator:
                    roles: str | Iterable[str] | None = None, client_id: str | None = None,
                    lifetime: float | None = None, audience: str = GRAPH_RESOURCE) -> str:
         """An access token signed exactly as the token endpoint signs them. ``user`` = UPN (a
-        delegated token with ``scopes``, default the app's delegated scopes) or None (app-only
+        delegated token with ``identity.scopes``, default the app's delegated scopes) or None (app-only
         with ``roles``, default the app's roles). A negative ``lifetime`` gives an expired token."""
         app = self.apps.get(client_id) if client_id else self.app
         life = self.config.access_token_lifetime if lifetime is None else lifetime

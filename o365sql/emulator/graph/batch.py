@@ -9,7 +9,7 @@ per-mailbox limits (``req.limits``): a throttled one is answered 429 with its ow
 Without ``dependsOn`` up to four inner requests run at once (as Graph dispatches them to
 Outlook); with it, one at a time. Injected faults (``req.faults``) apply to each inner request.
 
-Hands on: the batch response to ``graph_api``.
+Hands on: the batch response to ``graph.service``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _validate(requests: Any) -> list[dict[str, Any]]:
         # The limit and the 400 are documented (json-batching.md); the wording is the emulator's.
         raise _bad(f"The batch request contains {len(requests)} requests; the limit is {MAX_REQUESTS}.")
     seen: set[str] = set()
-    checked = [check_batch_request(r) for r in requests]  # the envelope's types (odata_body)
+    checked = [check_batch_request(r) for r in requests]  # the envelope's types (odata.body)
     for r in checked:
         if not r.get("id") or not r.get("method") or not r.get("url"):
             raise _bad("Invalid batch payload format: every request needs id, method and url.")

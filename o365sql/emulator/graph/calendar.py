@@ -6,11 +6,11 @@ calendar; ``calendarView`` and ``/instances`` expand series into occurrences and
 window carries its own offset (none = UTC) and ignores ``Prefer: outlook.timezone``, which only
 changes how start/end are written. Writes per §9: create 201 (response in the Prefer zone or the
 event's own zone), PATCH 200, DELETE 204, accept/decline/tentativelyAccept/cancel 202.
-Invitations (a calendar copy plus an eventMessageRequest in the Inbox, ``meeting_requests``),
+Invitations (a calendar copy plus an eventMessageRequest in the Inbox, ``tenant.meeting_requests``),
 responses and cancellations reach in-tenant attendees and organisers. ``calendarView/delta`` is
-served by ``graph_delta``.
+served by ``graph.delta``.
 
-Hands on: ``EmuResponse`` to ``graph_api``; cross-mailbox updates via ``ctx.after``.
+Hands on: ``EmuResponse`` to ``graph.service``; cross-mailbox updates via ``ctx.after``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 create 201, PATCH 200, DELETE 204 (§9). ``displayName`` is regenerated from the name fields when
 they change and no displayName is given (contact.md).
 
-Hands on: ``EmuResponse`` to ``graph_api``.
+Hands on: ``EmuResponse`` to ``graph.service``.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Per-request plumbing shared by the Graph routes (emulator service stage).
 
 ``Ctx`` carries the authenticated request, the parsed ``Prefer`` header and the service; the
-helpers render collections and entities through the OData engine (``odata_query``, owned by the
+helpers render collections and entities through the OData engine (``odata.query``, owned by the
 query-engine helper), apply ``Prefer: outlook.timezone`` / ``outlook.body-content-type`` to the
 page that is sent (graph-semantics §5), parse JSON bodies and build ``@odata.context`` values.
 
-Hands on: ``EmuResponse`` values to ``graph_api``.
+Hands on: ``EmuResponse`` values to ``graph.service``.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class Ctx:
 
     def entity_body(self, entity: str) -> dict[str, Any]:
         """The JSON body of a create/update of ``entity``, checked against its EDM types
-        (``odata_body``): a wrongly typed value is Graph's 400, never a route's exception."""
+        (``odata.body``): a wrongly typed value is Graph's 400, never a route's exception."""
         from ..odata.body import check_entity
 
         return check_entity(self.json_body(), entity)

@@ -5,7 +5,7 @@ Directory collections use the USERS / GROUPS / GROUP_MEMBERS rules of the OData 
 Unknown objects are 404 ``Request_ResourceNotFound`` (docs-contrib#6431 wording); a missing
 permission is 403 ``Authorization_RequestDenied``.
 
-Hands on: ``EmuResponse`` to ``graph_api``.
+Hands on: ``EmuResponse`` to ``graph.service``.
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ Items, out of every listing). Sent mail lands in Sent Items and in the Inbox of 
 recipient (new ids, unread, same conversationId/internetMessageId).
 
 Bodies are checked against the EDM types first (``Ctx.entity_body``/``action_body``,
-``odata_body``); ``mailFolders/{id}/messages/delta`` is served by ``graph_delta``.
+``odata.body``); ``mailFolders/{id}/messages/delta`` is served by ``graph.delta``.
 
-Hands on: ``EmuResponse`` to ``graph_api``; deliveries to other mailboxes are queued on
+Hands on: ``EmuResponse`` to ``graph.service``; deliveries to other mailboxes are queued on
 ``ctx.after`` and run once the sender's mailbox lock is released.
 """
 

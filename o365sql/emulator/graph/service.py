@@ -3,8 +3,8 @@
 The server authenticates a request and hands a ``wire.EmuRequest`` (path below ``/v1.0``) to
 ``GraphService.handle``, which dispatches by the first segments to the resource modules:
 ``/me`` and ``/users/{id|userPrincipalName}`` (case-insensitive) to the mailbox resources
-(``graph_mail``, ``graph_calendar``, ``graph_contacts``) or the directory (``graph_directory``),
-``/groups`` to the directory, ``/$batch`` to ``graph_batch``. Each mailbox request holds that
+(``graph.mail``, ``graph.calendar``, ``graph.contacts``) or the directory (``graph.directory``),
+``/groups`` to the directory, ``/$batch`` to ``graph.batch``. Each mailbox request holds that
 mailbox's lock; deliveries into other mailboxes run after it is released.
 
 Errors are raised as ``errors.GraphError``; the server writes Graph's JSON for them.
@@ -41,7 +41,7 @@ class GraphService:
     def __init__(self, tenant: Tenant, base_url: str) -> None:
         self.tenant = tenant
         self.base_url = base_url.rstrip("/")
-        self.delta = DeltaStore()  # delta-query tokens (graph_delta)
+        self.delta = DeltaStore()  # delta-query tokens (graph.delta)
 
     def handle(self, req: EmuRequest) -> EmuResponse:
         ctx = Ctx(req, self, parse_prefer(req.headers.get("prefer", "")))

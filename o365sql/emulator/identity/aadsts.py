@@ -1,6 +1,6 @@
 """Errors of the identity platform, in the shape Entra ID sends them.
 
-Stage: identity endpoints (``identity.py``, ``grants.py``, ``clientauth.py``, ``signin.py``)
+Stage: identity endpoints (``routes.py``, ``grants.py``, ``clientauth.py``, ``signin.py``)
 raise ``OAuthError``; the server writes ``OAuthError.body()`` as JSON, or, for errors Entra shows
 to the person in the browser, an error page.
 

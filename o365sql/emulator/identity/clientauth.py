@@ -1,7 +1,7 @@
 """Client authentication at the token endpoint: secret (body or HTTP Basic), certificate
 assertion (``private_key_jwt``), or none for public clients.
 
-Stage: identity. ``grants.py`` calls ``authenticate`` before any grant; it returns the app and
+Stage: identity. ``identity/grants.py`` calls ``authenticate`` before any grant; it returns the app and
 how it proved itself, or raises the ``OAuthError`` Entra would send
 (https://learn.microsoft.com/entra/identity-platform/certificate-credentials).
 

@@ -1,7 +1,7 @@
 """The token endpoint, ``POST /{tenant}/oauth2/v2.0/token``: one function per grant type.
 
-Stage: identity. Authenticates the client (``clientauth.py``), redeems the grant (a code from
-``signin.py``, a refresh token, a device code, a password, or the client's own credentials) and
+Stage: identity. Authenticates the client (``identity/clientauth.py``), redeems the grant (a code from
+``identity/signin.py``, a refresh token, a device code, a password, or the client's own credentials) and
 answers with ``IdentityPlatform.token_response``. Failures are Entra's ``OAuthError``s
 (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#error-codes-for-token-endpoint-errors).
 """

@@ -1,8 +1,8 @@
 """What the identity platform remembers between requests: codes, refresh tokens, device codes,
 browser sessions, consents, and the settings tests may change.
 
-Stage: identity. The sign-in pages (``signin.py``) create codes, sessions and consents; the token
-endpoint (``grants.py``) redeems codes, refresh tokens and device codes. All in memory, guarded
+Stage: identity. The sign-in pages (``identity/signin.py``) create codes, sessions and consents; the token
+endpoint (``identity/grants.py``) redeems codes, refresh tokens and device codes. All in memory, guarded
 by one lock.
 """
 

@@ -1,7 +1,7 @@
 """HTML of the emulator's sign-in pages: pick an account, consent, device code, admin consent,
 the form_post hand-back, and Entra-style error pages.
 
-Stage: identity (``signin.py`` renders these). The element ids and names are stable so a script
+Stage: identity (``identity/signin.py`` renders these). The element ids and names are stable so a script
 or a headless browser can drive them:
 
 * account picker: ``<form id="signin-form">`` with one ``<button name="user" value="{upn}"

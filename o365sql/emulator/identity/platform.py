@@ -1,7 +1,7 @@
 """The identity platform's shared state and its one way of answering with tokens.
 
 Stage: identity. ``IdentityPlatform`` holds the directory, app registry, grant store and token
-issuer; the token endpoint (``grants.py``), the sign-in pages (``signin.py``) and
+issuer; the token endpoint (``identity/grants.py``), the sign-in pages (``identity/signin.py``) and
 ``Emulator.mint_token`` all issue tokens through ``token_response``/``access_token`` so a minted
 token is exactly what the token endpoint would have returned.
 """

@@ -2,7 +2,7 @@
 
 Stage: identity. ``server.py`` hands every request that is neither Graph (``/v1.0``) nor test
 control (``/_emulator``) to ``IdentityService.handle``; it answers discovery, JWKS, the token and
-device-code endpoints itself and passes browser pages to ``signin.py``. Errors are Entra's JSON
+device-code endpoints itself and passes browser pages to ``identity/signin.py``. Errors are Entra's JSON
 (``aadsts.OAuthError``), or an error page where Entra shows one.
 
 Endpoints (``{t}`` = tenant GUID, a verified domain, ``common`` or ``organizations``)::

@@ -3,8 +3,8 @@
 
 Stage: identity. A person (or a script posting the forms) picks a demo user and consents; the
 result is an authorization code handed back to the app's redirect URI (query, fragment or
-``form_post``), an approved device code, or an admin-consent grant. Codes go to ``grantstore``
-for the token endpoint (``grants.py``) to redeem.
+``form_post``), an approved device code, or an admin-consent grant. Codes go to ``identity.grantstore``
+for the token endpoint (``identity/grants.py``) to redeem.
 
 Entra's rules kept here (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow):
 an unknown client or a redirect URI that is not registered is shown as an error page and never

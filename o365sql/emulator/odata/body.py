@@ -7,7 +7,7 @@ values of the declared types and bad input becomes Graph's 400, never a tracebac
 semantics §8.2 error body; the RequestBodyRead code is the one Graph's OData reader answers
 with, as the routes already did).
 
-Types come from ``odata_schema`` (the CSDL subset, graph-semantics §10 and
+Types come from ``odata.schema`` (the CSDL subset, graph-semantics §10 and
 ``graph-v1.0-metadata.xml``); action parameters from the CSDL's bound operations
 (``graph-csdl-subset.json`` → ``boundOperations``, matched case-insensitively: the CSDL spells
 them ``Comment``, the docs send ``comment``). Messages follow Microsoft.OData.Core's reader

@@ -1,9 +1,9 @@
 """``$filter`` binding: syntax tree + resource rules → a compiled predicate over item dicts.
 
-Stage: emulator, OData query engine (binding and compiling). Takes the ``odata_parser`` tree,
+Stage: emulator, OData query engine (binding and compiling). Takes the ``odata.parser`` tree,
 checks every node against the resource's ``ResourceRules`` (properties and types from
-``odata_schema``, operator support per graph-semantics §2.4/§3, directory default vs advanced
-mode per §3.11) and hands ``odata_query`` a ``BoundFilter``: a closure built once per request
+``odata.schema``, operator support per graph-semantics §2.4/§3, directory default vs advanced
+mode per §3.11) and hands ``odata.query`` a ``BoundFilter``: a closure built once per request
 plus the properties the filter names, in source order (for the InefficientFilter rule, §3.1).
 
 Evaluation follows OData: a comparison with a null property is false, except ``eq null`` (true)

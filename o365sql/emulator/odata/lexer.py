@@ -1,6 +1,6 @@
 """Tokens of a ``$filter`` expression, as Graph's OData URI parser reads them.
 
-Stage: emulator, OData query engine (lexing). Hands a list of ``Token`` to ``odata_parser``.
+Stage: emulator, OData query engine (lexing). Hands a list of ``Token`` to ``odata.parser``.
 
 Literal forms follow graph-semantics §2.2 (https://learn.microsoft.com/graph/filter-query-parameter
 and https://learn.microsoft.com/graph/query-parameters): strings in single quotes with ``''`` for

@@ -1,7 +1,7 @@
 """The raw query string of a Graph request → the system query options the engine runs.
 
 Stage: emulator, OData query engine (query-string parsing). Hands ``QueryOptions`` (decoded
-values plus the original encoded parts, which nextLinks repeat) to ``odata_query``.
+values plus the original encoded parts, which nextLinks repeat) to ``odata.query``.
 
 Decoding is form-style, as Graph's front end does it: ``%XX`` escapes and ``+`` for a space (the
 docs' own ``$filter=groupTypes/any(c:c+eq+'Unified')``, graph-semantics examples); so an

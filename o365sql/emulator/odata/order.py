@@ -1,7 +1,7 @@
 """``$orderby``: parsing, Graph's restrictions on it, and sorting item lists.
 
 Stage: emulator, OData query engine (ordering). ``parse_orderby`` checks an ``$orderby`` value
-against the resource's rules and hands ``odata_query`` a list of ``SortKey``; ``sort_items``
+against the resource's rules and hands ``odata.query`` a list of ``SortKey``; ``sort_items``
 orders the filtered items with them.
 
 Semantics: ``asc`` is the default, ``desc`` follows a space; paths may reach into complex
@@ -160,7 +160,7 @@ def sort_items(items: list[Any], keys: Sequence[SortKey], limit: int | None = No
     leading key has no nulls, the items beyond the ``limit``-th value of that key cannot reach
     the page, so only the candidates up to it (ties included) are sorted. ``native(property)``
     may give, for a top-level property, a key function that orders exactly like the property's
-    value and is never None (``record_view``: read from the compact record, nothing built);
+    value and is never None (``tenant.record_view``: read from the compact record, nothing built);
     ``id_key`` likewise for the tie-break on the ``id`` text (case-sensitive, unlike an
     ``$orderby=id``, which compares case-insensitively like every string).
     """

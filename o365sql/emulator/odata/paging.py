@@ -1,6 +1,6 @@
 """Server-driven paging: page sizes, ``$skip`` offsets, opaque ``$skiptoken``s and nextLinks.
 
-Stage: emulator, OData query engine (paging). ``odata_query`` asks ``page_size`` how many items a
+Stage: emulator, OData query engine (paging). ``odata.query`` asks ``page_size`` how many items a
 page holds, ``start_offset`` where the page starts, and ``next_link`` for the URL of the next one.
 
 Graph's behaviour (graph-semantics §1.2, §3.1, §3.9, https://learn.microsoft.com/graph/paging):

@@ -1,7 +1,7 @@
 """``$filter`` text → syntax tree, with OData's operator precedence.
 
-Stage: emulator, OData query engine (parsing). Takes ``odata_lexer`` tokens and hands an AST
-(the frozen dataclasses below) to ``odata_filter``, which binds it to a resource's rules.
+Stage: emulator, OData query engine (parsing). Takes ``odata.lexer`` tokens and hands an AST
+(the frozen dataclasses below) to ``odata.filter``, which binds it to a resource's rules.
 
 Grammar (OData v4 URL conventions §5.1.1, as Graph uses it; graph-semantics §2.1):
 ``or`` < ``and`` < comparison (``eq ne gt ge lt le has in``) < ``not`` < primary, where primary

@@ -38,7 +38,7 @@ class ResourceRules:
     eq ne not ge le in startswith endswith null); advanced means ``ConsistencyLevel: eventual``
     plus ``$count=true`` (graph-semantics §3.11). ``orderable`` None means every primitive,
     non-collection property can be sorted on. ``default_select`` None means "the whole item minus
-    ``select_only``". ``search`` is ``kql`` (messages), ``directory`` or ``none``.
+    ``select_only``". ``search`` is ``kql`` (messages), ``identity.directory`` or ``none``.
     ``default_order``/``search_order`` are ``(property, descending)`` keys applied when the
     request has no ``$orderby``; without them the items keep the order the route passed.
     ``entity_default_select`` replaces ``default_select`` for a single entity (``GET .../{id}``).
@@ -321,7 +321,7 @@ GROUP_MEMBERS = ResourceRules(
     **_DIRECTORY_COMMON,
 )
 
-# §7 / §5: delta rounds (graph_delta) page with Prefer: odata.maxpagesize, documented for
+# §7 / §5: delta rounds (graph.delta) page with Prefer: odata.maxpagesize, documented for
 # message, event (calendarView) and contact delta only; the plain lists above ignore it.
 MESSAGES_DELTA = replace(MESSAGES, name="messages/delta", honor_maxpagesize=True)
 CALENDAR_VIEW_DELTA = replace(CALENDAR_VIEW, name="calendarView/delta", honor_maxpagesize=True)

@@ -1,14 +1,14 @@
 """The EDM shapes the emulator's OData engine knows: entity, complex and enum types.
 
 Stage: emulator, OData query engine (types). Hands ``PropType`` lookups to the filter binder
-(``odata_filter``), the ``$select``/``$orderby`` checks (``odata_query``) and the per-resource
-rules (``odata_rules``).
+(``odata.filter``), the ``$select``/``$orderby`` checks (``odata.query``) and the per-resource
+rules (``odata.rules``).
 
 Transcribed from the Graph v1.0 CSDL (microsoftgraph/msgraph-metadata,
 ``clean_v10_metadata/cleanMetadata.xml``; see the o365sql reference ``graph-csdl-subset.json``):
 every structural property of each entity type the emulator serves, and every complex and enum
 type those reach, so ``$select`` accepts whatever v1.0 declares (the per-resource refusals Graph
-documents live in ``odata_rules``). ``tests/emulator/test_emulator_select_csdl.py`` compares
+documents live in ``odata.rules``). ``tests/emulator/test_emulator_select_csdl.py`` compares
 these tables with the CSDL. They are written down here, not loaded, because the emulator must not
 depend on the driver's catalog or on files outside the package. Base types are folded into
 each entity.

@@ -1,7 +1,7 @@
 """``$search``: a KQL subset for messages and ``"property:value"`` clauses for directory objects.
 
 Stage: emulator, OData query engine (search). ``compile_search`` turns a decoded ``$search`` value
-into a predicate over item dicts for ``odata_query``.
+into a predicate over item dicts for ``odata.query``.
 
 Messages (graph-semantics §4.1, https://learn.microsoft.com/graph/search-query-parameter): the
 value is KQL, usually wrapped in double quotes. Supported here: bare words (matched as word

@@ -1,7 +1,7 @@
 """How the OData engine compares Graph JSON values: normalisers and sort keys per EDM type.
 
-Stage: emulator, OData query engine (values). Used by ``odata_filter`` (comparisons),
-``odata_query`` (``$orderby``) and ``odata_search``.
+Stage: emulator, OData query engine (values). Used by ``odata.filter`` (comparisons),
+``odata.query`` (``$orderby``) and ``odata.search``.
 
 Rules, with their sources:
 * strings compare case-insensitively on every resource: directory ``eq``/``startswith`` are

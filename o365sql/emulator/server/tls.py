@@ -2,7 +2,7 @@
 and the demo app's client certificate.
 
 Stage: emulator start-up. Hands an ``ssl.SSLContext`` to ``server.py``, the signing key to
-``tokens.py`` and the client certificate files to ``apps.py``.
+``identity/tokens.py`` and the client certificate files to ``identity/apps.py``.
 
 Generating RSA keys costs tenths of a second, so the material is made once per process and also
 kept on disk in a private (0700) directory under the temp dir; the directory name carries no

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 class Principal:
     """Who a validated access token speaks for.
 
-    ``user_id`` is the signed-in user's object id (None for app-only tokens); ``scopes`` are the
+    ``user_id`` is the signed-in user's object id (None for app-only tokens); ``identity.scopes`` are the
     delegated scopes (``Mail.Read`` ...), ``roles`` the application roles (``Mail.Read`` ... for
     app-only tokens). ``client_id`` is the app the token was issued to.
     """

@@ -2,11 +2,11 @@
 
 Events keep their wall-clock start/end in their original time zone (as Exchange does); JSON is
 rendered on demand in UTC or in the zone of ``Prefer: outlook.timezone``. Series masters expand
-into occurrences for calendarView and ``/instances`` (``recurrence``); ``/events`` lists single
+into occurrences for calendarView and ``/instances`` (``tenant.recurrence``); ``/events`` lists single
 instances and masters only (user-list-events.md). Shapes follow user-post-events.md.
 
 Hands on: ``CalendarStore`` to the tenant, ``event_json``/``calendar_json``/``occurrences`` to
-``graph_calendar``.
+``graph.calendar``.
 """
 
 from __future__ import annotations

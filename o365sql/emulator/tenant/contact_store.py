@@ -5,7 +5,7 @@ folders only, since v1.0 leaves the default folder out (known issue, graph-seman
 Contact shape and property order follow contact-get.md.
 
 Hands on: ``ContactStore`` to the tenant, ``contact_json``/``contact_folder_json`` to
-``graph_contacts``.
+``graph.contacts``.
 """
 
 from __future__ import annotations

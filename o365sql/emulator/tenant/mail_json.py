@@ -6,9 +6,9 @@ Shapes follow the real responses in graph-examples.json (``user-post-messages.md
 Bodies are generated from a per-message seed when asked for, never stored. A message's JSON is
 described once, property by property, by ``MESSAGE_TABLE`` (a ``record_view.PropertyTable``):
 ``message_json`` runs every builder; lists go through ``message_items``, whose lazy views run
-only the builders a query touches (see ``record_view``).
+only the builders a query touches (see ``tenant.record_view``).
 
-Hands on: ``message_json`` / ``folder_json`` dicts and ``message_items`` to ``graph_mail``;
+Hands on: ``message_json`` / ``folder_json`` dicts and ``message_items`` to ``graph.mail``;
 ``html_to_text`` and ``text_to_html`` to the Prefer handling.
 """
 
@@ -154,7 +154,7 @@ def attachment_count(rec: MessageRecord) -> int:
 
 
 # One builder per message property, in the order of the real responses. ``message_json`` runs
-# them all; a ``record_view.RecordView`` runs only those a query reads (graph_mail lists).
+# them all; a ``record_view.RecordView`` runs only those a query reads (graph.mail lists).
 def _body_and_text(mb: Mailbox, rec: MessageRecord, scratch: dict[str, Any]) -> tuple[dict[str, str], str]:
     cached = scratch.get("body")
     if cached is None:
@@ -230,7 +230,7 @@ def _headers(mb: Mailbox, rec: MessageRecord, scratch: dict[str, Any]) -> Any:
 
 def _meeting(value: Callable[[MessageRecord], Any], key: str | None = None) -> Builder:
     """A property only #microsoft.graph.eventMessageRequest items have: the stored value of a
-    real invitation (``extra["__meeting"]``, see ``meeting_requests``), else the seeded one."""
+    real invitation (``extra["__meeting"]``, see ``tenant.meeting_requests``), else the seeded one."""
     def build(mb: Mailbox, rec: MessageRecord, scratch: dict[str, Any]) -> Any:
         if not rec.flags & MEETING_REQUEST:
             return ABSENT

@@ -1,13 +1,13 @@
 """Compact storage of one mailbox's mail folders and messages (emulator data stage).
 
 A message is a slotted record of small ints and shared tuples; its Graph JSON (body, preview,
-recipients, ids, etags) is rebuilt on demand by ``mail_json``. That keeps memory linear and small
+recipients, ids, etags) is rebuilt on demand by ``tenant.mail_json``. That keeps memory linear and small
 (a few hundred bytes per message), so a tenant of 200,000 messages fits in one process. Messages
 created or changed through the API keep their explicit values in ``extra``. Folder counters
 (``totalItemCount``, ``unreadItemCount``) are kept up to date by the methods here, so listing
 folders never walks the messages.
 
-Hands on: ``MailStore`` to the tenant (one per mailbox) and to ``graph_mail``.
+Hands on: ``MailStore`` to the tenant (one per mailbox) and to ``graph.mail``.
 """
 
 from __future__ import annotations

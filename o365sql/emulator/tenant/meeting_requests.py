@@ -7,7 +7,7 @@ message of the derived type ``#microsoft.graph.eventMessageRequest`` with
 eventMessage samples of the docs show (§1.3: derived types carry ``@odata.type`` inside message
 lists; graph-examples.json, outlook-calendar-meeting-proposals.md).
 
-Hands on: ``deliver`` is called by ``graph_calendar`` (holding the attendee's mailbox lock) once
+Hands on: ``deliver`` is called by ``graph.calendar`` (holding the attendee's mailbox lock) once
 per attendee that newly receives the meeting.
 """
 

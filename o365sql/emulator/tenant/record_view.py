@@ -1,7 +1,7 @@
 """Lazy Graph JSON over compact records: a dict that builds each property on first access.
 
-Stage: emulator, between the data stores (``mail_store`` ...) and the OData engine
-(``odata_query``). A store keeps an item as a compact record; its Graph JSON is described once by
+Stage: emulator, between the data stores (``tenant.mail_store`` ...) and the OData engine
+(``odata.query``). A store keeps an item as a compact record; its Graph JSON is described once by
 a ``PropertyTable`` (an ordered list of per-property builders). ``RecordView`` is a ``dict``
 subclass over one record: ``view.get("isRead")`` builds just that property, so a ``$filter`` or
 ``$orderby`` over 200,000 messages touches only the properties it names, and only the items of
@@ -15,7 +15,7 @@ Contract for code that reads views: ``get``/``[]``/``in`` build one property; ``
 order, which is the order of the full JSON. ``json.dumps`` reads a dict's storage directly, so a
 view goes to JSON only through ``materialize()`` or a copy (the engine sends copies).
 
-Hands on: ``RecordView`` / ``RecordItems`` to ``odata_query`` (through the Graph routes).
+Hands on: ``RecordView`` / ``RecordItems`` to ``odata.query`` (through the Graph routes).
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ def _group_json(tenant: Tenant, rng: random.Random, i: int) -> dict[str, Any]:
         # Exchange-side settings of Microsoft 365 groups, at group.md's documented defaults
         # (welcome messages are sent unless switched off); security groups have no group
         # mailbox, so they are null there (inferred). Only GET /groups/{id} returns the
-        # GET-only ones (odata_rules.GROUPS.list_hidden).
+        # GET-only ones (odata.rules.GROUPS.list_hidden).
         "welcomeMessageEnabled": True if unified else None,
         "allowExternalSenders": False if unified else None,
         "autoSubscribeNewMembers": False if unified else None,

@@ -147,7 +147,7 @@ def seed_drafts(tenant: Tenant, mb: Mailbox, count: int) -> None:
     mailbox's id, so from the tenant seed): the messages, events, contacts and conversation
     numbers seeded before stay exactly what they were without drafts. A draft looks like the
     ones Graph returns for ``POST /me/messages`` (graph-examples.json, user-post-messages.md):
-    ``isDraft`` and ``isRead`` true, no ``from``/``sender`` (``mail_json`` leaves them out of a
+    ``isDraft`` and ``isRead`` true, no ``from``/``sender`` (``tenant.mail_json`` leaves them out of a
     draft), ``createdDateTime`` = ``receivedDateTime`` = ``sentDateTime`` = when it was saved,
     here within the fortnight before the tenant's reference date.
     """

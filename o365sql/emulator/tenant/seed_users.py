@@ -1,7 +1,7 @@
 """Seeds the tenant's users: their directory JSON and mailbox settings (emulator data stage).
 
 Drawn from the tenant's one ``random.Random`` in a fixed order, so the same seed gives the same
-people. Used by ``build`` (the users) and ``seed_directory`` (the shared mailbox).
+people. Used by ``build`` (the users) and ``tenant.seed_directory`` (the shared mailbox).
 """
 
 from __future__ import annotations

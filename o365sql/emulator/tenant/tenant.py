@@ -1,11 +1,11 @@
 """The seeded demo tenant behind the emulator's Graph service (emulator data stage).
 
 A ``Tenant`` is a directory of users and groups and, per user, a ``Mailbox`` with mail folders
-and messages (``mail_store``), calendars and events (``calendar_store``), contact folders and
-contacts (``contact_store``). Item ids are computed, not stored (``item_ids``). ``build.py``
+and messages (``tenant.mail_store``), calendars and events (``tenant.calendar_store``), contact folders and
+contacts (``tenant.contact_store``). Item ids are computed, not stored (``tenant.item_ids``). ``build.py``
 seeds one; nothing here imports a seeder.
 
-Hands on: ``Tenant`` to ``graph_api`` (routes) and to the server (which signs users in by id/UPN).
+Hands on: ``Tenant`` to ``graph.service`` (routes) and to the server (which signs users in by id/UPN).
 """
 
 from __future__ import annotations
