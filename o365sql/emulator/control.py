@@ -72,6 +72,8 @@ class ControlledEmulator(Protocol):
 
     def approve_device_code(self, user_code: str, user: str) -> None: ...
 
+    def expire_delta_tokens(self, scope_part: str = "") -> int: ...
+
 
 class Controls:
     def __init__(self, emulator: ControlledEmulator) -> None:
@@ -113,6 +115,9 @@ class Controls:
                                    roles=body.get("roles"), client_id=body.get("client_id"),
                                    lifetime=body.get("lifetime"))
             return json_response(200, {"access_token": token, "token_type": "Bearer"})
+        if what == "delta/expire" and method == "POST":
+            dropped = emu.expire_delta_tokens(str(_object(req).get("scope", "")))
+            return json_response(200, {"dropped": dropped})
         if what == "revoke" and method == "POST":
             emu.revoke_refresh_tokens(str(_object(req)["user"]))
             return json_response(200, {"ok": True})

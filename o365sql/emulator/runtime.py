@@ -16,7 +16,7 @@ import threading
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from .control import Controls
 from .identity.apps import AppRegistry, RegisteredApp, as_list
@@ -26,12 +26,15 @@ from .identity.platform import IdentityPlatform
 from .identity.routes import IdentityService
 from .identity.signin import SignIn
 from .identity.tokens import GRAPH_RESOURCE, TokenIssuer
-from .router import GraphHandler, Router
+from .router import Router
 from .server import tls
 from .server.faults import FaultInjector
 from .server.httpd import EmulatorHTTPServer
 from .server.limits import MailboxThrottle
 from .server.requestlog import LogEntry, RequestLog
+
+if TYPE_CHECKING:
+    from .graph.service import GraphService
 
 DEMO_DELEGATED = [
     "Mail.ReadWrite", "Mail.Send", "Calendars.ReadWrite", "Contacts.ReadWrite", "User.Read",
@@ -150,7 +153,7 @@ class Emulator:
         state = "stopped" if self._stopped else "running"
         return f"<Emulator {self.base_url} tenant={self.tenant_id} seed={self.seed} {state}>"
 
-    def _make_graph(self) -> GraphHandler:
+    def _make_graph(self) -> GraphService:
         from .graph.service import GraphService
 
         return GraphService(self.tenant, base_url=self.graph_url)
@@ -226,6 +229,12 @@ class Emulator:
     def revoke_refresh_tokens(self, user: str) -> None:
         """Invalidate the user's refresh tokens and browser sessions (AADSTS50173 afterwards)."""
         self.store.revoke(self.idp.person(user).oid)
+
+    def expire_delta_tokens(self, scope_part: str = "") -> int:
+        """Forget the delta tokens (all, or those of scopes containing ``scope_part``, such as a
+        user id), as Exchange drops old tokens from its bounded cache: calling their links
+        then answers 410 ``syncStateNotFound``. Returns how many were dropped."""
+        return int(self._graph.delta.forget(scope_part))
 
     def approve_device_code(self, user_code: str, user: str) -> None:
         """Approve a pending device code as ``user`` (what /devicelogin does)."""

@@ -201,9 +201,10 @@ def test_maxpagesize_only_where_honoured() -> None:
     prefer = {"prefer": "odata.maxpagesize=3"}
     body, headers = apply_query_with_headers(MESSAGES, R.MESSAGES, "", prefer, "u", "c")
     assert len(body["value"]) == 10 and headers == {}
-    # graph-semantics §5: documented for delta; the real delta rules honour it, no others do.
+    # graph-semantics §5: documented for delta; the delta rules honour it, no others do.
     assert {r.name for r in R.ALL_RULES if r.honor_maxpagesize} == {
-        "messages/delta", "calendarView/delta", "contacts/delta"}
+        "messages/delta", "calendarView/delta", "contacts/delta", "mailFolders/delta",
+        "contactFolders/delta", "users/delta", "groups/delta"}
     body, headers = apply_query_with_headers(MESSAGES, R.MESSAGES_DELTA, "$top=5", prefer, "u", "c")
     assert len(body["value"]) == 3 and headers == {"Preference-Applied": "odata.maxpagesize=3"}
     assert body["@odata.nextLink"] == "u?$top=5&$skip=3"

@@ -229,8 +229,10 @@ def _view_delta(ctx: Ctx, mb: Mailbox, cal: CalendarRecord) -> EmuResponse:
     if "$skiptoken" not in params and "$deltatoken" not in params:
         _window(ctx)  # the first request must carry the window
 
-    def current(first: dict[str, str]) -> list[dict[str, Any]]:
-        return _view_items(ctx, mb, cal, *_window(ctx, first))
+    graph_delta.plain_options(params, "Events")
+
+    def current(first: dict[str, str]) -> list[graph_delta.Entry]:
+        return graph_delta.json_entries(_view_items(ctx, mb, cal, *_window(ctx, first)))
     return graph_delta.serve(ctx, f"{mb.user_id}/calendars/{cal.serial}/calendarView", CALENDAR_VIEW_DELTA,
                              "event", current, selectable=False, tz=True, body=True)
 

@@ -63,6 +63,13 @@ def route(ctx: Ctx, mb: Mailbox, segs: list[str], ref: str) -> EmuResponse:
     if head == "contacts":
         return _contacts(ctx, mb, store.folders[store.default], segs[1:], users + "/contacts")
     if head == "contactfolders":
+        if len(segs) == 2 and segs[1].lower() == "delta":
+            if ctx.method != "GET":
+                raise graph_attachments.method_not_allowed()
+            _need(ctx, mb)
+            from . import delta as graph_delta
+
+            return graph_delta.contact_folder_delta(ctx, mb)
         if len(segs) == 1 or segs[1] == "$count":
             return _folder_list(ctx, mb, store.default, users + "/contactFolders", segs[1:])
         folder = find_folder(mb, segs[1])
@@ -193,13 +200,9 @@ def _contacts(ctx: Ctx, mb: Mailbox, folder: ContactFolderRecord, rest: list[str
 
 def _contact_delta(ctx: Ctx, mb: Mailbox, folder: ContactFolderRecord) -> EmuResponse:
     """GET .../contactFolders/{id}/contacts/delta (§7, contact-delta.md): $select supported."""
-    from ..odata.rules import CONTACTS_DELTA
     from . import delta as graph_delta
 
-    def current(params: dict[str, str]) -> list[dict[str, Any]]:
-        return [contact_json(mb, c) for c in mb.contacts.in_folder(folder.serial)]
-    return graph_delta.serve(ctx, f"{mb.user_id}/contactFolders/{folder.serial}/contacts", CONTACTS_DELTA,
-                             "contact", current)
+    return graph_delta.contact_delta(ctx, mb, folder.serial)
 
 
 def _fields(data: dict[str, Any], current: dict[str, Any],

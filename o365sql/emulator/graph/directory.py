@@ -59,6 +59,11 @@ def users(ctx: Ctx, segs: list[str]) -> EmuResponse:
     if segs == ["$count"]:
         check_scopes(principal, USERS_READ, directory=True)
         return count(ctx, list(tenant.users), USERS)
+    if len(segs) == 1 and segs[0].lower() == "delta":
+        check_scopes(principal, USERS_READ, directory=True)
+        from . import delta as graph_delta
+
+        return graph_delta.directory_delta(ctx, "user", lambda: list(tenant.users))
     user = tenant.user(segs[0])
     own = not principal.app_only and user is not None and user["id"] == principal.user_id
     check_scopes(principal, USER_SELF if own else USERS_READ, directory=True)
@@ -96,6 +101,13 @@ def groups(ctx: Ctx, segs: list[str]) -> EmuResponse:
         return collection(ctx, list(tenant.groups), GROUPS, f"{ctx.base}/$metadata#groups")
     if segs == ["$count"]:
         return count(ctx, list(tenant.groups), GROUPS)
+    if len(segs) == 1 and segs[0].lower() == "delta":
+        from . import delta as graph_delta
+
+        def member_types(group_id: str) -> dict[str, str]:
+            found = (_member(ctx, m) for m in tenant.group_members.get(group_id, []))
+            return {str(m["id"]): str(m["@odata.type"]) for m in found if m is not None}
+        return graph_delta.directory_delta(ctx, "group", lambda: list(tenant.groups), member_types)
     group = tenant.group(segs[0])
     if group is None:
         raise resource_not_found(segs[0])

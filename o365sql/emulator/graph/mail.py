@@ -231,6 +231,13 @@ def folders(ctx: Ctx, mb: Mailbox, segs: list[str], users: str) -> EmuResponse:
     if segs[0] == "$count" and len(segs) == 1:
         _need(ctx, mb)
         return count(ctx, _children(ctx, mb, store.folders[store.root]), MAIL_FOLDERS)
+    if segs[0].lower() == "delta" and len(segs) == 1:
+        if ctx.method != "GET":
+            raise graph_attachments.method_not_allowed()
+        _need(ctx, mb)
+        from . import delta as graph_delta
+
+        return graph_delta.mail_folder_delta(ctx, mb)
     folder = find_folder(mb, segs[0])
     path = f"{users}/mailFolders('{segs[0]}')"
     rest = segs[1:]

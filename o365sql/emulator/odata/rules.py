@@ -326,9 +326,16 @@ GROUP_MEMBERS = ResourceRules(
 MESSAGES_DELTA = replace(MESSAGES, name="messages/delta", honor_maxpagesize=True)
 CALENDAR_VIEW_DELTA = replace(CALENDAR_VIEW, name="calendarView/delta", honor_maxpagesize=True)
 CONTACTS_DELTA = replace(CONTACTS, name="contacts/delta", honor_maxpagesize=True)
+# delta-query-overview.md: the other delta functions page the same way (mailFolders,
+# contactFolders, users and groups).
+MAIL_FOLDERS_DELTA = replace(MAIL_FOLDERS, name="mailFolders/delta", honor_maxpagesize=True)
+CONTACT_FOLDERS_DELTA = replace(CONTACT_FOLDERS, name="contactFolders/delta", honor_maxpagesize=True)
+USERS_DELTA = replace(USERS, name="users/delta", honor_maxpagesize=True)
+GROUPS_DELTA = replace(GROUPS, name="groups/delta", honor_maxpagesize=True)
 
 ALL_RULES: tuple[ResourceRules, ...] = (
     MESSAGES, MAIL_FOLDERS, EVENTS, CALENDAR_VIEW, EVENT_INSTANCES, CALENDARS, CONTACTS,
     CONTACT_FOLDERS, ATTACHMENTS, USERS, GROUPS, GROUP_MEMBERS, MESSAGES_DELTA,
-    CALENDAR_VIEW_DELTA, CONTACTS_DELTA,
+    CALENDAR_VIEW_DELTA, CONTACTS_DELTA, MAIL_FOLDERS_DELTA, CONTACT_FOLDERS_DELTA, USERS_DELTA,
+    GROUPS_DELTA,
 )

@@ -87,6 +87,40 @@ class Tenant:
         self._by_key[user["userPrincipalName"].lower()] = user
         self.mailboxes[user["id"]] = Mailbox(self, user, self.person(user["displayName"], user["mail"]))
 
+    def remove_user(self, key: str) -> None:
+        """Delete a user (and its mailbox and group memberships), as a directory DELETE does."""
+        with self.lock:
+            user = self.user(key)
+            if user is None:
+                raise KeyError(key)
+            self.users.remove(user)
+            for name in ("id", "userPrincipalName"):
+                self._by_key.pop(str(user[name]).lower(), None)
+            self.mailboxes.pop(user["id"], None)
+            for members in self.group_members.values():
+                while user["id"] in members:
+                    members.remove(user["id"])
+
+    def update_user(self, key: str, **changes: Any) -> None:
+        """Change directory properties of a user (what PATCH /users/{id} does)."""
+        with self.lock:
+            user = self.user(key)
+            if user is None:
+                raise KeyError(key)
+            user.update(changes)
+
+    def add_member(self, group_id: str, object_id: str) -> None:
+        with self.lock:
+            members = self.group_members.setdefault(group_id.lower(), [])
+            if object_id not in members:
+                members.append(object_id)
+
+    def remove_member(self, group_id: str, object_id: str) -> None:
+        with self.lock:
+            members = self.group_members.get(group_id.lower(), [])
+            if object_id in members:
+                members.remove(object_id)
+
     def user(self, key: str) -> dict[str, Any] | None:
         """The user with this object id or userPrincipalName (case-insensitive), or None."""
         return self._by_key.get(key.lower())
