@@ -35,6 +35,7 @@ class Cursor:
         self.arraysize = 1
         self._description: Description | None = None
         self._rowcount = -1
+        self._lastrowid: str | None = None
         self._rows: Iterator[Row] | None = None
         self._source: Any = None  # the Result.rows iterator, closed when replaced
         self._rownumber: int | None = None
@@ -66,9 +67,15 @@ class Cursor:
         return self._connection
 
     @property
-    def lastrowid(self) -> None:
-        """Always None: Graph ids are strings, not row ids (PEP 249 extension)."""
-        return None
+    def lastrowid(self) -> str | None:
+        """The Graph id of the last item an INSERT created, else None (PEP 249 extension).
+
+        Caveats: Graph ids are strings, not integers as PEP 249 has in mind; after an
+        ``executemany`` it is the id of the last row of the last parameter set; an INSERT
+        that created nothing leaves None; a statement other than INSERT resets it. Prefer
+        ``INSERT ... RETURNING Id``, which gives every new id.
+        """
+        return self._lastrowid
 
     @property
     def closed(self) -> bool:
@@ -102,6 +109,7 @@ class Cursor:
         )
         result = execution.run(operation, parameters, context)
         self._take(result.description, result.rows, result.rowcount)
+        self._lastrowid = result.lastrowid
         return self
 
     def executemany(
@@ -111,7 +119,23 @@ class Cursor:
 
         A statement that returns rows is refused (PEP 249 leaves it undefined).
         """
-        self._open_connection()
+        connection = self._open_connection()
+        from o365sql import execution
+        from o365sql.planning import prepare
+
+        if not isinstance(operation, str):
+            raise ProgrammingError(f"the statement must be a str, not {type(operation).__name__}")
+        if prepare(operation).kind == "write":
+            # Every row's Graph calls go out together, through $batch (execution/writes.py).
+            self._reset()
+            result = execution.run_many(operation, list(seq_of_parameters),
+                                        execution.Context(catalog=connection.catalog,
+                                                          graph=connection.graph,
+                                                          properties=connection.properties,
+                                                          connection=connection))
+            self._take(None, iter(()), result.rowcount)
+            self._lastrowid = result.lastrowid
+            return self
         total = 0
         known = True
         for parameters in seq_of_parameters:

@@ -252,6 +252,8 @@ def build_columns(spec: TableSpec, types: dict[str, CsdlType], ref: dict[str, An
             col["selectable"] = False
         if col.get("select") in spec.page_caps:
             col["max_page_size"] = spec.page_caps[col["select"]]
+        if col.get("select") in spec.writable and not col.get("entity_subtype"):
+            col["readonly"] = False
         if col["name"] in spec.endpoint_params:
             col["endpoint_param"] = True
             if spec.table.get("well_known_folders"):
@@ -283,6 +285,8 @@ def build_columns(spec: TableSpec, types: dict[str, CsdlType], ref: dict[str, An
     unknown = (set(spec.caps) | spec.not_selectable | spec.endpoint_params | spec.always_set) - {
         c["name"] for c in columns}
     assert not unknown, (spec.name, unknown)
+    unwritable = spec.writable - {c.get("select") for c in columns}
+    assert not unwritable, (spec.name, unwritable)
     columns += [dict(p) for p in spec.pseudo]
     return columns
 
@@ -316,11 +320,11 @@ COLUMN_KEY_ORDER = [
     "name", "sql_type", "edm_type", "path", "select", "key", "nullable", "pseudo",
     "endpoint_param", "default_value", "enum_values", "filter_ops", "filter_exact", "any_ops",
     "any_path", "advanced_ops", "orderable", "searchable", "heavy", "selectable",
-    "entity_subtype", "literal_form", "max_page_size", "description",
+    "entity_subtype", "literal_form", "max_page_size", "readonly", "description",
 ]
 COLUMN_DEFAULTS = {"nullable": True, "key": False, "pseudo": False, "endpoint_param": False,
                    "filter_exact": True, "orderable": False, "searchable": False, "heavy": False,
-                   "selectable": True, "literal_form": ""}
+                   "selectable": True, "literal_form": "", "readonly": True}
 
 
 def comment(text: str, width: int = 98) -> list[str]:

@@ -36,6 +36,37 @@ class TableSpec:
     always_set: set[str] = field(default_factory=set)  # columns Graph never sends as null
     # top-level property -> the smaller $top maximum Graph allows when it is selected/filtered
     page_caps: dict[str, int] = field(default_factory=dict)
+    # top-level Graph properties a create (POST) or update (PATCH) may set: their flattened
+    # columns are writable (readonly = false), written back along the same path they are read
+    writable: set[str] = field(default_factory=set)
+
+
+def writes(*, insert: bool = True, update: bool = True, delete: bool = True) -> dict[str, Any]:
+    """The table-level write flags (catalog ``insertable``/``updatable``/``deletable``)."""
+    return {"insertable": insert, "updatable": update, "deletable": delete}
+
+
+# The properties each update page lists as updatable (Graph v1.0): message-update.md,
+# event-update.md, contact-update.md, mailfolder-update.md, contactfolder-update.md,
+# calendar-update.md; the create pages (user-post-messages.md, user-post-events.md,
+# user-post-contacts.md, user-post-mailfolders.md, user-post-calendars.md) take the same ones.
+# Everything else (ids, stamps, counts, server-computed values) is read-only.
+MESSAGE_WRITABLE = {
+    "bccRecipients", "body", "categories", "ccRecipients", "flag", "from", "importance",
+    "inferenceClassification", "internetMessageId", "isDeliveryReceiptRequested", "isRead",
+    "isReadReceiptRequested", "replyTo", "sender", "subject", "toRecipients"}
+EVENT_WRITABLE = {
+    "allowNewTimeProposals", "attendees", "body", "categories", "end", "hideAttendees",
+    "importance", "isAllDay", "isOnlineMeeting", "isReminderOn", "location", "locations",
+    "onlineMeetingProvider", "recurrence", "reminderMinutesBeforeStart", "responseRequested",
+    "sensitivity", "showAs", "start", "subject", "transactionId"}
+CONTACT_WRITABLE = {
+    "assistantName", "birthday", "businessAddress", "businessHomePage", "businessPhones",
+    "categories", "children", "companyName", "department", "displayName", "emailAddresses",
+    "fileAs", "generation", "givenName", "homeAddress", "homePhones", "imAddresses", "initials",
+    "jobTitle", "manager", "middleName", "mobilePhone", "nickName", "officeLocation",
+    "otherAddress", "personalNotes", "profession", "spouseName", "surname", "title",
+    "yomiCompanyName", "yomiGivenName", "yomiSurname"}
 
 
 def outlook_table(**overrides: Any) -> dict[str, Any]:
@@ -149,7 +180,7 @@ MESSAGES = TableSpec(
     # item_lookup: /me/messages spans every folder (§3.1), so GET /me/messages/{id} finds exactly
     # its members; a missing id is 404 ErrorItemNotFound, a garbled one 400
     # ErrorInvalidIdMalformed (§3.1, §8.3).
-    table=outlook_table(supports_skip=True, supports_count=True, search="kql",
+    table=outlook_table(supports_skip=True, supports_count=True, search="kql", **writes(),
                         orderby_must_lead_filter=True, item_lookup=True,
                         well_known_folders=MAIL_WELL_KNOWN),
     folder_endpoints=MAIL_FOLDER_LOOKUP,
@@ -181,6 +212,7 @@ MESSAGES = TableSpec(
         "Categories": {"filter_ops": ["any"], "any_ops": ["eq"], "any_path": [],
                        "why": "§2.4: categories/any(c:c eq 'X') works (obs, docs#6526)."},
     },
+    writable=MESSAGE_WRITABLE,
 )
 
 MAIL_FOLDERS = TableSpec(
@@ -204,13 +236,14 @@ MAIL_FOLDERS = TableSpec(
          "params": {"includeHiddenFolders": "IncludeHiddenFolders"}},
     ],
     item_endpoints=_items("mailFolders"),
-    table=outlook_table(supports_skip=True, well_known_folders=MAIL_WELL_KNOWN),
+    table=outlook_table(supports_skip=True, well_known_folders=MAIL_WELL_KNOWN, **writes()),
     folder_endpoints=MAIL_FOLDER_LOOKUP,
     pseudo=[USER_ID, pseudo(
         "IncludeHiddenFolders", "Bind to true to include hidden folders (includeHiddenFolders "
         "query parameter); rows carry the bound value.", sql_type="BOOLEAN", edm="Edm.Boolean",
         default_value=False)],
     endpoint_params={"ParentFolderId"},
+    writable={"displayName", "isHidden"},
 )
 
 EVENT_HEAVY = {"body"}
@@ -238,7 +271,7 @@ EVENTS = TableSpec(
         {"template": "/me/events", "requires": []},
     ],
     item_endpoints=_items("events"),
-    table=outlook_table(supports_skip=True),
+    table=outlook_table(supports_skip=True, **writes()),
     pseudo=[USER_ID,
             pseudo("CalendarId", "Calendar to read (Calendars.Id); unbound: the mailbox's "
                    "/events. Rows carry the bound value."),
@@ -255,6 +288,7 @@ EVENTS = TableSpec(
         "CreatedDateTime": {"orderable": True,
                             "why": "§1.1: /me/events?$orderby=createdDateTime&$skip=20 (doc)."},
     },
+    writable=EVENT_WRITABLE,
 )
 
 CALENDAR_VIEW = TableSpec(
@@ -324,8 +358,9 @@ CALENDARS = TableSpec(
                {"template": "/me/calendars", "requires": []}],
     item_endpoints=_items("calendars"),
     # item_lookup: /me/calendars lists all of the user's calendars (§3.5).
-    table=outlook_table(supports_skip=True, item_lookup=True),
+    table=outlook_table(supports_skip=True, item_lookup=True, **writes()),
     pseudo=[USER_ID],
+    writable={"color", "isDefaultCalendar", "name"},
 )
 
 CONTACTS = TableSpec(
@@ -344,13 +379,14 @@ CONTACTS = TableSpec(
         {"template": "/me/contacts", "requires": []},
     ],
     item_endpoints=_items("contacts"),
-    table=outlook_table(supports_skip=True, supports_count=True),
+    table=outlook_table(supports_skip=True, supports_count=True, **writes()),
     pseudo=[USER_ID],
     endpoint_params={"ParentFolderId"},
     always_set=OUTLOOK_STAMPS,
     annotations=["Etag"],
     caps={"EmailAddresses": {"filter_ops": ["any"], "any_ops": ["eq"], "any_path": ["address"],
                              "why": "§3.6: only emailAddresses/any(a:a/address eq '...') (doc)."}},
+    writable=CONTACT_WRITABLE,
 )
 
 CONTACT_FOLDERS = TableSpec(
@@ -368,9 +404,10 @@ CONTACT_FOLDERS = TableSpec(
         {"template": "/me/contactFolders", "requires": []},
     ],
     item_endpoints=_items("contactFolders"),
-    table=outlook_table(supports_skip=True),
+    table=outlook_table(supports_skip=True, **writes()),
     pseudo=[USER_ID],
     endpoint_params={"ParentFolderId"},
+    writable={"displayName"},
 )
 
 DIRECTORY_NOTE = (

@@ -21,8 +21,9 @@ from ..types import SQL_TYPES as _SQL
 from . import residual
 from . import scan as scan_io
 from .explain import EXPLAIN_COLUMNS, explain_rows
+from .writes import run_writes
 
-__all__ = ["Context", "Result", "run"]
+__all__ = ["Context", "Result", "run", "run_many"]
 
 Description = list[tuple[str, str, None, None, None, None, bool]]
 
@@ -59,6 +60,7 @@ class Result:
     description: Description | None
     rows: Iterator[tuple[Any, ...]] = field(default_factory=lambda: iter(()))
     rowcount: int = -1
+    lastrowid: str | None = None
 
 
 def run(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, context: Context) -> Result:
@@ -66,6 +68,8 @@ def run(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, context: Con
     statement = prepare(sql)
     if statement.kind == "exec":
         return _run_procedure(statement, params, context)
+    if statement.kind == "write":
+        return run_many(sql, [params], context)
     properties = context.properties
     pushdown = bool(getattr(properties, "pushdown", True))
     pagesize = getattr(properties, "pagesize", None)
@@ -87,6 +91,24 @@ def run(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, context: Con
         # used it as an early stop ($top) where it could.
         rows = itertools.islice(rows, max_rows)
     return Result(description=description, rows=rows, rowcount=-1)
+
+
+def run_many(sql: str, param_sets: Sequence[Sequence[Any] | Mapping[str, Any] | None],
+             context: Context) -> Result:
+    """Run a write statement once per parameter set, all of its Graph calls sent together
+    (``writes.py``); a SELECT or EXEC is refused (``executemany`` of a query)."""
+    statement = prepare(sql)
+    if statement.kind != "write":
+        raise ProgrammingError("executemany() runs INSERT, UPDATE and DELETE statements, not "
+                               "a statement that returns rows")
+    done = run_writes(statement, param_sets, context, app_only=app_only(context.properties),
+                      read=lambda sql, params, ctx: run(sql, params, ctx).rows)
+    description: Description | None = None
+    if done.returning:
+        description = [(c.name, c.sql_type, None, None, None, None, c.nullable)
+                       for c in done.returning]
+    return Result(description=description, rows=iter(done.rows), rowcount=done.rowcount,
+                  lastrowid=done.lastrowid)
 
 
 #: The AuthScheme values that sign in as an application (client credentials): no user, no

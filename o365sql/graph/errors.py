@@ -193,6 +193,18 @@ _PERMISSIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"/groups\b", re.IGNORECASE), "Group.Read.All"),
     (re.compile(r"/users\b|/me\b", re.IGNORECASE), "User.Read.All (or User.ReadBasic.All)"),
 )
+# The same for writes (POST, PATCH, DELETE): sending mail needs Mail.Send, the rest the
+# ReadWrite form of the area's permission (permissions-reference; message-send.md,
+# user-sendmail.md, message-reply.md, message-forward.md list Mail.Send).
+_WRITE_PERMISSIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"/(events|calendars?|calendarview|calendargroups)\b", re.IGNORECASE),
+        "Calendars.ReadWrite",
+    ),
+    (re.compile(r"/(sendmail|send|reply|replyall|forward)(\?|$| )", re.IGNORECASE), "Mail.Send"),
+    (re.compile(r"/(messages|mailfolders)\b", re.IGNORECASE), "Mail.ReadWrite"),
+    (re.compile(r"/(contacts|contactfolders)\b", re.IGNORECASE), "Contacts.ReadWrite"),
+)
 _NAMED_PERMISSION = re.compile(
     r"(?:requires one of|missing (?:scope|role)s?(?: permissions)?[^:']*)[:\s]*'?([A-Za-z.,\s]+)'?",
     re.IGNORECASE,
@@ -204,6 +216,11 @@ def permission_hint(message: str, path: str) -> str | None:
     named = _NAMED_PERMISSION.search(message)
     if named and "." in named.group(1):
         return named.group(1).strip(" ,")
+    method, _, target = path.partition(" ")
+    if method.upper() in ("POST", "PATCH", "PUT", "DELETE"):
+        for pattern, permission in _WRITE_PERMISSIONS:
+            if pattern.search(target.removesuffix(" (in $batch)")):
+                return permission
     for pattern, permission in _PERMISSIONS:
         if pattern.search(path):
             return permission

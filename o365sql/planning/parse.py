@@ -56,11 +56,8 @@ _EXPLAIN = re.compile(r"^\s*EXPLAIN\b", re.IGNORECASE)
 _EXEC = re.compile(r"^\s*EXEC(?:UTE)?\b", re.IGNORECASE)
 _LEADING_WORD = re.compile(r"^\s*([A-Za-z]+)")
 
-# Statement kinds o365sql refuses by name (writes come in a later issue).
+# Statement kinds o365sql refuses by name.
 _REFUSED_KINDS: dict[type, str] = {
-    exp.Insert: "INSERT",
-    exp.Update: "UPDATE",
-    exp.Delete: "DELETE",
     exp.Merge: "MERGE",
     exp.Create: "CREATE",
     exp.Drop: "DROP",
@@ -74,7 +71,8 @@ class Statement:
     """A parsed statement, before parameters are bound.
 
     Attributes:
-        kind: ``"select"`` (SELECT, set operations, VALUES-free queries) or ``"exec"``.
+        kind: ``"select"`` (SELECT, set operations, VALUES-free queries), ``"exec"``, or
+            ``"write"`` (INSERT, UPDATE, DELETE; the tree in ``write``).
         explain: the statement was prefixed with ``EXPLAIN``.
         tree: the sqlglot query (kind ``select``); treat as read-only, ``bind`` copies it.
         procedure: the procedure name (kind ``exec``).
@@ -82,6 +80,7 @@ class Statement:
         param_names: named parameters in first-use order (``?`` ones are ``_qmark_1``...).
         qmark: the statement used ``?`` placeholders (parameters must be a sequence).
         sql: the statement text as given.
+        write: the sqlglot INSERT/UPDATE/DELETE (kind ``write``); read-only like ``tree``.
     """
 
     kind: str
@@ -93,6 +92,7 @@ class Statement:
     param_names: tuple[str, ...] = ()
     qmark: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    write: exp.Insert | exp.Update | exp.Delete | None = None
 
 
 class _LRU:
@@ -179,6 +179,11 @@ def _parse_uncached(sql: str) -> Statement:
             f"expected one SQL statement, found {len(found)}; execute them one at a time")
     tree = found[0]
     _refuse_unsupported(tree, text)
+    if isinstance(tree, (exp.Insert, exp.Update, exp.Delete)):
+        if explain:
+            raise NotSupportedError(
+                f"EXPLAIN applies to SELECT statements, not {_kind_name(tree, text)}")
+        return Statement(kind="write", sql=sql, write=tree, param_names=names, qmark=qmark)
     if not isinstance(tree, exp.Query):
         raise NotSupportedError(f"{_kind_name(tree, text)} statements are not supported; "
                                 "o365sql runs SELECT, EXPLAIN SELECT and EXEC")
@@ -262,8 +267,8 @@ def _refuse_unsupported(tree: exp.Expr, text: str) -> None:
     for kind, name in _REFUSED_KINDS.items():
         if isinstance(tree, kind):
             raise NotSupportedError(
-                f"{name} statements are not supported yet: o365sql is read-only for now "
-                "(writes come in a later release)" if name in ("INSERT", "UPDATE", "DELETE", "MERGE")
+                f"{name} statements are not supported: use INSERT, UPDATE and DELETE"
+                if name == "MERGE"
                 else f"{name} statements are not supported: the tables are defined by the catalog")
     if isinstance(tree, exp.Command):
         raise NotSupportedError(f"{_kind_name(tree, text)} statements are not supported")
@@ -296,7 +301,8 @@ _OTHER_STATEMENTS: dict[str, str] = {
         "CACHE", "UNCACHE", "LOAD", "EXPORT", "IMPORT", "OPTIMIZE", "KILL", "FLUSH", "HELP",
         "LIST", "GET", "PUT", "REMOVE", "SUMMARIZE", "INSTALL")},
 }
-_STATEMENT_WORDS = ("SELECT", "WITH", "EXPLAIN", "EXEC", "EXECUTE")
+_STATEMENT_WORDS = ("SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "EXPLAIN", "EXEC",
+                    "EXECUTE")
 # A comma directly before one of these leaves an empty list item (``SELECT a, FROM t``), which
 # sqlglot drops without a word; SQL engines reject it.
 _AFTER_LIST_END = {TokenType.FROM, TokenType.R_PAREN, TokenType.WHERE, TokenType.GROUP_BY,

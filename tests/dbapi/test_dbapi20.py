@@ -181,13 +181,14 @@ class TestO365sqlDBAPI20(dbapi20.DatabaseAPI20Test):
             con.close()
 
     def test_executemany(self) -> None:
-        """No INSERT yet: executemany of a write is refused; of a SELECT it is an error."""
+        """executemany of a write to a table the catalog lacks, or of a SELECT, is an error
+        (writes themselves: tests/writes/)."""
         con = self._connect()
         try:
             cur = con.cursor()
             margs = [{"beer": "Cooper's"}, {"beer": "Boag's"}]
             self.assertRaises(
-                o365sql.NotSupportedError,
+                o365sql.ProgrammingError,
                 cur.executemany,
                 f"insert into {self.table_prefix}booze values (:beer)",
                 margs,

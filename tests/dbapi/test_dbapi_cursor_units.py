@@ -28,6 +28,7 @@ class FakeResult:
     description: Any
     rows: Iterator[tuple[Any, ...]]
     rowcount: int = -1
+    lastrowid: str | None = None
 
 
 @dataclass
@@ -65,8 +66,13 @@ def source(monkeypatch: pytest.MonkeyPatch) -> Source:
             return FakeResult(DESCRIPTION, src.rows())
         return FakeResult(None, iter(()), 3)
 
+    def run_many(sql: str, param_sets: Any, context: Any) -> FakeResult:
+        # The real one sends every set's writes together; the cursor only sees the total.
+        return FakeResult(None, iter(()), sum(run(sql, p, context).rowcount for p in param_sets))
+
     monkeypatch.setattr(execution, "Context", Context, raising=False)
     monkeypatch.setattr(execution, "run", run, raising=False)
+    monkeypatch.setattr(execution, "run_many", run_many, raising=False)
     return src
 
 

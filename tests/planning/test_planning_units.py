@@ -30,15 +30,24 @@ def test_syntax_error_shows_line_column_and_caret() -> None:
 
 
 @pytest.mark.parametrize("sql, kind", [
-    ("INSERT INTO Messages (Subject) VALUES ('x')", "INSERT"),
-    ("UPDATE Messages SET Subject = 'x'", "UPDATE"),
-    ("DELETE FROM Messages", "DELETE"),
     ("CREATE TABLE t (a INT)", "CREATE"),
     ("DROP TABLE Messages", "DROP"),
+    ("MERGE INTO Messages USING Contacts ON 1 = 1 WHEN MATCHED THEN DELETE", "MERGE"),
+    ("EXPLAIN DELETE FROM Messages", "DELETE"),
 ])
-def test_writes_and_ddl_are_not_supported(sql: str, kind: str) -> None:
+def test_ddl_merge_and_explained_writes_are_not_supported(sql: str, kind: str) -> None:
     with pytest.raises(NotSupportedError, match=kind):
         prepare(sql)
+
+
+@pytest.mark.parametrize("sql", [
+    "INSERT INTO Messages (Subject) VALUES ('x')",
+    "UPDATE Messages SET Subject = 'x'",
+    "DELETE FROM Messages",
+])
+def test_writes_parse_as_writes(sql: str) -> None:
+    statement = prepare(sql)
+    assert statement.kind == "write" and statement.write is not None
 
 
 def test_unknown_column_and_table_suggest() -> None:

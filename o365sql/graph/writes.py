@@ -1,0 +1,214 @@
+"""Writes in few requests: ``send_writes`` sends many POST/PATCH/DELETE calls and reports each
+one's outcome, for the execution stage's INSERT/UPDATE/DELETE and the bulk procedures.
+
+One write is sent on its own. More go through JSON batching
+(https://learn.microsoft.com/graph/json-batching), 20 to a ``POST /$batch``, each batch one
+``dependsOn`` chain: Outlook runs at most four requests per mailbox at once and answers a fifth
+concurrent one of a batch with its own 429 "MailboxConcurrency"
+(https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits), and Graph wants a
+batch "fully sequential or fully parallel", so a chain keeps every mailbox at one request at a
+time while still carrying 20 writes per round trip.
+
+Outcomes, item by item (a failing row neither hides the others' results nor stops them):
+
+* 2xx: done, with Graph's answer (the created item of a POST).
+* 424 Failed Dependency: the item was not run because an earlier one of its chain failed; it
+  is sent again in the next batch.
+* 429/503: not done; sent again after its own ``Retry-After``.
+* DELETE answered 404 "no such item": done (already gone, e.g. by a retry after a lost answer).
+* A write whose answer was lost (504, dropped connection, timeout after it was sent): PATCH and
+  DELETE set or remove the same state again, so they are repeated; a POST is not (it would
+  create a second item): its outcome is ``unknown`` and the caller decides (look the item up
+  by its client marker, or report that it may or may not have happened).
+* Any other error: the PEP 249 exception for it, naming the request.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from o365sql.exceptions import AuthenticationError, Error, OperationalError, ThrottledError
+from o365sql.graph.errors import error_for, error_info, is_missing_item
+from o365sql.graph.request import GraphRequest
+from o365sql.graph.retry import RETRY_STATUSES, RetryState, parse_retry_after
+
+if TYPE_CHECKING:
+    from o365sql.graph.client import GraphClient
+
+__all__ = ["MAX_CHAIN", "WriteOutcome", "send_writes"]
+
+#: Writes in one ``$batch`` (Graph's limit of inner requests).
+MAX_CHAIN = 20
+_REPEATABLE = frozenset({"PATCH", "DELETE", "PUT"})
+
+
+@dataclass
+class WriteOutcome:
+    """What became of one write.
+
+    Attributes:
+        status: Graph's HTTP status (0 when no answer arrived).
+        body: Graph's answer (the created item of a POST), or None.
+        error: the PEP 249 exception when the write failed, else None.
+        unknown: no answer arrived to a POST that may have been carried out.
+    """
+
+    status: int = 0
+    body: Any = None
+    error: Error | None = None
+    unknown: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.unknown
+
+
+@dataclass
+class _Pending:
+    index: int
+    request: GraphRequest
+    state: RetryState
+    due: float = 0.0
+    lost: list[str] = field(default_factory=list)  # why earlier answers were lost
+
+    def line(self) -> str:
+        return f"{self.request.method} {self.request.path} (in $batch)"
+
+
+def send_writes(client: GraphClient, writes: Sequence[GraphRequest]) -> list[WriteOutcome]:
+    """Send every write; return one outcome per request, in order (see module docstring)."""
+    if not writes:
+        return []
+    if len(writes) == 1:
+        return [_send_one(client, writes[0])]
+    outcomes: list[WriteOutcome | None] = [None] * len(writes)
+    queue = [_Pending(i, w, client.retry.start(client.timeout)) for i, w in enumerate(writes)]
+    while queue:
+        now = time.monotonic()
+        ready = [p for p in queue if p.due <= now][:MAX_CHAIN]
+        if not ready:
+            time.sleep(max(0.0, min(p.due for p in queue) - now))
+            continue
+        for p in ready:
+            queue.remove(p)
+        for pending, outcome in _send_chain(client, ready):
+            if outcome is None:
+                queue.append(pending)  # not done: sent again (after its due time)
+            else:
+                outcomes[pending.index] = outcome
+    return [o if o is not None else WriteOutcome(unknown=True) for o in outcomes]
+
+
+def _send_one(client: GraphClient, request: GraphRequest) -> WriteOutcome:
+    method = request.method.upper()
+    line = request.line()
+    try:
+        response = client._call(method, client.url_for(request), headers=dict(request.headers),
+                                body=request.body, idempotent=method in _REPEATABLE)
+    except Error as exc:
+        if method == "DELETE" and is_missing_item(exc.status, exc.code):
+            return WriteOutcome(status=404)
+        if method == "POST" and _maybe_done(exc):
+            return WriteOutcome(status=exc.status or 0, error=exc, unknown=True)
+        return WriteOutcome(status=exc.status or 0, error=exc)
+    return WriteOutcome(status=response.status_code, body=client._decode(response, line))
+
+
+def _maybe_done(exc: Error) -> bool:
+    """True when a failed POST may still have been carried out: no answer after it was sent
+    (a dropped connection, a timeout), or a 5xx that does not mean "not done" (429 and 503 do:
+    https://learn.microsoft.com/graph/errors). A failed sign-in sent nothing."""
+    if isinstance(exc, (AuthenticationError, ThrottledError)):
+        return False
+    status = exc.status
+    if not status:
+        return isinstance(exc, OperationalError)
+    return status >= 500 and status != 503
+
+
+def _send_chain(client: GraphClient, chain: list[_Pending]
+                ) -> list[tuple[_Pending, WriteOutcome | None]]:
+    body = {"requests": [_inner(n, p, chain) for n, p in enumerate(chain)]}
+    client.stats.add(batches=1, batch_items=len(chain))
+    for pending in chain:
+        pending.state.begin()
+    try:
+        # Not repeated as a whole: the writes in it may have been carried out.
+        response = client._call("POST", client.base_url + "/$batch", body=body, idempotent=False)
+        payload = client._decode(response, "POST /$batch")
+    except Error as exc:
+        if not _maybe_done(exc):
+            raise
+        return [(p, _lost(p, exc)) for p in chain]
+    except requests.RequestException as exc:  # pragma: no cover - _call maps these
+        raise OperationalError(f"POST /$batch failed: {exc}") from None
+    answers = payload.get("responses") if isinstance(payload, dict) else None
+    if not isinstance(answers, list):
+        raise OperationalError("Graph answered POST /$batch without a 'responses' list")
+    by_id = {str(a.get("id")): a for a in answers if isinstance(a, dict)}
+    results = []
+    for n, pending in enumerate(chain):
+        answer = by_id.get(str(n + 1))
+        if answer is None:
+            results.append((pending, _lost(pending, None)))
+            continue
+        results.append((pending, _outcome(client, pending, answer)))
+    return results
+
+
+def _inner(n: int, pending: _Pending, chain: list[_Pending]) -> dict[str, Any]:
+    request = pending.request
+    path = request.path if request.path.startswith("/") else "/" + request.path
+    query = request.query_string()
+    item: dict[str, Any] = {"id": str(n + 1), "method": request.method.upper(),
+                            "url": path + (f"?{query}" if query else "")}
+    headers = dict(request.headers)
+    if request.body is not None:
+        headers.setdefault("Content-Type", "application/json")
+        item["body"] = request.body
+    if headers:
+        item["headers"] = headers
+    if n > 0:
+        item["dependsOn"] = [str(n)]
+    return item
+
+
+def _lost(pending: _Pending, exc: Error | None) -> WriteOutcome | None:
+    """The answer to ``pending`` never came: repeat a PATCH/DELETE, report a POST as unknown."""
+    reason = exc.message if exc is not None else "no answer for it in the $batch response"
+    pending.lost.append(reason)
+    if pending.request.method.upper() in _REPEATABLE and len(pending.lost) <= 3:
+        return None
+    error = exc or OperationalError(f"{pending.line()}: {reason}")
+    return WriteOutcome(status=getattr(exc, "status", 0) or 0, error=error, unknown=True)
+
+
+def _outcome(client: GraphClient, pending: _Pending, answer: dict[str, Any]
+             ) -> WriteOutcome | None:
+    status = int(answer.get("status") or 0)
+    inner_body = answer.get("body")
+    headers = answer.get("headers")
+    if 200 <= status < 300:
+        return WriteOutcome(status=status, body=inner_body)
+    if status == 424:
+        return None  # not run: an earlier item of the chain failed
+    info = error_info(status, inner_body, headers if isinstance(headers, dict) else None)
+    method = pending.request.method.upper()
+    if method == "DELETE" and is_missing_item(status, info.code):
+        return WriteOutcome(status=status)
+    if status in RETRY_STATUSES and (status != 504 or method in _REPEATABLE):
+        client.stats.add(throttled=1)
+        delay = pending.state.next_delay(info.reason(), parse_retry_after(info.retry_after))
+        if delay is not None:
+            client.stats.add(retries=1, wait_seconds=delay)
+            pending.due = time.monotonic() + delay
+            return None
+    error = error_for(info, pending.line(), retries=pending.state.summary()
+                      if pending.state.attempts else None)
+    return WriteOutcome(status=status, error=error,
+                        unknown=method == "POST" and status >= 500 and status != 503)
