@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import warnings
+
+# Every emulator the suite starts, in this process or a subprocess (the CLI, the web apps), lays
+# its seeded data out around one fixed anchor, so that tests may name seeded dates. The emulator's
+# own default is "now"; tests/emulator/test_emulator_anchor.py checks that default explicitly.
+SUITE_ANCHOR = "2026-11-01T00:00:00Z"
+os.environ["O365SQL_EMULATOR_ANCHOR"] = SUITE_ANCHOR
 
 # When a hypothesis test fails, its pytest plugin imports libcst to print a patch, and that import
 # raises a DeprecationWarning which filterwarnings=error turns into an INTERNALERROR hiding the

@@ -104,7 +104,7 @@ def run_demo(ctx: CliContext) -> int:
                 from o365sql.cli.shell import Shell
 
                 return Shell(ctx).run()
-            today = emu.tenant.reference.replace(hour=0, minute=0, second=0, microsecond=0)
+            today = emu.tenant.anchor.replace(hour=0, minute=0, second=0, microsecond=0)
             params = {"start": today, "end": today + datetime.timedelta(days=7)}
             for title, sql in DEMO_QUERIES:
                 ctx.stdout.write(f"\n-- {title}\n{sql};\n")

@@ -1,5 +1,5 @@
 """Command line: ``python -m o365sql.emulator [--port N] [--seed N] [--users N]
-[--messages-per-user N] [--state-dir D]``.
+[--messages-per-user N] [--anchor WHEN] [--state-dir D]``.
 
 Stage: entry point. Starts an ``Emulator``, prints one JSON line with what a client needs
 (base_url, graph_url, authority, tenant_id, ca_path, client_id, client_secret, redirect_uris,
@@ -27,12 +27,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=1, help="seed of the demo tenant (default 1)")
     parser.add_argument("--users", type=int, default=None, help="number of demo users")
     parser.add_argument("--messages-per-user", type=int, default=None, help="messages per mailbox")
+    parser.add_argument("--anchor", default=None, metavar="WHEN",
+                        help="ISO 8601 date-time the seeded data is laid out around: mail over the "
+                             "18 months up to it, meetings nine months either side (default: now, "
+                             "or $O365SQL_EMULATOR_ANCHOR)")
     parser.add_argument("--state-dir", default=None, help="directory to write ca.pem into")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from .tenant.tenant import resolve_anchor
+
+    try:
+        anchor = resolve_anchor(args.anchor)
+    except ValueError as exc:
+        parser.error(str(exc))
     options: dict[str, Any] = {}
     if args.users is not None:
         options["users"] = args.users
@@ -47,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         with Emulator(seed=args.seed, port=args.port, host=args.host, state_dir=args.state_dir,
-                      **options) as emu:
+                      anchor=anchor, **options) as emu:
             print(json.dumps(emu.info()), flush=True)
             try:
                 while not stop.wait(0.5):

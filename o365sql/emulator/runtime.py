@@ -6,6 +6,9 @@ log, and serves them over HTTPS on 127.0.0.1. ``o365sql.emulator.Emulator`` is t
 
     with Emulator(seed=1, port=0) as emu:
         emu.authority, emu.graph_url, emu.ca_path, emu.app.client_id, emu.app.client_secret
+
+``anchor`` (a datetime or ISO 8601 text) is the moment the seeded data is laid out around: by
+default now, or ``$O365SQL_EMULATOR_ANCHOR`` when set (the test suite pins it there).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import hashlib
 import threading
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -72,11 +76,13 @@ class Emulator:
     demo_password = "Emulator-Passw0rd!"
 
     def __init__(self, seed: int = 1, port: int = 0, host: str = "127.0.0.1", *,
-                 state_dir: str | None = None, **tenant_options: Any) -> None:
+                 state_dir: str | None = None, anchor: datetime | str | None = None,
+                 **tenant_options: Any) -> None:
         from .tenant.build import build_tenant
 
         self.seed = seed
-        self.tenant = build_tenant(seed=seed, **tenant_options)
+        self.tenant = build_tenant(seed=seed, anchor=anchor, **tenant_options)
+        self.anchor = self.tenant.anchor
         self.directory = Directory.from_tenant(self.tenant)
         self.tenant_id = self.directory.tenant_id
         material = tls.material()
@@ -264,6 +270,7 @@ class Emulator:
             "cert_path": self.app.cert_path, "key_path": self.app.key_path,
             "thumbprint": self.app.thumbprint, "users": self.users,
             "demo_password": self.demo_password,
+            "anchor": self.anchor.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
 
 

@@ -50,7 +50,7 @@ def full_journey(page: Page, app: AppServer, emulator: Any, user: str) -> None:
 
     page.click("#nav-events")
     page.wait_for_url(app.url + "/events")
-    check_events(page, app, oracle, emulator.tenant.reference)
+    check_events(page, app, oracle, emulator.tenant.anchor)
     # A fresh token lives about an hour, well past the apps' 5-minute refresh margin.
     assert grants(emulator, "refresh_token") == 0
 

@@ -2,8 +2,10 @@
 calendars, contacts and drafts (emulator data stage).
 
 ``build_tenant(seed, users=6, messages_per_user=150, ...)`` makes the same tenant for the same
-seed (one ``random.Random(seed)``, no global randomness, a fixed reference date instead of
-"now").
+seed (one ``random.Random(seed)``, no global randomness) laid out around an anchor: every date is
+a fixed offset from it, so the same seed gives the same relative layout at any anchor. The anchor
+defaults to now (or ``$O365SQL_EMULATOR_ANCHOR``, which pins it), so that "today", "the last 30
+days" and "next week's meetings" find data.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from typing import Any
 
 from . import seed_calendar, seed_contacts, seed_directory, seed_mail, seed_words
 from .seed_users import user_json
-from .tenant import REFERENCE_DATE, Tenant
+from .tenant import Tenant, resolve_anchor
 
 
 def build_tenant(seed: int = 1, users: int = 6, messages_per_user: int = 150, events_per_user: int = 40,
                  contacts_per_user: int = 25, groups: int = 6, *, domain: str = "contoso.onmicrosoft.com",
-                 reference: datetime = REFERENCE_DATE, shared_mailbox: bool = True,
+                 anchor: datetime | str | None = None, shared_mailbox: bool = True,
                  drafts_per_user: int | None = None, **options: Any) -> Tenant:
     """A deterministic demo tenant.
 
@@ -29,14 +31,16 @@ def build_tenant(seed: int = 1, users: int = 6, messages_per_user: int = 150, ev
     Each mailbox holds ``messages_per_user`` seeded messages plus ``drafts_per_user`` unsent
     drafts (default ``seed_mail.draft_count(messages_per_user)``: 1 to 4; 0 for none), added
     last so that they change nothing else in the tenant.
+    ``anchor`` is resolved by ``tenant.resolve_anchor`` (explicit, else the environment, else now).
     Unknown ``options`` are rejected so that typos don't pass silently.
     """
     if options:
         raise TypeError(f"build_tenant() got unexpected options: {', '.join(sorted(options))}")
     rng = random.Random(seed)
-    tenant = Tenant(str(uuid.UUID(int=rng.getrandbits(128), version=4)), domain, reference)
+    at = resolve_anchor(anchor)
+    tenant = Tenant(str(uuid.UUID(int=rng.getrandbits(128), version=4)), domain, at)
     for i in range(users):
-        tenant.add_user(user_json(rng, i, domain, reference))
+        tenant.add_user(user_json(rng, i, domain, at))
     if shared_mailbox:
         seed_directory.add_shared_mailbox(tenant, rng)
     for name, address in seed_words.EXTERNAL_PEOPLE:

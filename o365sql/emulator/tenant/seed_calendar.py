@@ -1,7 +1,7 @@
 """Seeds calendars and events (emulator data stage).
 
 Each user gets a default "Calendar" plus two more, and ``events_per_user`` meetings they
-organise, spread nine months either side of the tenant's reference date, in several time zones:
+organise, spread nine months either side of the tenant's anchor, in several time zones:
 single meetings, all-day events and series (daily, weekly, absolute/relative monthly, yearly;
 one occurrence sometimes cancelled). In-tenant attendees get their own copy of the meeting (same
 iCalUId) with their response, which is also recorded in the organiser's attendee list.
@@ -81,7 +81,7 @@ def _recurrence(rng: random.Random, start: datetime, tz: str) -> dict[str, Any]:
 
 def _seed_event(tenant: Tenant, mb: Mailbox, rng: random.Random, cal: int) -> None:
     tz = rng.choice(ZONES)
-    day = tenant.reference.replace(tzinfo=None) + timedelta(days=rng.randrange(-270, 270))
+    day = tenant.anchor.replace(tzinfo=None) + timedelta(days=rng.randrange(-270, 270))
     kind = rng.random()
     if kind < 0.12:
         start = day.replace(hour=0, minute=0, second=0, microsecond=0)

@@ -45,7 +45,7 @@ def seed_contacts(tenant: Tenant, mb: Mailbox, rng: random.Random, count: int) -
         city, state, country, postal = rng.choice(seed_words.CITIES)
         birthday = None
         if rng.random() < 0.6:
-            birthday = (tenant.reference - timedelta(days=365 * (20 + rng.randrange(45)) + rng.randrange(365))
+            birthday = (tenant.anchor - timedelta(days=365 * (20 + rng.randrange(45)) + rng.randrange(365))
                         ).strftime("%Y-%m-%dT11:59:00Z")
         data = normalise({
             "birthday": birthday,
@@ -72,7 +72,7 @@ def seed_contacts(tenant: Tenant, mb: Mailbox, rng: random.Random, count: int) -
             "homeAddress": ({"street": rng.choice(seed_words.STREETS), "city": city, "state": state,
                              "countryOrRegion": country, "postalCode": postal} if rng.random() < 0.2 else {}),
         })
-        created = (tenant.reference - timedelta(days=rng.randrange(900), seconds=rng.randrange(86400))).timestamp()
+        created = (tenant.anchor - timedelta(days=rng.randrange(900), seconds=rng.randrange(86400))).timestamp()
         cats = [rng.choice(seed_words.CATEGORIES)] if rng.random() < 0.15 else []
         rec = ContactRecord(store.next_serial(), rng.choice(folders), data, created,
                             created + rng.randrange(86400 * 30), cats)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 def add_shared_mailbox(tenant: Tenant, rng: random.Random) -> None:
     """A shared mailbox ("Contoso Support") that the first two users may open with *.Shared scopes."""
-    user = user_json(rng, len(tenant.users), tenant.domain, tenant.reference)
+    user = user_json(rng, len(tenant.users), tenant.domain, tenant.anchor)
     upn = f"support@{tenant.domain}"
     user.update({
         "displayName": "Contoso Support", "givenName": None, "surname": None, "jobTitle": None,
@@ -43,7 +43,7 @@ def _group_json(tenant: Tenant, rng: random.Random, i: int) -> dict[str, Any]:
     if i >= len(seed_words.GROUP_NAMES):
         name = f"{name} {i // len(seed_words.GROUP_NAMES) + 1}"
     nick = "".join(ch for ch in name.lower() if ch.isascii() and ch.isalnum()) or f"group{i}"
-    created = tenant.reference - timedelta(days=100 + rng.randrange(700), seconds=rng.randrange(86400))
+    created = tenant.anchor - timedelta(days=100 + rng.randrange(700), seconds=rng.randrange(86400))
     stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ")
     mail = f"{nick}@{tenant.domain}" if unified else None
     return {

@@ -2,7 +2,7 @@
 
 Deterministic for the tenant seed: every draw comes from the ``random.Random`` handed in. Makes
 conversations (a first message, then "RE:"/"FW:" replies alternating between the owner and the
-other party) spread over the 18 months before the tenant's reference date, filed into Inbox,
+other party) spread over the 18 months before the tenant's anchor, filed into Inbox,
 its subfolders, Sent Items, Archive, Junk Email, Deleted Items and Drafts, with a realistic mix of
 unread, flagged, categorised, important and attachment-carrying messages; then, once every
 mailbox is seeded, a few unsent drafts per mailbox (``seed_drafts``).
@@ -61,7 +61,7 @@ def seed_messages(tenant: Tenant, mb: Mailbox, rng: random.Random, count: int,
     n_users = len(tenant.users)
     n_people = len(tenant.people)
     externals = range(n_users, n_people)
-    end = int(tenant.reference.timestamp())
+    end = int(tenant.anchor.timestamp())
     start = end - EIGHTEEN_MONTHS
     cat_choices = [(), (), (), (), (), (), ()] + [(c,) for c in seed_words.CATEGORIES] + [
         (seed_words.CATEGORIES[0], seed_words.CATEGORIES[1]), (seed_words.CATEGORIES[2], "Travel")]
@@ -149,7 +149,7 @@ def seed_drafts(tenant: Tenant, mb: Mailbox, count: int) -> None:
     ones Graph returns for ``POST /me/messages`` (graph-examples.json, user-post-messages.md):
     ``isDraft`` and ``isRead`` true, no ``from``/``sender`` (``tenant.mail_json`` leaves them out of a
     draft), ``createdDateTime`` = ``receivedDateTime`` = ``sentDateTime`` = when it was saved,
-    here within the fortnight before the tenant's reference date.
+    here within the fortnight before the tenant's anchor.
     """
     if count <= 0:
         return
@@ -158,7 +158,7 @@ def seed_drafts(tenant: Tenant, mb: Mailbox, count: int) -> None:
     folder = store.well_known["drafts"]
     owner = mb.person
     others = [p for p in range(len(tenant.people)) if p != owner]
-    end = int(tenant.reference.timestamp())
+    end = int(tenant.anchor.timestamp())
     for n in range(count):
         saved = end - rng.randrange(3600, 14 * 86400)
         to = (rng.choice(others),) if others else (owner,)

@@ -20,7 +20,7 @@ def ascii_name(text: str) -> str:
     return folded.replace(" ", "")
 
 
-def user_json(rng: random.Random, i: int, domain: str, reference: datetime) -> dict[str, Any]:
+def user_json(rng: random.Random, i: int, domain: str, anchor: datetime) -> dict[str, Any]:
     n_first, n_last = len(seed_words.FIRST_NAMES), len(seed_words.LAST_NAMES)
     first = seed_words.FIRST_NAMES[i % n_first]
     last = seed_words.LAST_NAMES[(i + i // n_first) % n_last]
@@ -32,7 +32,7 @@ def user_json(rng: random.Random, i: int, domain: str, reference: datetime) -> d
         nick += str(i // n_first)
     upn = f"{nick}@{domain}"
     city, state, country, postal = seed_words.CITIES[i % len(seed_words.CITIES)]
-    created = reference - timedelta(days=400 + rng.randrange(900), seconds=rng.randrange(86400))
+    created = anchor - timedelta(days=400 + rng.randrange(900), seconds=rng.randrange(86400))
     phone = f"+1 425 555 {100 + i:04d}"
     return {
         "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),

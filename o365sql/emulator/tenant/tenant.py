@@ -11,6 +11,7 @@ Hands on: ``Tenant`` to ``graph.service`` (routes) and to the server (which sign
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 import uuid
@@ -22,7 +23,34 @@ from .calendar_store import CalendarStore
 from .contact_store import ContactStore
 from .mail_store import MailStore
 
-REFERENCE_DATE = datetime(2026, 11, 1, tzinfo=UTC)
+ANCHOR_ENV = "O365SQL_EMULATOR_ANCHOR"
+"""Environment variable pinning the anchor of every tenant built without an explicit one (an
+ISO 8601 date or date-time, naive means UTC). The test suite sets it once in tests/conftest.py
+so that every emulator, in-process or a subprocess, seeds the same dates."""
+
+
+def resolve_anchor(anchor: datetime | str | None = None) -> datetime:
+    """The moment the seeded data is laid out around: ``anchor`` if given (a datetime or an ISO
+    8601 string), else ``$O365SQL_EMULATOR_ANCHOR``, else now; aware UTC, whole seconds.
+
+    The seeders place every item at a fixed offset from it, so one seed gives the same relative
+    layout at any anchor: mail over the 18 months up to it, meetings nine months either side.
+    """
+    if anchor is None:
+        anchor = os.environ.get(ANCHOR_ENV) or None
+    if anchor is None:
+        value = datetime.now(UTC)
+    elif isinstance(anchor, str):
+        try:
+            value = datetime.fromisoformat(anchor.strip())
+        except ValueError:
+            raise ValueError(f"anchor {anchor!r} is not an ISO 8601 date or date-time "
+                             "(e.g. 2026-11-01T09:00:00Z)") from None
+    else:
+        value = anchor
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).replace(microsecond=0)
 # Process-wide numbering of mailboxes: the query engine's result cache is process-wide, so its
 # keys must tell apart equal mailboxes of two tenants built from the same seed.
 _MAILBOX_NUMBERS = itertools.count(1)
@@ -64,11 +92,11 @@ class Mailbox:
 class Tenant:
     """Directory and mailboxes. ``lock`` guards the directory; each mailbox has its own lock."""
 
-    def __init__(self, tenant_id: str, domain: str, reference: datetime) -> None:
+    def __init__(self, tenant_id: str, domain: str, anchor: datetime) -> None:
         self.tenant_id = tenant_id
         self.domain = domain
         self.key = uuid.UUID(tenant_id).bytes
-        self.reference = reference
+        self.anchor = anchor
         self.users: list[dict[str, Any]] = []
         self.groups: list[dict[str, Any]] = []
         self.group_members: dict[str, list[str]] = {}  # group id -> member object ids
@@ -159,6 +187,11 @@ class Tenant:
     def new_conversation(self) -> int:
         return next(self._conversations)
 
+    @property
+    def reference(self) -> datetime:
+        """The anchor (its former name)."""
+        return self.anchor
+
     def now(self) -> float:
-        """Clock for writes: real time, but never before the seeded data's reference date."""
-        return max(time.time(), self.reference.timestamp())
+        """Clock for writes: real time, but never before the seeded data's anchor."""
+        return max(time.time(), self.anchor.timestamp())
