@@ -125,15 +125,15 @@ MAIL_FOLDER_LOOKUP = [
     {"template": "/me/mailFolders/{ParentFolderId}", "requires": ["ParentFolderId"]}]
 WINDOW = [
     pseudo("StartDateTime", "Start of the time window (startDateTime query parameter, required). "
-           "ISO 8601; a value without offset means UTC (graph-semantics §3.4).",
+           "ISO 8601; a value without offset means UTC.",
            sql_type="DATETIME", edm="Edm.DateTimeOffset"),
     pseudo("EndDateTime", "End of the time window (endDateTime query parameter, required).",
            sql_type="DATETIME", edm="Edm.DateTimeOffset"),
 ]
 SEARCH_TERMS = pseudo(
     "SearchTerms",
-    "WHERE SearchTerms = '...' sends $search (KQL on messages, graph-semantics §4.1; tokens on "
-    "users/groups, §4.2); the rows are those Graph's search returns. Not in SELECT *.",
+    "WHERE SearchTerms = '...' sends $search (KQL on messages; tokens on users "
+    "and groups); the rows are those Graph's search returns. Not in SELECT *.",
     heavy=True)
 # Server-set stamps every Outlook item carries (outlookItem.createdDateTime/lastModifiedDateTime;
 # a message also has receivedDateTime once it exists; graph-semantics §10 lists them as UTC

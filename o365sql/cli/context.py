@@ -96,6 +96,7 @@ class CliContext:
         self.max_width: int | None = getattr(args, "max_width", None)
         if self.max_width is None:
             self.max_width = 40
+        self.null_text: str | None = getattr(args, "null_text", None)
         self.given = props if props is not None else collect_properties(args, environ)
         # Seconds a scan runs before the progress line appears (tests set 0).
         self.progress_delay = float(environ.get("O365SQL_PROGRESS_DELAY") or 0.5)
@@ -137,7 +138,7 @@ class CliContext:
                     return
                 rows = progress.track(_fetch_all(cur))
                 write_result(progress.guard(self.stdout), cur.description, rows, self.fmt,
-                             max_width=self.max_width)
+                             max_width=self.max_width, null_text=self.null_text)
         finally:
             cur.close()
 
@@ -153,7 +154,8 @@ class CliContext:
 
     def print_rows(self, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         description = [(n, None, None, None, None, None, None) for n in names]
-        write_result(self.stdout, description, rows, self.fmt, max_width=self.max_width)
+        write_result(self.stdout, description, rows, self.fmt, max_width=self.max_width,
+                     null_text=self.null_text)
 
 
 def _fetch_all(cur: o365sql.Cursor) -> Iterator[tuple[Any, ...]]:

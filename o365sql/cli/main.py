@@ -40,7 +40,12 @@ def _common_options() -> argparse.ArgumentParser:
                        help="start the built-in emulator and connect to it as its first user")
     output = common.add_argument_group("output")
     output.add_argument("-f", "--format", choices=FORMATS, default=argparse.SUPPRESS,
-                        help="table (default), csv, json (an array) or jsonl (one object a line)")
+                        help="table (default), vertical (one line per column, psql's \\x), "
+                        "markdown, csv, json (an array) or jsonl (one object a line)")
+    output.add_argument("--null", dest="null_text", metavar="TEXT", default=argparse.SUPPRESS,
+                        help="how NULL is written: default NULL in table, vertical and markdown, "
+                        "nothing in csv (as psql --csv); e.g. --null '\\N' tells NULL from an "
+                        "empty string in csv")
     output.add_argument("--max-width", type=int, metavar="N", default=argparse.SUPPRESS,
                         help="cut table cells to N characters (default 40; 0: no limit)")
     output.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,

@@ -1,9 +1,12 @@
 """Command line, last stage: turns a result set (``description`` + rows) into text.
 
-The CLI (``main``) and the shell (``shell``) hand every result here. Three formats:
-an aligned table (display widths counted per character, so CJK text and emoji line up; long
-values cut to ``max_width`` with an ellipsis), CSV (the ``csv`` module, full values) and JSON
-(an array, or one object per line with ``jsonl``; datetimes in ISO 8601). It also holds the
+The CLI (``main``) and the shell (``shell``) hand every result here. The formats: an aligned
+table (display widths counted per character, so CJK text and emoji line up; long values cut to
+``max_width`` with an ellipsis), ``vertical`` (one ``column | value`` line per column and a
+``-[ RECORD n ]`` header per row, psql's expanded display), ``markdown`` (a GitHub table), CSV
+(the ``csv`` module, full values; NULL written as ``null_text``, empty by default as
+``psql --csv`` does) and JSON (an array, or one object per line with ``jsonl``; datetimes in ISO
+8601; collection columns, typed ``JSON``, as JSON arrays and objects). It also holds the
 progress line shown on stderr during long statements, only when stderr is a terminal, and
 erased before any row is written.
 """
@@ -30,12 +33,14 @@ __all__ = [
     "display_width",
     "error_text",
     "json_value",
+    "table_lines",
     "truncate",
+    "vertical_lines",
     "write_result",
 ]
 
 #: Output formats ``-f``/``.format`` accept.
-FORMATS = ("table", "csv", "json", "jsonl")
+FORMATS = ("table", "vertical", "markdown", "csv", "json", "jsonl")
 
 _ELLIPSIS = "…"
 # Control characters would break the table's lines: shown as visible escapes instead.
@@ -93,8 +98,19 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def json_value(value: Any) -> Any:
-    """A value JSON can hold: ISO text for datetimes, base64 for bytes, str for Decimal."""
+def json_value(value: Any, type_code: Any = None) -> Any:
+    """A value JSON can hold: ISO text for datetimes, base64 for bytes, str for Decimal; the
+    JSON text of a ``JSON``-typed column (a collection) as the array or object it holds.
+
+    Example:
+        >>> json_value('[{"a": 1}]', "JSON"), json_value('[1]', "VARCHAR")
+        ([{'a': 1}], '[1]')
+    """
+    if isinstance(value, str) and str(type_code or "").upper() == "JSON":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value  # not JSON after all (a computed column): keep the text
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -135,63 +151,131 @@ def write_result(
     fmt: str = "table",
     *,
     max_width: int | None = 40,
+    null_text: str | None = None,
 ) -> int:
     """Write a result set to ``out`` in ``fmt``; return the number of rows written.
 
-    CSV and JSON Lines stream row by row; the table and the JSON array need every row first
-    (column widths, and a closing bracket only after the last row).
+    ``null_text`` is how NULL reads in the text formats (default: ``NULL`` in the table,
+    vertical and markdown formats, nothing in CSV as with ``psql --csv``; give it, e.g. ``\\N``,
+    to tell NULL from an empty string in CSV). CSV, JSON Lines and vertical stream row by row;
+    the table, markdown and the JSON array need every row first (column widths, and a closing
+    bracket only after the last row).
     """
     names = _names(description)
+    types = [d[1] if len(d) > 1 else None for d in description]
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(names)
+        null = "" if null_text is None else null_text
         count = 0
         for row in rows:
-            writer.writerow(["" if v is None else cell_text(v) for v in row])
+            writer.writerow([null if v is None else cell_text(v) for v in row])
             count += 1
         return count
     if fmt == "jsonl":
         count = 0
         for row in rows:
-            out.write(_json_object(names, row) + "\n")
+            out.write(_json_object(names, types, row) + "\n")
             count += 1
         return count
     if fmt == "json":
         count = 0
         out.write("[")
         for row in rows:
-            out.write(("," if count else "") + "\n  " + _json_object(names, row))
+            out.write(("," if count else "") + "\n  " + _json_object(names, types, row))
             count += 1
         out.write("\n]\n" if count else "]\n")
         return count
-    if fmt == "table":
+    if fmt == "vertical":
+        count = 0
+        for count, row in enumerate(rows, 1):
+            for line in vertical_lines(names, row, count, max_width, null_text):
+                out.write(line + "\n")
+        out.write(_row_count(count))
+        return count
+    if fmt in ("table", "markdown"):
         materialised = list(rows)
-        for line in _table_lines(names, materialised, max_width):
+        lines = (_table_lines(names, materialised, max_width, null_text) if fmt == "table"
+                 else _markdown_lines(names, materialised, null_text))
+        for line in lines:
             out.write(line + "\n")
-        noun = "row" if len(materialised) == 1 else "rows"
-        out.write(f"({len(materialised)} {noun})\n")
+        if fmt == "table":
+            out.write(_row_count(len(materialised)))
         return len(materialised)
     raise ValueError(f"unknown output format {fmt!r}; one of {', '.join(FORMATS)}")
 
 
-def _json_object(names: list[str], row: Sequence[Any]) -> str:
-    return json.dumps({n: json_value(v) for n, v in zip(names, row)}, ensure_ascii=False)
+def _row_count(count: int) -> str:
+    return f"({count} {'row' if count == 1 else 'rows'})\n"
 
 
-def _table_lines(names: list[str], rows: list[Sequence[Any]], max_width: int | None
-                 ) -> Iterator[str]:
-    cells = [[truncate(cell_text(v).translate(_CONTROL), max_width) for v in row] for row in rows]
+def _json_object(names: list[str], types: list[Any], row: Sequence[Any]) -> str:
+    return json.dumps({n: json_value(v, t) for n, t, v in zip(names, types, row)},
+                      ensure_ascii=False)
+
+
+def _shown(value: Any, null_text: str | None) -> str:
+    if value is None:
+        return "NULL" if null_text is None else null_text
+    return cell_text(value).translate(_CONTROL)
+
+
+def vertical_lines(names: list[str], row: Sequence[Any], number: int, max_width: int | None,
+                   null_text: str | None = None) -> list[str]:
+    """One record in psql's expanded display: a ``-[ RECORD n ]`` rule, then ``name | value``.
+
+    Example:
+        >>> vertical_lines(["Id", "Subject"], (7, "Hello, world"), 1, None)
+        ['-[ RECORD 1 ]---------', 'Id      | 7', 'Subject | Hello, world']
+    """
+    width = max((display_width(n) for n in names), default=0)
+    values = [truncate(_shown(v, null_text), max_width) for v in row]
+    value_width = max((display_width(v) for v in values), default=0)
+    head = f"-[ RECORD {number} ]"
+    lines = [head + "-" * max(width + 3 + value_width - len(head), 0)]
+    for name, value in zip(names, values):
+        lines.append((name + " " * (width - display_width(name)) + " | " + value).rstrip())
+    return lines
+
+
+def _markdown_lines(names: list[str], rows: list[Sequence[Any]], null_text: str | None
+                    ) -> Iterator[str]:
+    """A GitHub-flavoured markdown table; ``|`` escaped, numbers aligned right."""
+
+    def cell(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("|", "\\|")
+
+    numeric = _numeric_columns(len(names), rows)
+    yield "| " + " | ".join(cell(n) for n in names) + " |"
+    yield "|" + "|".join("---:" if num else "---" for num in numeric) + "|"
+    for row in rows:
+        yield "| " + " | ".join(cell(_shown(v, null_text)) for v in row) + " |"
+
+
+def _numeric_columns(count: int, rows: list[Sequence[Any]]) -> list[bool]:
+    return [
+        bool(rows) and all(isinstance(r[i], (int, float, decimal.Decimal))
+                           and not isinstance(r[i], bool) for r in rows if r[i] is not None)
+        and any(r[i] is not None for r in rows)
+        for i in range(count)
+    ]
+
+
+def table_lines(names: list[str], rows: list[Sequence[Any]], max_width: int | None,
+                null_text: str | None = None) -> list[str]:
+    """The aligned table's lines (header, rule, rows), without the row count."""
+    return list(_table_lines(names, rows, max_width, null_text))
+
+
+def _table_lines(names: list[str], rows: list[Sequence[Any]], max_width: int | None,
+                 null_text: str | None = None) -> Iterator[str]:
+    cells = [[truncate(_shown(v, null_text), max_width) for v in row] for row in rows]
     header = [truncate(n, max_width) for n in names]
     widths = [display_width(h) for h in header]
     for row in cells:
         for i, text in enumerate(row):
             widths[i] = max(widths[i], display_width(text))
-    numeric = [
-        bool(rows) and all(isinstance(r[i], (int, float, decimal.Decimal))
-                           and not isinstance(r[i], bool) for r in rows if r[i] is not None)
-        and any(r[i] is not None for r in rows)
-        for i in range(len(names))
-    ]
+    numeric = _numeric_columns(len(names), rows)
 
     def line(texts: list[str]) -> str:
         parts = []

@@ -136,7 +136,7 @@ def _count_blocker(scan: Scan, query: ODataQuery, tree: exp.Select, fan_out: boo
         return "some WHERE conditions are evaluated locally"
     if query.filter is not None and not scan.endpoint_count_with_filter:
         return ("Graph's count with $filter is unreliable on whole-mailbox message lists "
-                "(graph-semantics §3.1, §13.15); bind ParentFolderId for a folder count")
+                "(https://learn.microsoft.com/graph/api/user-list-messages); bind ParentFolderId for a folder count")
     return None
 
 

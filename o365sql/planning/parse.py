@@ -167,6 +167,7 @@ def _parse_uncached(sql: str) -> Statement:
     where = _Where(sql, offset, edits)
     _check_statement_word(tokens, where, explain=explain)
     _check_trailing_commas(tokens, where)
+    _check_empty_select(tokens, _Where(sql, offset))
     try:
         with quiet_sqlglot():
             trees = sqlglot.parse(rewritten, read=_ReadDialect)
@@ -179,6 +180,7 @@ def _parse_uncached(sql: str) -> Statement:
             f"expected one SQL statement, found {len(found)}; execute them one at a time")
     tree = found[0]
     _refuse_unsupported(tree, text)
+    _check_keyword_aliases(tree, where)
     if isinstance(tree, (exp.Insert, exp.Update, exp.Delete)):
         if explain:
             raise NotSupportedError(
@@ -187,8 +189,67 @@ def _parse_uncached(sql: str) -> Statement:
     if not isinstance(tree, exp.Query):
         raise NotSupportedError(f"{_kind_name(tree, text)} statements are not supported; "
                                 "o365sql runs SELECT, EXPLAIN SELECT and EXEC")
+    _label_projections(tree, tokens, text)
     return Statement(kind="select", sql=sql, explain=explain, tree=tree, param_names=names,
                      qmark=qmark)
+
+
+#: Label of an unaliased computed projection: its text as written (SQLite's rule), kept in the
+#: node's ``meta`` so that ``string_agg(x, ',')`` is not labelled as sqlglot re-renders it.
+LABEL = "o365sql_label"
+
+_PROJECTION_END = {TokenType.FROM, TokenType.WHERE, TokenType.GROUP_BY, TokenType.ORDER_BY,
+                   TokenType.LIMIT, TokenType.HAVING, TokenType.UNION, TokenType.EXCEPT,
+                   TokenType.INTERSECT, TokenType.WINDOW, TokenType.SEMICOLON}
+_OPENERS = {TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE}
+_CLOSERS_T = {TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE}
+
+
+def _label_projections(tree: exp.Query, tokens: list[Token], text: str) -> None:
+    """Give each projection of the outermost SELECT its text as written (``meta[LABEL]``).
+
+    The projection list is the run of tokens after the first SELECT outside parentheses (past
+    DISTINCT/ALL/TOP n) up to FROM (or another clause), split at commas outside parentheses. When
+    the pieces do not match the parsed projections one to one, nothing is labelled (sqlglot's
+    rendering is the fallback)."""
+    select: exp.Expr = tree
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return
+    depth, start = 0, -1
+    for index, token in enumerate(tokens):
+        if token.token_type in _OPENERS:
+            depth += 1
+        elif token.token_type in _CLOSERS_T:
+            depth -= 1
+        elif depth == 0 and token.token_type == TokenType.SELECT:
+            start = index + 1
+            break
+    if start < 0:
+        return
+    while start < len(tokens) and tokens[start].token_type in (TokenType.DISTINCT, TokenType.ALL):
+        start += 1
+    if start < len(tokens) and tokens[start].token_type == TokenType.TOP:
+        start += 2
+    pieces: list[list[Token]] = [[]]
+    depth = 0
+    for token in tokens[start:]:
+        if depth == 0 and token.token_type in _PROJECTION_END:
+            break
+        if token.token_type in _OPENERS:
+            depth += 1
+        elif token.token_type in _CLOSERS_T:
+            depth -= 1
+        if depth == 0 and token.token_type == TokenType.COMMA:
+            pieces.append([])
+        else:
+            pieces[-1].append(token)
+    if len(pieces) != len(select.expressions) or not all(pieces):
+        return
+    for projection, piece in zip(select.expressions, pieces):
+        if not isinstance(projection, (exp.Alias, exp.Column, exp.Star)):
+            projection.meta[LABEL] = " ".join(text[piece[0].start:piece[-1].end + 1].split())
 
 
 def normalise_placeholders(text: str) -> tuple[str, tuple[str, ...], bool]:
@@ -309,6 +370,48 @@ _AFTER_LIST_END = {TokenType.FROM, TokenType.R_PAREN, TokenType.WHERE, TokenType
                    TokenType.ORDER_BY, TokenType.HAVING, TokenType.LIMIT, TokenType.OFFSET,
                    TokenType.UNION, TokenType.EXCEPT, TokenType.INTERSECT, TokenType.SEMICOLON,
                    TokenType.COMMA}
+
+
+def _check_empty_select(tokens: list[Token], where: _Where) -> None:
+    """``SELECT FROM t`` (or a bare ``SELECT``) names no column: a syntax error at SELECT.
+    ``where`` maps positions of ``tokens`` (the text before placeholders were rewritten)."""
+    for index, token in enumerate(tokens):
+        if token.token_type != TokenType.SELECT:
+            continue
+        nxt = index + 1
+        while nxt < len(tokens) and tokens[nxt].token_type in (TokenType.DISTINCT, TokenType.ALL):
+            nxt += 1
+        if nxt == len(tokens) or tokens[nxt].token_type in _AFTER_LIST_END:
+            raise located_error(where, token.start, token.end - token.start + 1,
+                                "expected a column list after SELECT (e.g. SELECT * or "
+                                "SELECT Subject, ReceivedDateTime)")
+
+
+# Words that start or continue a clause: unquoted, they cannot name an alias (SQLite refuses
+# ``SELECT * FROM Users ORDER``; sqlglot would read ORDER as the table's alias).
+_CLAUSE_WORDS = frozenset({
+    "ORDER", "GROUP", "BY", "WHERE", "HAVING", "LIMIT", "OFFSET", "UNION", "EXCEPT",
+    "INTERSECT", "JOIN", "ON", "USING", "SELECT", "FROM", "ASC", "DESC", "AND", "OR", "NOT",
+    "INNER", "LEFT", "RIGHT", "FULL", "OUTER", "CROSS", "NATURAL", "WINDOW", "AS", "WHEN",
+    "THEN", "ELSE", "END", "IN", "IS", "LIKE", "BETWEEN", "DISTINCT"})
+
+
+def _check_keyword_aliases(tree: exp.Expr, where: _Where) -> None:
+    """Refuse an unquoted clause word taken as an alias: a truncated statement."""
+    for node in tree.find_all(exp.TableAlias, exp.Alias):
+        ident = node.this if isinstance(node, exp.TableAlias) else node.args.get("alias")
+        if not isinstance(ident, exp.Identifier) or ident.quoted:
+            continue
+        word = ident.name.upper()
+        if word not in _CLAUSE_WORDS:
+            continue
+        start = int(ident.meta.get("start", 0))
+        width = int(ident.meta.get("end", start + len(word) - 1)) - start + 1
+        if word in ("ORDER", "GROUP"):
+            detail = f"expected BY after {word} ({word} BY <columns>)"
+        else:
+            detail = f"unexpected {ident.name!r}; the statement looks cut short"
+        raise located_error(where, start, width, detail)
 
 
 def _check_statement_word(tokens: list[Token], where: _Where, *, explain: bool) -> None:
@@ -437,14 +540,39 @@ def _syntax_error(text: str, exc: Exception, where: _Where) -> ProgrammingError:
 _MISSING_ARG = re.compile(r"Required keyword: '\w+' missing for")
 
 
+_TOKEN_DUMP = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: \d+, col: \d+, "
+                         r"start: \d+, end: \d+, comments: \[.*?\]>")
+_EXPECTED = re.compile(r"^Expect(?:ed|ing) (.+?)(?: but got (.+))?$", re.DOTALL)
+
+
+def _token_words(match: re.Match[str]) -> str:
+    kind, text = match.group(1), match.group(2)
+    return "the end of the statement" if kind == "SENTINEL" else repr(text)
+
+
 def _describe(description: str, highlight: str) -> str:
-    """sqlglot's error description in the user's terms."""
+    """sqlglot's error description in the user's terms: never its token dumps.
+
+    Example:
+        >>> _describe("Expected table name but got <Token token_type: TokenType.SENTINEL, "
+        ...           "text: SENTINEL, line: 1, col: 1, start: 0, end: 0, comments: []>", "FROM")
+        "expected a table name after 'FROM', found the end of the statement"
+        >>> _describe("Expecting )", "(a")
+        "expected ')'"
+    """
     if description.startswith("Invalid expression / Unexpected token"):
         return f"unexpected {highlight!r}" if highlight else "unexpected end of statement"
     missing = _MISSING_ARG.match(description)
     if missing:
         return f"expected an expression after {highlight!r}"
-    return _strip_ansi(description)
+    text = _TOKEN_DUMP.sub(_token_words, _strip_ansi(description))
+    expected = _EXPECTED.match(text)
+    if expected:
+        what, found = expected.group(1), expected.group(2)
+        what = f"'{what}'" if len(what) == 1 else ("a " + what if what.islower() else what)
+        after = f" after {highlight.split()[-1]!r}" if highlight.strip() and found else ""
+        return f"expected {what}{after}" + (f", found {found}" if found else "")
+    return text
 
 
 def _token_error(text: str, exc: TokenError, where: _Where) -> ProgrammingError:

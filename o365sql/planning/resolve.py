@@ -19,9 +19,9 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from ..catalog import Catalog, Column, Table
 from ..exceptions import ProgrammingError
-from ..system_catalog import SYSTEM_TABLES, system_table
+from ..system_catalog import CATALOG_NAME, SCHEMA_NAME, SYSTEM_TABLES, system_table
 from .dialect import DIALECT
-from .parse import quiet_sqlglot
+from .parse import LABEL, quiet_sqlglot
 
 #: sqlglot type names for catalog SQL types (for qualify and type annotation).
 SQLGLOT_TYPES: dict[str, str] = {
@@ -116,8 +116,7 @@ def resolve(tree: exp.Query, catalog: Catalog) -> Resolved:
         if not node.name or (node.name.lower() in cte_names and not node.args.get("db")):
             continue
         if node.args.get("db") or node.args.get("catalog"):
-            raise ProgrammingError(
-                f"table names have no schema part: write {node.name!r}, not {node.sql(DIALECT)!r}")
+            _drop_schema(node)
         tables[node.name.lower()] = lookup_table(catalog, node.name)
     _expand_stars(tree, tables, cte_names)
     _check_qualified_columns(tree, tables)
@@ -137,9 +136,24 @@ def resolve(tree: exp.Query, catalog: Catalog) -> Resolved:
     refs, column_nodes = _table_refs(qualified, tables)
     if any(n.startswith("_col_") for n in output_names) or len(output_names) != len(
             qualified.selects):
-        output_names = [_display_name(p.alias_or_name, tables) for p in qualified.selects]
+        output_names = [_label(p) or _display_name(p.alias_or_name, tables)
+                        for p in qualified.selects]
     return Resolved(tree=qualified, refs=refs, output_names=output_names,
                     column_nodes=column_nodes, tables=tables)
+
+
+def _drop_schema(node: exp.Table) -> None:
+    """Accept ``Office365.Messages`` and ``o365sql.Office365.Messages`` (the catalog and schema
+    ``sys_tables`` and the SQLAlchemy dialect report) by dropping the qualifier; refuse others."""
+    schema, catalog_name = node.text("db"), node.text("catalog")
+    if schema.lower() != SCHEMA_NAME.lower() or (
+            catalog_name and catalog_name.lower() != CATALOG_NAME.lower()):
+        raise ProgrammingError(
+            f"unknown schema {node.sql(DIALECT).rpartition('.')[0]!r} in {node.sql(DIALECT)!r}: "
+            f"the tables are in schema {SCHEMA_NAME} (write {SCHEMA_NAME}.{node.name} or "
+            f"{node.name})")
+    node.set("db", None)
+    node.set("catalog", None)
 
 
 def _expand_stars(tree: exp.Expr, tables: dict[str, Table], cte_names: set[str]) -> None:
@@ -209,8 +223,15 @@ def _output_names(tree: exp.Query, tables: dict[str, Table]) -> list[str]:
         elif isinstance(projection, exp.Star):
             return ["_col_star"]
         else:
-            names.append(projection.sql(DIALECT))
+            names.append(projection.meta.get(LABEL) or projection.sql(DIALECT))
     return names
+
+
+def _label(projection: exp.Expr) -> str | None:
+    """The written text of an unaliased computed projection (qualify wraps it in an alias)."""
+    inner = projection.this if isinstance(projection, exp.Alias) else projection
+    label = inner.meta.get(LABEL) if isinstance(inner, exp.Expr) else None
+    return str(label) if label and str(projection.alias_or_name).startswith("_col_") else None
 
 
 def _display_name(name: str, tables: dict[str, Table]) -> str:

@@ -98,7 +98,7 @@ def _directory_error(table: Table, terms: str, properties: dict[str, str]) -> Pr
     return ProgrammingError(
         f"{table.name}.SearchTerms = {terms!r}: Graph's directory $search takes a word "
         f"(searched in {DEFAULT_DIRECTORY_PROPERTY}), 'property:value', or '\"property:value\" "
-        f"OR \"property:value\"' clauses, with property one of: {names} (graph-semantics §4.2, "
+        f"OR \"property:value\"' clauses, with property one of: {names} (see "
         "https://learn.microsoft.com/graph/search-query-parameter). This is a limit of Graph, "
         "so Pushdown=false does not lift it")
 
