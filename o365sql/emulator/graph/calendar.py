@@ -36,7 +36,7 @@ from ..tenant.mail_json import HTML_HEAD, HTML_TAIL
 from . import attachments as graph_attachments
 from .context import Ctx, collection, count, entity
 from .item_errors import bad_segment, malformed, not_found
-from .mail import recipient_of
+from .mail import recipient_of, recipients
 from .permissions import CALENDAR_READ, CALENDAR_WRITE, check_mailbox
 
 if TYPE_CHECKING:
@@ -294,6 +294,10 @@ def _events(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, rest: list[str], context
         _need(ctx, mb, write=True)
         respond(ctx, mb, rec, action, ctx.action_body(action))
         return EmuResponse(202)
+    if len(tail) == 1 and ctx.method == "POST" and action in ("forward", "dismissreminder", "snoozereminder"):
+        _need(ctx, mb, write=True)
+        reminder_or_forward(ctx, mb, rec, action, ctx.action_body(action))
+        return EmuResponse(202)
     raise bad_segment(tail[0])
 
 
@@ -469,6 +473,26 @@ def _to_attendees(ctx: Ctx, mb: Mailbox, rec: EventRecord, change: Callable[[Eve
                     change(copy)
                     other.version += 1
         ctx.after.append(run)
+
+
+def reminder_or_forward(ctx: Ctx, mb: Mailbox, rec: EventRecord, action: str, body: dict[str, Any]) -> None:
+    """event-forward.md, event-dismissreminder.md, event-snoozereminder.md: each answers 202.
+
+    A forward needs recipients; a snooze needs ``newReminderTime`` (a dateTimeTimeZone). The
+    reminder state is not a property of the event resource, so only the answer is visible.
+    """
+    if action == "forward":
+        if not body.get("toRecipients"):
+            raise GraphError(400, "ErrorInvalidRecipients", "At least one recipient is not valid.")
+        recipients(ctx, body.get("toRecipients"), "toRecipients")
+        return
+    if action == "snoozereminder":
+        when = body.get("newReminderTime")
+        if not isinstance(when, dict) or not when.get("dateTime"):
+            raise GraphError(400, "ErrorInvalidParameter",
+                             "The value of the parameter 'NewReminderTime' is empty.")
+        return
+    rec.modified = ctx.service.tenant.now()
 
 
 def respond(ctx: Ctx, mb: Mailbox, rec: EventRecord, action: str, body: dict[str, Any]) -> None:

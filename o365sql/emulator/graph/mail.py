@@ -183,7 +183,8 @@ def message_action(ctx: Ctx, mb: Mailbox, rec: MessageRecord, action: str, conte
     from ..odata.body import ACTIONS
     from ..odata.rules import MESSAGES
 
-    if action not in ACTIONS or action in ("sendmail", "accept", "decline", "tentativelyaccept", "cancel"):
+    if action not in ACTIONS or action in ("sendmail", "accept", "decline", "tentativelyaccept", "cancel",
+                                           "dismissreminder", "snoozereminder"):
         raise bad_segment(action)
     body = ctx.action_body(action)
     if action == "send":

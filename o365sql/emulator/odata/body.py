@@ -78,6 +78,8 @@ _ACTION_SPEC: dict[str, str] = {
     "decline": "comment:String sendResponse:Boolean proposedNewTime:timeSlot",
     "tentativelyaccept": "comment:String sendResponse:Boolean proposedNewTime:timeSlot",
     "cancel": "comment:String",
+    "dismissreminder": "",
+    "snoozereminder": "newReminderTime:dateTimeTimeZone",
 }
 
 # The $batch envelope (graph-semantics §6, json-batching.md): id, method and url are strings,
