@@ -27,7 +27,7 @@ from .server.faults import Decision, FaultInjector
 from .server.limits import MailboxThrottle, format_retry_after, mailbox_of, too_many_requests
 from .server.requestlog import LogEntry, RequestLog
 from .server.transport import HttpRequest, HttpResponse, Outcome, html_response, json_response
-from .server.wire import EmuRequest, EmuResponse
+from .server.wire import EmuRequest, EmuResponse, path_segments
 
 log = logging.getLogger("o365sql.emulator")
 
@@ -76,11 +76,14 @@ class Router:
             return self._plain(self._safe_control(req))
         decision = self.faults.pick(req.method, path)
         entry = LogEntry(time=time.time(), method=req.method, path=path, query=req.query,
-                         status=0, duration_ms=0.0, kind="other")
+                         status=0, duration_ms=0.0, kind="other", raw_path=raw_path)
         try:
             if path == "/v1.0" or path.startswith("/v1.0/"):
                 entry.kind = "batch" if path.rstrip("/") == "/v1.0/$batch" else "graph"
-                outcome = self._graph_request(req, path[len("/v1.0"):] or "/", decision, entry)
+                segments = path_segments(raw_path)
+                outcome = self._graph_request(req, path[len("/v1.0"):] or "/", decision, entry,
+                                              segments[1:] if segments[:1] == ("v1.0",)
+                                              else segments)
             else:
                 outcome = self._other(req, decision, entry)
         except Exception:  # the last line of defence: never a traceback on the wire
@@ -127,7 +130,7 @@ class Router:
     # -- Graph -------------------------------------------------------------------------------
 
     def _graph_request(self, req: HttpRequest, sub_path: str, decision: Decision,
-                       entry: LogEntry) -> Outcome:
+                       entry: LogEntry, segments: tuple[str, ...]) -> Outcome:
         request_id = str(uuid.uuid4())
         client_request_id = req.headers.get("client-request-id")
         entry.request_id = request_id
@@ -162,7 +165,7 @@ class Router:
                     method=req.method, path=sub_path, query=req.query, headers=req.headers,
                     body=req.body, principal=principal, request_id=request_id,
                     limits=self.throttle.for_client(principal.client_id),
-                    faults=_InnerFaults(self.faults),
+                    faults=_InnerFaults(self.faults), segments=segments,
                 )
                 response = self.graph.handle(emu_req)
             finally:

@@ -44,8 +44,12 @@ def fetch(scan: Scan, graph: Any, queries: Sequence[ODataQuery] | None = None,
         source = graph.fan_out(requests)
     seen: set[Any] | None = set() if scan.dedupe else None
     key = scan.table.column(scan.table.key) if scan.dedupe else None
+    checks = [address_checks(scan, q) for q in queries]
     try:
         for index, page in source:
+            if checks[index]:
+                page = [e for e in page if all(
+                    e.get(prop, value) == value for prop, value in checks[index])]
             if seen is not None and key is not None:
                 page = _first_copies(page, key.path, seen)
             yield (fills[index] if fills else {}), page
@@ -55,6 +59,25 @@ def fetch(scan: Scan, graph: Any, queries: Sequence[ODataQuery] | None = None,
         close = getattr(source, "close", None)
         if close is not None:
             close()
+
+
+def address_checks(scan: Scan, query: ODataQuery) -> list[tuple[str, str]]:
+    """(property, value) pairs every entity a request answers must carry: the path values
+    of address columns that are properties of the entity (``ParentFolderId`` is the
+    message's ``parentFolderId``). Graph may resolve an id loosely (a trailing ``/``, another
+    form of the id), so the rows are re-checked here: a request addressed at one folder never
+    yields another folder's rows. A well-known folder name (``Inbox``) stands for an id only
+    Graph knows, and the key of an item GET is compared by the residual query instead."""
+    table = scan.table
+    names = {n.lower() for n in table.well_known_folders}
+    found: list[tuple[str, str]] = []
+    for slot, value in query.address:
+        column = table.column(slot)
+        if column is None or column.pseudo or len(column.path) != 1 or \
+                column.name.lower() == table.key.lower() or str(value).lower() in names:
+            continue
+        found.append((column.path[0], str(value)))
+    return found
 
 
 def _first_copies(page: list[dict[str, Any]], path: tuple[str, ...], seen: set[Any]

@@ -56,8 +56,25 @@ class ODataQuery:
         return replace(self, address=tuple(merged.items()))
 
 
+def path_segment(value: str) -> str:
+    """One value as exactly one path segment: every reserved character percent-encoded
+    (``/``, ``?``, ``#``, ``%`` ...), and a value made only of dots encoded too, since HTTP
+    clients remove ``.`` and ``..`` segments before sending (RFC 3986 §5.2.4; requests and
+    urllib3 do), which would address the parent resource instead.
+
+    Example:
+        >>> path_segment("a/b?c"), path_segment("..")
+        ('a%2Fb%3Fc', '%2E%2E')
+    """
+    text = quote(value, safe="")
+    if text and not text.strip("."):
+        return text.replace(".", "%2E")
+    return text
+
+
 def render_path(template: str, address: tuple[tuple[str, str], ...]) -> str:
-    """Fill ``{Name}`` slots with percent-encoded values (ids contain ``/``, ``+``, ``=``).
+    """Fill ``{Name}`` slots with percent-encoded values (ids contain ``/``, ``+``, ``=``),
+    each as one segment (``path_segment``).
 
     Graph needs ids URL-encoded in paths (graph-semantics.md §3.1, §13.19).
 
@@ -73,7 +90,7 @@ def render_path(template: str, address: tuple[tuple[str, str], ...]) -> str:
         name = path[start + 1:end]
         if name.lower() not in lowered:
             raise KeyError(name)
-        path = path[:start] + quote(str(lowered[name.lower()]), safe="") + path[end + 1:]
+        path = path[:start] + path_segment(str(lowered[name.lower()])) + path[end + 1:]
     return path
 
 

@@ -74,17 +74,32 @@ def slots(table: Table) -> set[str]:
     return names
 
 
+def path_slots(table: Table) -> set[str]:
+    """Lower-case names of the columns whose values go into a URL path as a segment."""
+    return {p.lower() for e in table.endpoints + table.item_endpoints for p in e.placeholders}
+
+
+def names_nothing(value: Any) -> bool:
+    """True for a path value no Graph resource can have as its id: empty, ``.`` or ``..``
+    (or more dots). Such a segment would be dropped or resolved against its parent by HTTP
+    clients and servers (RFC 3986 §5.2.4), so it is never sent: ``slot = '..'`` has no rows,
+    as the virtual table holds no row whose id is ``..``."""
+    return isinstance(value, str) and not value.strip(".")
+
+
 def extract_addresses(draft: ScanDraft, columns: dict[int, Column]) -> None:
     """Find ``slot = literal``, ``slot IN (...)``, window bounds, subqueries and SearchTerms
-    (joins: ``joins.py``)."""
+    (joins: ``joins.py``). A path slot compared with values that name nothing (``names_nothing``)
+    makes the scan empty, without a request."""
     ref = draft.ref
     table = ref.table
     names = slots(table)
+    in_path = path_slots(table)
     window = tuple(w.lower() for w in table.window) if table.window else ()
     for candidate in draft.candidates:
         node = candidate.node
         if isinstance(node, exp.EQ):
-            _equality(draft, node, columns, names)
+            _equality(draft, node, columns, names, in_path)
         elif isinstance(node, exp.In) and isinstance(node.args.get("query"), exp.Subquery):
             col = column_of(node.this, ref.alias, columns)
             if col is not None and col.name.lower() in names:
@@ -93,7 +108,13 @@ def extract_addresses(draft: ScanDraft, columns: dict[int, Column]) -> None:
             col = column_of(node.this, ref.alias, columns)
             if col is None or col.name.lower() not in names or col.name.lower() in draft.addresses:
                 continue
-            values = literal_values(node)
+            if col.name.lower() in in_path:
+                values = _path_values(node)
+                if values == []:
+                    draft.empty = True
+                    return
+            else:
+                values = literal_values(node)
             if values:
                 draft.addresses[col.name.lower()] = values
                 draft.used.add(id(node))
@@ -101,8 +122,21 @@ def extract_addresses(draft: ScanDraft, columns: dict[int, Column]) -> None:
             _window_bound(draft, node, columns, window)
 
 
+def _path_values(node: exp.In) -> list[Any] | None:
+    """The distinct values of ``slot IN (literals)`` that can name an item (an empty list
+    when none can), or None when an item is not a literal."""
+    values: list[Any] = []
+    for item in node.expressions:
+        ok, value = literal_value(item)
+        if not ok:
+            return None
+        if value is not None and not names_nothing(value):
+            values.append(value)
+    return list(dict.fromkeys(values))
+
+
 def _equality(draft: ScanDraft, node: exp.EQ, columns: dict[int, Column],
-              names: set[str]) -> None:
+              names: set[str], in_path: set[str]) -> None:
     ref = draft.ref
     col = column_of(node.this, ref.alias, columns)
     other = node.expression
@@ -116,6 +150,8 @@ def _equality(draft: ScanDraft, node: exp.EQ, columns: dict[int, Column],
         if draft.search is None:
             draft.search = value
             draft.used.add(id(node))
+    elif name in in_path and ok and (value is None or names_nothing(value)):
+        draft.empty = True  # ``= NULL`` is never true; ``= '..'`` names no item
     elif name in names and ok and value is not None and value != "":
         # (an empty id names nothing: compared locally, it matches no row)
         if name not in draft.addresses:

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 from ..errors import GraphError
 from ..odata.body import check_batch_request
-from ..server.wire import EmuRequest, EmuResponse
+from ..server.wire import EmuRequest, EmuResponse, path_segments
 
 if TYPE_CHECKING:
     from .context import Ctx
@@ -124,8 +124,13 @@ def _run(ctx: Ctx, r: dict[str, Any]) -> dict[str, Any]:
     if url.lower().startswith(("http://", "https://")) or url.lower().lstrip("/").startswith("$batch"):
         error = _bad("Invalid request URL: batch URLs must be relative and must not nest $batch.")
         return _error(r, error, request_id)
-    path, _, query = url.partition("?")
-    path = "/" + unquote(path).lstrip("/")
+    raw_path, _, query = url.partition("?")
+    try:
+        segments = path_segments(raw_path)
+        path = "/" + unquote(raw_path, errors="strict").lstrip("/")
+    except UnicodeDecodeError:
+        return _error(r, _bad("Invalid request URL: the path is not valid percent-encoded UTF-8."),
+                      request_id)
     headers = {k.lower(): str(v) for k, v in (r.get("headers") or {}).items()}
     body = r.get("body")
     if body is None:
@@ -140,7 +145,7 @@ def _run(ctx: Ctx, r: dict[str, Any]) -> dict[str, Any]:
     else:
         raw = str(body).encode("utf-8")
     inner = EmuRequest(r["method"].upper(), path, query, headers, raw, outer.principal, request_id, outer.limits,
-                       outer.faults)
+                       outer.faults, segments)
     mailbox = _mailbox_of(ctx, path)
     limits = outer.limits
     entered = False

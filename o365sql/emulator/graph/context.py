@@ -80,7 +80,9 @@ class Ctx:
         return kind if kind in ("text", "html") else None
 
     def self_url(self) -> str:
-        return self.base + quote(self.req.path.rstrip("/"), safe="/@'()$:=,;!*+-._~")
+        # Segment by segment, so a value holding "/" or "%" stays one segment in nextLinks.
+        return self.base + "".join("/" + quote(s, safe="@'()$:=,;!*+-._~")
+                                   for s in self.req.route_segments())
 
     def json_body(self) -> dict[str, Any]:
         if not self.req.body:

@@ -45,7 +45,7 @@ class GraphService:
 
     def handle(self, req: EmuRequest) -> EmuResponse:
         ctx = Ctx(req, self, parse_prefer(req.headers.get("prefer", "")))
-        segs = [s for s in req.path.split("/") if s]
+        segs = list(req.route_segments())
         if not segs:
             raise GraphError(400, "BadRequest", "Invalid request.")
         head = segs[0].lower()

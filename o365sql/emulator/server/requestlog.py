@@ -32,6 +32,7 @@ class LogEntry:
     fault: str | None = None  # "latency", "hold", "status", "drop"
     inner: list[dict[str, Any]] = field(default_factory=list)  # $batch: id, method, url, status
     extra: dict[str, Any] = field(default_factory=dict)
+    raw_path: str = ""  # the path as sent, still percent-encoded (``path`` is decoded)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

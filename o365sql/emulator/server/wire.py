@@ -11,6 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import unquote
+
+
+def path_segments(raw_path: str) -> tuple[str, ...]:
+    """The segments of a still percent-encoded path, each decoded on its own.
+
+    A server routes on the path as sent: ``%2F`` inside a segment is part of that segment's
+    value (an id), never a separator, and an encoded ``%2E%2E`` is a value, not a dot segment
+    (RFC 3986 §3.3, §6.2.2.2). Decoding the whole path first and splitting it after would let
+    a value reach another resource. Empty segments (``//``, a trailing ``/``) carry nothing.
+    """
+    return tuple(unquote(s, errors="strict") for s in raw_path.split("/") if s)
 
 
 @dataclass(frozen=True)
@@ -36,8 +48,9 @@ class Principal:
 class EmuRequest:
     """A Graph request after the server has authenticated it.
 
-    ``path`` is the percent-decoded path below ``/v1.0`` (``/me/messages``); ``query`` is the raw,
-    still-encoded query string; header names are lower-case.
+    ``path`` is the percent-decoded path below ``/v1.0`` (``/me/messages``), for display;
+    ``segments`` are its segments decoded one by one (``path_segments``), which routes read;
+    ``query`` is the raw, still-encoded query string; header names are lower-case.
     """
 
     method: str
@@ -49,6 +62,13 @@ class EmuRequest:
     request_id: str
     limits: MailboxLimits | None = None
     faults: InnerFaults | None = None
+    segments: tuple[str, ...] | None = None  # None: ``path`` holds no encoded separators
+
+    def route_segments(self) -> tuple[str, ...]:
+        """The path's segments as a router must see them."""
+        if self.segments is not None:
+            return self.segments
+        return tuple(s for s in self.path.split("/") if s)
 
 
 @dataclass
