@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from o365sql.catalog import Catalog
     from o365sql.cursor import Cursor
     from o365sql.graph.client import GraphClient
+    from o365sql.replica import ReplicaStore
 
 __all__ = ["Connection", "connect"]
 
@@ -102,6 +103,7 @@ class Connection:
         self._token_provider = token_provider
         self._catalog = catalog
         self._graph: GraphClient | None = None
+        self._replica: ReplicaStore | None = None
         self._cursors: weakref.WeakSet[Cursor] = weakref.WeakSet()
         self._closed = False
 
@@ -142,6 +144,16 @@ class Connection:
             )
         return self._graph
 
+    @property
+    def replica_store(self) -> ReplicaStore:
+        """The replica at CacheLocation (opened on first use; REPLICATE, AutoCache, Offline)."""
+        self._check_open()
+        if self._replica is None:
+            from o365sql.replica import ReplicaStore
+
+            self._replica = ReplicaStore(self.properties.cache_location)
+        return self._replica
+
     # -- PEP 249 ----------------------------------------------------------------------------
 
     @property
@@ -181,6 +193,8 @@ class Connection:
             cur.close()
         if self._graph is not None:
             self._graph.close()
+        if self._replica is not None:
+            self._replica.close()
         self._closed = True
 
     def execute(

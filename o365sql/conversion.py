@@ -158,6 +158,14 @@ def column_reader(column: Column, table: str) -> Reader:
     return read
 
 
+def storage_reader(column: Column, table: str) -> Reader:
+    """Graph entity → the column's storage value (``to_storage(column_reader(...))``): the one
+    conversion the live scans and the replica both use, so they store the same values."""
+    read = column_reader(column, table)
+    sql_type = column.sql_type
+    return lambda entity: to_storage(read(entity), sql_type)
+
+
 def _path_getter(path: tuple[str, ...]) -> Reader:
     """:func:`extract` for one fixed path. JSON values other than objects have no ``get``
     (list, str, int, float, bool, None), hence the ``AttributeError`` meaning "not an object"."""

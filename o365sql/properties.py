@@ -84,6 +84,12 @@ class Properties:
     authority_url: str = ""  # default: sign-in host of azure_environment
     pushdown: bool = True  # False: fetch everything and filter locally (differential tests)
     max_concurrency: int = 4  # requests in flight; Outlook allows 4 per mailbox
+    # Caching (CData's names; o365sql keeps the replica current with Graph delta queries)
+    auto_cache: bool = False  # answer SELECTs over replicated tables from the replica
+    cache_location: str | None = None  # replica SQLite file; default ~/.o365sql/replica.db
+    cache_tolerance: int = 600  # seconds a replica stays fresh for AutoCache
+    offline: bool = False  # answer from the replica alone: no network
+    replicate_window: int = 365  # days each side of now that REPLICATE Events keeps
 
     def __post_init__(self) -> None:
         graph_host, login_host = NATIONAL_CLOUDS.get(
@@ -190,6 +196,25 @@ SPECS: tuple[PropertySpec, ...] = (
     PropertySpec("AuthorityURL", "authority_url", "url"),
     PropertySpec("Pushdown", "pushdown", "bool"),
     PropertySpec("MaxConcurrency", "max_concurrency", "int"),
+    PropertySpec("AutoCache", "auto_cache", "bool", description=(
+        "Answer a SELECT over replicated tables (REPLICATE) from the local replica at "
+        "CacheLocation: when the replica was refreshed within CacheTolerance seconds it answers "
+        "at once; otherwise o365sql first asks Graph for what changed (delta queries) and applies "
+        "it. A table never replicated is replicated by the first SELECT that reads it (tables "
+        "REPLICATE supports only; others are read live).")),
+    PropertySpec("CacheLocation", "cache_location", description=(
+        "Path of the replica, a SQLite file any SQLite tool can read (tables and columns named "
+        "as in the catalog; bookkeeping in _o365sql_* tables). Created with mode 0600. Default: "
+        "~/.o365sql/replica.db.")),
+    PropertySpec("CacheTolerance", "cache_tolerance", "int", minimum=0, description=(
+        "Seconds a replica stays fresh for AutoCache (default 600, CData's default). Older "
+        "replicas are refreshed with delta queries before they answer.")),
+    PropertySpec("Offline", "offline", "bool", description=(
+        "Answer every SELECT from the replica alone, with no network; a table (or mailbox, or "
+        "column) that was never replicated fails with OperationalError naming it.")),
+    PropertySpec("ReplicateWindow", "replicate_window", "int", description=(
+        "Days before and after now that REPLICATE Events keeps (calendarView delta needs a "
+        "window; default 365).")),
 )
 
 _DEFAULTS = Properties()

@@ -18,7 +18,7 @@ from ..exceptions import ProgrammingError
 from ..planning import plan_procedure, plan_query, prepare
 from ..planning.plan import QueryPlan
 from ..types import SQL_TYPES as _SQL
-from . import residual
+from . import replica_scans, residual
 from . import scan as scan_io
 from .explain import EXPLAIN_COLUMNS, explain_rows
 from .writes import run_writes
@@ -41,12 +41,14 @@ class Context:
         graph: the connection's ``GraphClient`` (``pages``, ``send``, ``fan_out``).
         properties: the connection's ``Properties`` (``pagesize``, ``max_rows``, ``pushdown``).
         connection: the ``Connection`` (procedures use it, e.g. to store tokens).
+        replica: set by ``run`` when AutoCache/Offline lets the replica answer some scans.
     """
 
     catalog: Catalog
     graph: Any = None
     properties: Any = None
     connection: Any = None
+    replica: Any = None  # the scans the replica answers (replica_scans.ReplicaScans), if any
 
 
 @dataclass
@@ -70,16 +72,28 @@ def run(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, context: Con
         return _run_procedure(statement, params, context)
     if statement.kind == "write":
         return run_many(sql, [params], context)
+    if statement.kind == "replicate":
+        return _run_replicate(statement, params, context)
     properties = context.properties
     pushdown = bool(getattr(properties, "pushdown", True))
     pagesize = getattr(properties, "pagesize", None)
     max_rows = getattr(properties, "max_rows", None)
     max_rows = max_rows if isinstance(max_rows, int) and max_rows > 0 else None
-    plan = plan_query(statement, params, context.catalog, pushdown=pushdown,
-                      pagesize=pagesize if isinstance(pagesize, int) and pagesize > 0 else None,
-                      max_rows=max_rows, app_only=app_only(properties))
+    size = pagesize if isinstance(pagesize, int) and pagesize > 0 else None
+    source = replica_scans.source_for(context)
+    chosen = None
+    if source is not None:
+        # The replica answers whole scans: plan them without pushdown so that the local
+        # engine evaluates every predicate, whichever source each scan reads (DESIGN §5.3).
+        plan = plan_query(statement, params, context.catalog, pushdown=False, pagesize=size,
+                          max_rows=max_rows, app_only=app_only(properties))
+        chosen = replica_scans.choose(plan, source, bool(getattr(properties, "offline", False)))
+    if chosen is None:
+        plan = plan_query(statement, params, context.catalog, pushdown=pushdown, pagesize=size,
+                          max_rows=max_rows, app_only=app_only(properties))
+    context.replica = chosen
     if statement.explain:
-        explained = explain_rows(plan)
+        explained = explain_rows(plan, chosen.explain(plan) if chosen is not None else None)
         return Result(description=[(n, t, None, None, None, None, False)
                                    for n, t in EXPLAIN_COLUMNS], rows=iter(explained),
                       rowcount=len(explained))
@@ -123,6 +137,8 @@ def app_only(properties: Any) -> bool:
 
 
 def _rows(plan: QueryPlan, context: Context) -> Iterator[tuple[Any, ...]]:
+    if context.replica is not None:
+        return residual.run_full(plan, context)
     if len(plan.scans) == 1 and plan.scans[0].count:
         return _count_rows(plan, context)
     if plan.streaming:
@@ -158,6 +174,18 @@ def _direct(plan: QueryPlan, context: Context) -> Iterator[tuple[Any, ...]]:
             yield from scan_io.python_rows(scan, fill, page, plan.direct_columns)
     finally:
         pages.close()
+
+
+def _run_replicate(statement: Any, params: Any, context: Context) -> Result:
+    def select(sql: str, values: Any) -> Iterator[tuple[Any, ...]]:
+        inner = Context(context.catalog, context.graph, context.properties, context.connection)
+        return run(sql, values, inner).rows
+
+    rows = replica_scans.run_replicate(statement, params, context, select,
+                                       app_only=app_only(context.properties))
+    description: Description = [(n, t, None, None, None, None, True)
+                                for n, t in replica_scans.REPLICATE_COLUMNS]
+    return Result(description=description, rows=iter(rows), rowcount=len(rows))
 
 
 def _run_procedure(statement: Any, params: Any, context: Context) -> Result:

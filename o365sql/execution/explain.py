@@ -35,8 +35,9 @@ def template_line(query: ODataQuery, *slots: str) -> GraphRequest:
                         headers=request.headers)
 
 
-def explain_rows(plan: QueryPlan) -> list[tuple[Any, ...]]:
-    """Rows ``(Step, Kind, Detail)`` describing ``plan``."""
+def explain_rows(plan: QueryPlan, sources: dict[int, str] | None = None) -> list[tuple[Any, ...]]:
+    """Rows ``(Step, Kind, Detail)`` describing ``plan``; ``sources`` names, per scan index,
+    where each scan's rows come from when that is not Graph alone (the replica and its age)."""
     rows: list[tuple[Any, ...]] = []
 
     def add(kind: str, detail: str) -> None:
@@ -47,6 +48,10 @@ def explain_rows(plan: QueryPlan) -> list[tuple[Any, ...]]:
         if scan.system:
             add("local", f"{name}: rows from the catalog")
             continue
+        if sources and scan.index in sources:
+            add("source", sources[scan.index])
+            if not sources[scan.index].startswith(f"{name}: live"):
+                continue
         if scan.empty:
             add("empty", f"{name}: no request: the WHERE clause is false (an IN list bound to "
                          "an empty sequence?)")

@@ -58,8 +58,13 @@ def run_full(plan: QueryPlan, context: Any) -> Iterator[tuple[Any, ...]]:
     """Load every scan, then run the residual query; yields Python rows."""
     db = connect()
     try:
+        replica = getattr(context, "replica", None)
         for scan in plan.scans:
             insert = create_table(db, scan)
+            if replica is not None and scan.index in replica.chosen:
+                queries, fills = _addresses(scan, db, plan)
+                replica.load(db, scan, queries, fills, insert, context)
+                continue
             for rows in _scan_batches(scan, context, db, plan):
                 if rows:
                     db.executemany(insert, rows if scan.columns else [(None,)] * len(rows))
@@ -103,6 +108,16 @@ def _scan_batches(scan: Scan, context: Any, db: sqlite3.Connection,
             return
     for fill, page in scan_io.fetch(scan, context.graph, queries, fills):
         yield scan_io.storage_rows(scan, fill, page)
+
+
+def _addresses(scan: Scan, db: sqlite3.Connection, plan: QueryPlan
+               ) -> tuple[Sequence[ODataQuery], Sequence[dict[str, Any]]]:
+    """The queries a scan would send and their fills (dependent ones instantiated now)."""
+    if scan.empty:
+        return (), ()
+    if scan.dependency is not None:
+        return _dependent_queries(scan, db, plan)
+    return scan.queries, scan.fills
 
 
 def _dependent_queries(scan: Scan, db: sqlite3.Connection, plan: QueryPlan

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
-from ..conversion import Reader, column_reader, to_storage
+from ..conversion import Reader, column_reader, storage_reader, to_storage
 from ..exceptions import Error
 from ..graph.errors import is_missing_item
 from ..graph.request import GraphRequest
@@ -164,12 +164,8 @@ def storage_rows(scan: Scan, fill: dict[str, Any], page: list[dict[str, Any]]
             readers.append(_constant(to_storage(fill.get(key, column.default_value),
                                                 column.sql_type)))
         else:
-            readers.append(_stored(column_reader(column, table), column.sql_type))
+            readers.append(storage_reader(column, table))
     return [tuple([read(entity) for read in readers]) for entity in page]
-
-
-def _stored(read: Reader, sql_type: str) -> Reader:
-    return lambda entity: to_storage(read(entity), sql_type)
 
 
 def python_rows(scan: Scan, fill: dict[str, Any], page: list[dict[str, Any]],

@@ -37,6 +37,7 @@ from sqlglot.errors import ParseError, TokenError
 from ..exceptions import NotSupportedError, ProgrammingError
 from .dialect import DIALECT
 from .exec_statement import ExecArgument, parse_exec
+from .replicate_statement import is_replicate, parse_replicate
 
 
 class _ReadDialect(SQLite):
@@ -71,8 +72,9 @@ class Statement:
     """A parsed statement, before parameters are bound.
 
     Attributes:
-        kind: ``"select"`` (SELECT, set operations, VALUES-free queries), ``"exec"``, or
-            ``"write"`` (INSERT, UPDATE, DELETE; the tree in ``write``).
+        kind: ``"select"`` (SELECT, set operations, VALUES-free queries), ``"exec"``,
+            ``"write"`` (INSERT, UPDATE, DELETE; the tree in ``write``) or ``"replicate"``
+            (``extra["replicate"]`` holds its ``ReplicateSpec``).
         explain: the statement was prefixed with ``EXPLAIN``.
         tree: the sqlglot query (kind ``select``); treat as read-only, ``bind`` copies it.
         procedure: the procedure name (kind ``exec``).
@@ -155,6 +157,10 @@ def _parse_uncached(sql: str) -> Statement:
         explain = True
         text = text[match.end():]
         offset += match.end()
+    if is_replicate(text):
+        if explain:
+            raise NotSupportedError("EXPLAIN applies to SELECT statements, not REPLICATE")
+        return Statement(kind="replicate", sql=sql, extra={"replicate": parse_replicate(text)})
     if _EXEC.match(text):
 
         name, arguments, names, qmark = parse_exec(text, normalise_placeholders)

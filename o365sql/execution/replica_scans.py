@@ -1,0 +1,174 @@
+"""Execution stage, the replica as a source: REPLICATE statements, and the choice between live
+Graph and the replica for each scan of a SELECT when ``AutoCache`` or ``Offline`` is set.
+
+A SELECT answered (in part) from the replica is planned without pushdown, so the local engine
+evaluates every predicate over whatever rows each scan loads; each scan then loads either from
+the replica (``replica.ReplicaSource.load``, after an AutoCache refresh when it is older than
+``CacheTolerance``) or from Graph as usual. EXPLAIN names the source of each scan and its age.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..exceptions import OperationalError, ProgrammingError
+from ..replica import (
+    TRACKED,
+    Coverage,
+    Outcome,
+    Refresher,
+    ReplicaSource,
+    offline_error,
+    tracking,
+)
+from . import scan as scan_io
+
+REPLICATE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("TableName", "VARCHAR"), ("UserId", "VARCHAR"), ("Rows", "INTEGER"), ("Changed", "INTEGER"),
+    ("Removed", "INTEGER"), ("Resynced", "INTEGER"), ("Requests", "INTEGER"),
+    ("Seconds", "DOUBLE"), ("Error", "VARCHAR"))
+
+
+@dataclass
+class ReplicaScans:
+    """Which scans of one plan the replica answers, and how to load them."""
+
+    source: ReplicaSource
+    offline: bool
+    chosen: dict[int, Coverage] = field(default_factory=dict)
+
+    def explain(self, plan: Any) -> dict[int, str]:
+        """Per scan, the source that answers it and its age (EXPLAIN's ``source`` rows)."""
+        lines = {}
+        for scan in plan.scans:
+            if scan.system or scan.empty:
+                continue
+            coverage = self.chosen.get(scan.index)
+            name = scan.table.name
+            if coverage is None:
+                lines[scan.index] = f"{name}: live Graph (the replica cannot answer it)"
+            elif coverage.age is None:
+                lines[scan.index] = (f"{name}: replica at {self.source.store.path}, copied "
+                                     "first (never replicated for this mailbox)")
+            else:
+                stale = (", older than CacheTolerance: refreshed with delta first"
+                         if not self.offline and coverage.age > self.source.tolerance else "")
+                lines[scan.index] = (f"{name}: replica at {self.source.store.path}, refreshed "
+                                     f"{coverage.age:.0f} s ago{stale}")
+        return lines
+
+    def load(self, db: sqlite3.Connection, scan: Any, queries: Sequence[Any],
+             fills: Sequence[dict[str, Any]], insert: str, context: Any) -> None:
+        """Fill the scan's table: from the replica where it answers, live otherwise."""
+        live_q: list[Any] = []
+        live_f: list[dict[str, Any]] = []
+        mine_q: list[Any] = []
+        mine_f: list[dict[str, Any]] = []
+        for query, fill in zip(queries, fills or ({},) * len(queries)):
+            coverage = self.source.covers(scan, [query], [fill])
+            if coverage.ok:
+                mine_q.append(query)
+                mine_f.append(fill)
+            elif self.offline:
+                raise offline_error(scan.table.name, coverage.reason)
+            else:
+                live_q.append(query)
+                live_f.append(fill)
+        if mine_q:
+            self.source.freshen(scan.table.name, mine_f)
+            self.source.load(db, scan, mine_q, mine_f)
+        if live_q:
+            for fill, page in scan_io.fetch(scan, context.graph, live_q, live_f):
+                rows = scan_io.storage_rows(scan, fill, page)
+                if rows:
+                    db.executemany(insert, rows if scan.columns else [(None,)] * len(rows))
+
+
+def source_for(context: Any) -> ReplicaSource | None:
+    """The replica source of a connection with AutoCache or Offline, else None."""
+    props = context.properties
+    if not (getattr(props, "auto_cache", False) or getattr(props, "offline", False)):
+        return None
+    store = getattr(context.connection, "replica_store", None)
+    if store is None:
+        return None
+    offline = bool(getattr(props, "offline", False))
+    refresh: Callable[[str, str], None] | None = None
+    if not offline:
+        def refresh(table: str, mailbox: str) -> None:
+            refresher(context).refresh(table, [mailbox] if mailbox else [])
+    return ReplicaSource(store, tolerance=float(getattr(props, "cache_tolerance", 600)),
+                         refresh=refresh)
+
+
+def choose(plan: Any, source: ReplicaSource, offline: bool) -> ReplicaScans | None:
+    """The scans the replica answers; None when it answers none (the live plan runs).
+    Offline: every Graph scan must be answerable, else ``OperationalError`` names why."""
+    scans = ReplicaScans(source, offline)
+    for scan in plan.scans:
+        if scan.system or scan.empty:
+            continue
+        coverage = source.covers(scan)
+        if coverage.ok:
+            scans.chosen[scan.index] = coverage
+        elif offline:
+            raise offline_error(scan.table.name, coverage.reason)
+    return scans if scans.chosen else None
+
+
+def refresher(context: Any) -> Refresher:
+    props = context.properties
+    return Refresher(context.connection.replica_store, context.graph, context.catalog,
+                     concurrency=int(getattr(props, "max_concurrency", 4) or 4))
+
+
+def run_replicate(statement: Any, params: Any, context: Any,
+                  select: Callable[[str, Any], Iterator[tuple[Any, ...]]], *,
+                  app_only: bool) -> list[tuple[Any, ...]]:
+    """Run a REPLICATE statement; one result row per table and mailbox (``select`` runs a
+    SELECT on the same connection; ``app_only``: the connection signs in as an application)."""
+    props = context.properties
+    if getattr(props, "offline", False):
+        raise OperationalError("REPLICATE needs Graph, and the connection is Offline")
+    spec = statement.extra["replicate"]
+    if spec.all_tables:
+        names = [t.table for t in TRACKED.values()]
+    else:
+        names = []
+        for name in spec.tables:
+            table = context.catalog.table(name)  # unknown names: ProgrammingError with a hint
+            if tracking(table.name) is None:
+                raise ProgrammingError(
+                    f"REPLICATE does not support {table.name}; it supports "
+                    + ", ".join(t.table for t in TRACKED.values()))
+            names.append(table.name)
+    mailboxes = _mailboxes(spec, params, select, app_only)
+    work = refresher(context)
+    outcomes: list[Outcome] = []
+    for name in names:
+        outcomes.extend(work.refresh(name, mailboxes))
+    return [(o.table, o.mailbox or None, o.rows, o.changed, o.removed, o.resynced, o.requests,
+             round(o.seconds, 3), o.error) for o in outcomes]
+
+
+def _mailboxes(spec: Any, params: Any, select: Callable[[str, Any], Iterator[tuple[Any, ...]]],
+               app_only: bool) -> list[str]:
+    if spec.mailbox_query is not None:
+        return sorted({str(row[0]) for row in select(spec.mailbox_query, params)
+                       if row and row[0] is not None})
+    if spec.mailboxes is not None:
+        values = []
+        for value in spec.mailboxes:
+            if value.startswith(":"):
+                if not isinstance(params, dict) or value[1:] not in params:
+                    raise ProgrammingError(f"REPLICATE: no value for parameter {value}")
+                value = str(params[value[1:]])
+            values.append(value)
+        return values
+    if app_only:
+        # An application has no /me: every user's mailbox (403/404 ones are recorded, skipped).
+        return sorted({str(row[0]) for row in select("SELECT Id FROM Users", None)})
+    return ["me"]

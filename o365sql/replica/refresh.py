@@ -1,0 +1,318 @@
+"""Replica stage, refresh: copy a table into the replica, then keep it current with Graph's
+delta queries (REPLICATE, and AutoCache before a stale replica answers).
+
+Per mailbox and table, one refresh is:
+
+1. for per-folder tables, a round of the folder list's delta (``mailFolders/delta``): new
+   folders get their own round, removed ones take their rows and links with them;
+2. one delta round per folder (or one for a collection), started from the stored delta link
+   (a first copy starts without one), up to ``MaxConcurrency`` folders at once (Outlook
+   allows 4 concurrent requests per mailbox, delta-limits §5.2); ``Prefer:
+   odata.maxpagesize`` asks for the table's largest page;
+3. one transaction applying every change: new and changed items are upserted (by mailbox and
+   key), ``@removed`` items deleted (in the folder that reported them, so a move whose id
+   survives is never lost to the order folders are read in), and the new delta links stored
+   beside the rows they produced.
+
+A delta link Graph no longer knows (410 ``syncStateNotFound``) restarts that folder (or
+collection) alone from scratch: its rows are replaced by the fresh round's. A mailbox that
+fails with 403 (an app scoped away from it) or 404 (no mailbox) is recorded in
+``_o365sql_replicas`` and skipped; other errors are recorded and raised. Rows are converted by
+``conversion`` exactly as the live read path converts them, so the replica and a live read
+agree value for value.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+from ..catalog import Catalog, Column, Table
+from ..conversion import Reader, storage_reader, to_storage
+from ..exceptions import Error, ProgrammingError
+from ..graph.request import GraphRequest
+from .store import FOLDERS_SCOPE, ReplicaStore
+from .store import quote as q
+from .tracking import Tracking, tracking
+
+#: Statuses that make one mailbox fail alone (an app scoped away, an inactive mailbox).
+SKIPPED_STATUSES = (403, 404)
+
+
+@dataclass
+class Outcome:
+    """What one refresh of one table and mailbox did (a row of REPLICATE's result)."""
+
+    table: str
+    mailbox: str
+    rows: int = 0
+    changed: int = 0
+    removed: int = 0
+    resynced: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class _Round:
+    """One delta round's answer: the items in order, the new link, whether it restarted."""
+
+    scope: str
+    items: list[dict[str, Any]] = field(default_factory=list)
+    link: str | None = None
+    restarted: bool = False
+
+
+def mailbox_path(mailbox: str) -> str:
+    return "/me" if mailbox.lower() == "me" else "/users/" + quote(mailbox, safe="")
+
+
+def _request(link: str, base_url: str, headers: tuple[tuple[str, str], ...]) -> GraphRequest:
+    """A stored delta link (absolute, from Graph) as a request to the same service."""
+    if not link.startswith(base_url):
+        raise ProgrammingError("a stored delta link points at another service than GraphURL; "
+                               "replicate again into a new CacheLocation")
+    path, _, query = link[len(base_url):].partition("?")
+    return GraphRequest("GET", path, tuple(parse_qsl(query, keep_blank_values=True)), headers)
+
+
+def select_list(columns: Sequence[Column]) -> str:
+    """``$select`` for the replicated columns (id always comes back)."""
+    names = dict.fromkeys(["id"] + [c.select for c in columns if c.select and not c.pseudo])
+    return ",".join(n for n in names if n)
+
+
+class Refresher:
+    """Refreshes replicated tables of one connection (its Graph client and catalog)."""
+
+    def __init__(self, store: ReplicaStore, graph: Any, catalog: Catalog, *,
+                 concurrency: int = 4) -> None:
+        self.store = store
+        self.graph = graph
+        self.catalog = catalog
+        self.concurrency = max(1, min(concurrency, 4))
+
+    def refresh(self, table_name: str, mailboxes: Sequence[str]) -> list[Outcome]:
+        """Copy or refresh ``table_name`` for each mailbox (``''`` for directory tables)."""
+        spec = tracking(table_name)
+        if spec is None:
+            raise ProgrammingError(f"REPLICATE does not support {table_name}; it supports "
+                                   + ", ".join(sorted(t.table for t in _all_tracked())))
+        table = self.catalog.table(spec.table)
+        outcomes = []
+        with self.store.refresh_lock():
+            with self.store.transaction() as db:
+                self.store.ensure_table(db, table)
+            for mailbox in (mailboxes if spec.mailbox else [""]):
+                outcomes.append(self._one(spec, table, mailbox))
+        return outcomes
+
+    def _one(self, spec: Tracking, table: Table, mailbox: str) -> Outcome:
+        outcome = Outcome(table.name, mailbox)
+        started, before = time.perf_counter(), self.graph.stats.requests
+        try:
+            if spec.folders is not None:
+                self._per_folder(spec, table, mailbox, outcome)
+            else:
+                self._collection(spec, table, mailbox, outcome)
+        except Error as exc:
+            outcome.error = _describe(exc)
+            with self.store.transaction() as db:
+                self.store.mark(db, table, mailbox, error=outcome.error, refreshed=False)
+            if exc.status not in SKIPPED_STATUSES:
+                raise
+        finally:
+            outcome.requests = self.graph.stats.requests - before
+            outcome.seconds = time.perf_counter() - started
+        return outcome
+
+    # -- the two shapes ----------------------------------------------------------------------
+    def _collection(self, spec: Tracking, table: Table, mailbox: str, outcome: Outcome) -> None:
+        columns = self.store.ensure_table(self.store.db, table)
+        path = spec.items if not spec.mailbox else mailbox_path(mailbox) + "/" + spec.items
+        scopes = self.store.scopes(table.name, mailbox)
+        stored = scopes.get("")
+        round_ = self._round("", path, stored.link if stored else None, table, columns)
+        with self.store.transaction() as db:
+            if round_.restarted or stored is None:
+                self._clear(db, table, mailbox, None)
+            self._apply(db, table, columns, mailbox, None, round_, outcome)
+            rows = self._count(db, table, mailbox, None)
+            self.store.set_scope(db, table.name, mailbox, "", round_.link, rows)
+            self.store.mark(db, table, mailbox, error=None, refreshed=True)
+        outcome.rows = rows
+
+    def _per_folder(self, spec: Tracking, table: Table, mailbox: str, outcome: Outcome) -> None:
+        assert spec.folders is not None
+        columns = self.store.ensure_table(self.store.db, table)
+        base = mailbox_path(mailbox)
+        scopes = self.store.scopes(table.name, mailbox)
+        listing = scopes.get(FOLDERS_SCOPE)
+        folder_round = self._round(FOLDERS_SCOPE, f"{base}/{spec.folders}",
+                                   listing.link if listing else None, None, (),
+                                   select="id,parentFolderId")
+        known = {s: state.parent for s, state in scopes.items() if s != FOLDERS_SCOPE}
+        if folder_round.restarted or listing is None:
+            folders: dict[str, str | None] = {}
+        else:
+            folders = dict(known)
+        for item in folder_round.items:
+            ident = str(item["id"])
+            if "@removed" in item:
+                folders.pop(ident, None)
+            else:
+                folders[ident] = item.get("parentFolderId")
+        gone = [s for s in known if s not in folders]
+        # One round per folder, a few folders at once; new folders start without a link.
+        rounds: list[_Round] = []
+        with concurrent.futures.ThreadPoolExecutor(self.concurrency) as pool:
+            futures = [pool.submit(self._round, folder,
+                                   f"{base}/{spec.items.format(folder=quote(folder, safe=''))}",
+                                   scopes[folder].link if folder in scopes else None, table, columns)
+                       for folder in folders]
+            for future in futures:
+                rounds.append(future.result())
+        parent = table.column("ParentFolderId")
+        with self.store.transaction() as db:
+            for folder in gone:
+                outcome.removed += self._clear(db, table, mailbox, folder)
+                self.store.drop_scope(db, table.name, mailbox, folder)
+            total = 0
+            for round_ in rounds:
+                if round_.restarted or round_.scope not in scopes:
+                    self._clear(db, table, mailbox, round_.scope)
+                self._apply(db, table, columns, mailbox, round_.scope if parent else None, round_,
+                            outcome)
+                rows = self._count(db, table, mailbox, round_.scope)
+                total += rows
+                self.store.set_scope(db, table.name, mailbox, round_.scope, round_.link, rows,
+                                     folders.get(round_.scope))
+            self.store.set_scope(db, table.name, mailbox, FOLDERS_SCOPE, folder_round.link,
+                                 len(folders))
+            self.store.mark(db, table, mailbox, error=None, refreshed=True)
+        outcome.rows = total
+        outcome.resynced += sum(1 for r in rounds if r.restarted) + int(folder_round.restarted)
+
+    # -- Graph -------------------------------------------------------------------------------
+    def _round(self, scope: str, path: str, link: str | None, table: Table | None,
+               columns: Sequence[Column], select: str | None = None) -> _Round:
+        """Every page of one delta round; a link Graph no longer knows (410) restarts it."""
+        size = table.max_page_size if table is not None else 1000
+        headers = (("Prefer", f"odata.maxpagesize={size}"),)
+        if link is not None:
+            try:
+                return self._pages(scope, _request(link, self.graph.base_url, headers))
+            except Error as exc:
+                if exc.status != 410:
+                    raise
+            fresh = self._pages(scope, self._first(path, table, columns, select, headers))
+            fresh.restarted = True
+            return fresh
+        return self._pages(scope, self._first(path, table, columns, select, headers))
+
+    @staticmethod
+    def _first(path: str, table: Table | None, columns: Sequence[Column], select: str | None,
+               headers: tuple[tuple[str, str], ...]) -> GraphRequest:
+        params: list[tuple[str, str]] = []
+        chosen = select if select is not None else select_list(columns)
+        # calendarView delta takes no $select (graph-semantics §7); the others do.
+        if chosen:
+            params.append(("$select", chosen))
+        return GraphRequest("GET", path, tuple(params), headers)
+
+    def _pages(self, scope: str, request: GraphRequest) -> _Round:
+        out = _Round(scope)
+        for payload in self.graph.payloads(request):
+            out.items.extend(payload.get("value") or [])
+            link = payload.get("@odata.deltaLink")
+            if link:
+                out.link = str(link)
+        if out.link is None:
+            raise ProgrammingError(f"Graph ended a delta round of {request.path} without a "
+                                   "deltaLink")
+        return out
+
+    # -- SQLite ------------------------------------------------------------------------------
+    def _apply(self, db: Any, table: Table, columns: Sequence[Column], mailbox: str,
+               folder: str | None, round_: _Round, outcome: Outcome) -> None:
+        readers = _readers(table, columns, mailbox)
+        names = ", ".join(q(c.name) for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        upsert = f"INSERT OR REPLACE INTO {q(table.name)} ({names}) VALUES ({marks})"
+        where, args = _owner(table, mailbox)
+        key = q(table.key)
+        delete = f"DELETE FROM {q(table.name)} WHERE {where} {key} = ?"
+        if folder is not None:
+            delete += f" AND {q('ParentFolderId')} = ?"
+        rows, gone = [], []
+        for item in round_.items:
+            if "@removed" in item:
+                gone.append((*args, item.get("id")) + ((folder,) if folder is not None else ()))
+            else:
+                rows.append(tuple(read(item) for read in readers))
+        if rows:
+            db.executemany(upsert, rows)
+        for values in gone:
+            outcome.removed += db.execute(delete, values).rowcount
+        outcome.changed += len(rows)
+
+    @staticmethod
+    def _clear(db: Any, table: Table, mailbox: str, folder: str | None) -> int:
+        where, values = _rows_of(table, mailbox, folder)
+        return int(db.execute(f"DELETE FROM {q(table.name)} WHERE {where}", values).rowcount)
+
+    @staticmethod
+    def _count(db: Any, table: Table, mailbox: str, folder: str | None) -> int:
+        where, values = _rows_of(table, mailbox, folder)
+        return int(db.execute(f"SELECT COUNT(*) FROM {q(table.name)} WHERE {where}",
+                              values).fetchone()[0])
+
+
+def _rows_of(table: Table, mailbox: str, folder: str | None) -> tuple[str, list[Any]]:
+    """The WHERE clause of one mailbox's rows (of one folder)."""
+    where, values = _owner(table, mailbox)
+    sql = f"{where} 1 = 1"
+    if folder is not None:
+        sql += f" AND {q('ParentFolderId')} = ?"
+        values.append(folder)
+    return sql, values
+
+
+def _owner(table: Table, mailbox: str) -> tuple[str, list[Any]]:
+    """The WHERE prefix selecting one mailbox's rows (none for directory tables)."""
+    if table.column("UserId") is not None and mailbox:
+        return f"{q('UserId')} = ? AND", [mailbox]
+    return "", []
+
+
+def _readers(table: Table, columns: Sequence[Column], mailbox: str) -> list[Reader]:
+    """Per column, Graph entity → storage value, as the live path reads it (``scan.py``)."""
+    readers: list[Reader] = []
+    for column in columns:
+        if column.pseudo:
+            value = mailbox if column.name.lower() == "userid" else column.default_value
+            readers.append(_constant(to_storage(value, column.sql_type)))
+        else:
+            readers.append(storage_reader(column, table.name))
+    return readers
+
+
+def _constant(value: Any) -> Reader:
+    return lambda entity: value
+
+
+def _describe(exc: Error) -> str:
+    facts = [f"{exc.status}" if exc.status else "", exc.code or ""]
+    head = " ".join(f for f in facts if f)
+    return f"{head}: {exc.message}" if head else exc.message
+
+
+def _all_tracked() -> Iterator[Tracking]:
+    from .tracking import TRACKED
+
+    return iter(TRACKED.values())
