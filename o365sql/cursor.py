@@ -244,7 +244,11 @@ class Cursor:
         """Close the cursor and stop any Graph paging still in progress; idempotent."""
         if self._closed:
             return
+        # The last write's rowcount stays readable: SQLAlchemy closes a cursor that returns no
+        # rows before the application reads result.rowcount (pandas' to_sql sums them).
+        count = self._rowcount if self._description is None else -1
         self._reset()
+        self._rowcount = count
         self._closed = True
         self._connection = None
 

@@ -175,10 +175,13 @@ class O365Dialect(default.DefaultDialect):
     supports_comments = True
     inline_comments = False
     supports_multivalues_insert = False
-    supports_sane_rowcount = False
-    supports_sane_multi_rowcount = False
+    # rowcount is exact for UPDATE and DELETE, and for executemany the total of all rows
+    # (o365sql's writes count what Graph created, changed or deleted).
+    supports_sane_rowcount = True
+    supports_sane_multi_rowcount = True
     postfetch_lastrowid = False
-    insert_returning = False
+    # INSERT ... RETURNING works (the created items, read from Graph's answers).
+    insert_returning = True
     update_returning = False
     delete_returning = False
     returns_native_bytes = True
