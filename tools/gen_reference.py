@@ -146,6 +146,8 @@ def _flags(column: Column, table: Table) -> str:
         flags.append("addresses endpoint")
     if column.heavy:
         flags.append("heavy")
+    if not column.readonly:
+        flags.append("writable")
     if not column.nullable:
         flags.append("not null")
     return ", ".join(flags)
@@ -174,6 +176,15 @@ def table_section(table: Table) -> list[str]:
                                  ("DELETE", table.deletable)) if ok]
         facts.append("writable: " + ", ".join(verbs))
     out += ["; ".join(facts) + ".", ""]
+    writable = [c.name for c in table.columns if not c.readonly]
+    if writable and (table.insertable or table.updatable):
+        addresses = [c.name for c in table.pseudo_columns() if c.name != "SearchTerms"]
+        out += [("Writable columns (INSERT and UPDATE SET; read-only ones are refused by name): "
+                 + ", ".join(f"`{n}`" for n in writable) + "."), ""]
+        if addresses:
+            out += [("An INSERT may also give " + ", ".join(f"`{n}`" for n in addresses)
+                     + ": they choose where the item is created (the first endpoint below "
+                     "whose columns are given)."), ""]
     out += ["Endpoints (the first whose required columns the WHERE clause binds is used):", ""]
     out += [f"* `{e.template}`" + (f" (needs {', '.join(e.requires)})" if e.requires else "")
             for e in table.endpoints]
@@ -194,7 +205,7 @@ def table_section(table: Table) -> list[str]:
 
 
 def tables_section(catalog: Catalog) -> list[str]:
-    out = ["## Tables and views", "",
+    out = ["## Tables and views", "", WRITES, "",
            ("Column flags: *pseudo*: addresses the endpoint rather than being a Graph property; "
            "*heavy*: left out of `SELECT *` (name it to get it); *$filter*: the operators "
            "Graph evaluates on the column (everything else is evaluated locally, with the same "
@@ -208,6 +219,22 @@ def tables_section(catalog: Catalog) -> list[str]:
     for table in catalog:
         out += table_section(table)
     return out
+
+
+WRITES = (
+    "INSERT, UPDATE and DELETE work on the tables marked *writable* below. Values are written "
+    "in the form SELECT reads them: collections as JSON text (`'[{\"emailAddress\":"
+    "{\"address\":\"a@x.com\"}}]'`), `*_DateTime` wall-clock values with their `*_TimeZone`, "
+    "DATETIME (UTC) values as aware datetimes or ISO 8601 text, enums by member name. "
+    "An INSERT into Messages creates a draft (send it with `EXEC SendMail @Id = ...`). "
+    "UPDATE and DELETE take any WHERE: the rows are found with a SELECT, then each is changed "
+    "by its id. `rowcount` is the number of items created, changed or deleted; "
+    "`INSERT ... RETURNING Id` (any columns) returns the new items; `cursor.lastrowid` is the "
+    "id of the last one created (a string). `executemany` and SQLAlchemy/pandas bulk inserts "
+    "send the writes 20 to a `$batch` request; a failing row does not stop the others, and the "
+    "error raised afterwards says how many were done (`error.extra['outcomes']` has each "
+    "row's). A create whose answer was lost is not sent again: the error says it may or may "
+    "not have happened.")
 
 
 # ------------------------------------------------------------------ procedures
