@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from o365sql.catalog import Catalog, Column
+from o365sql.system_catalog import SCHEMA_NAME, SYSTEM_TABLES, system_table
 
 __all__ = [
     "column_flags",
@@ -53,13 +54,19 @@ def column_flags(column: Column, key: str) -> str:
 
 
 def tables_listing(catalog: Catalog) -> Listing:
+    """The catalog's tables and views, then the ``sys_*`` metadata tables."""
     rows = [(t.name, t.kind, t.description) for t in catalog]
+    rows += [(t.name, "system", t.description) for t in SYSTEM_TABLES.values()]
     return ["Table", "Kind", "Description"], rows
 
 
 def describe_table(catalog: Catalog, name: str) -> Listing:
-    """Columns of ``name``; raises ``ProgrammingError`` (with the nearest name) if unknown."""
-    table = catalog.table(name)
+    """Columns of ``name`` (a catalog table or a ``sys_*`` table, bare or ``Office365.name``);
+    raises ``ProgrammingError`` (with the nearest name) if unknown."""
+    schema, dot, bare = name.strip().rpartition(".")
+    if dot and schema.lower() == SCHEMA_NAME.lower():
+        name = bare
+    table = system_table(name) or catalog.table(name)
     rows = [
         (c.name, c.sql_type, filter_text(c), "yes" if c.orderable else "",
          column_flags(c, table.key), c.description)

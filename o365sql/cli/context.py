@@ -18,11 +18,19 @@ import o365sql
 from o365sql.cli.output import Progress, write_result
 from o365sql.properties import split_connection_string
 
-__all__ = ["ENV_CONNECT", "CliContext", "CliError", "cli_defaults", "collect_properties",
-           "default_settings_location"]
+__all__ = ["ENV_CONNECT", "HOW_TO_CONNECT", "CliContext", "CliError", "cli_defaults",
+           "collect_properties", "default_settings_location"]
 
 #: Environment variable holding a connection string (lowest precedence).
 ENV_CONNECT = "O365SQL_CONNECT"
+#: What bare ``o365sql`` says when no connection property was given.
+HOW_TO_CONNECT = f"""\
+o365sql: not connected: no connection properties were given. Connect with
+  o365sql -c "AzureTenant=contoso.onmicrosoft.com;OAuthClientId=<app id>" login
+  o365sql -c "AzureTenant=contoso.onmicrosoft.com;OAuthClientId=<app id>" shell
+or put the connection string in ${ENV_CONNECT} (then plain 'o365sql' opens the shell).
+No tenant at hand? Try the built-in offline one: o365sql demo (or o365sql demo --shell).
+"""
 #: Rows pulled from the cursor at a time when printing.
 _FETCH = 500
 
@@ -97,6 +105,8 @@ class CliContext:
         if self.max_width is None:
             self.max_width = 40
         self.null_text: str | None = getattr(args, "null_text", None)
+        # Set by the shell: a table wider than this is shown vertically (its \\x auto).
+        self.fit_width: int | None = None
         self.given = props if props is not None else collect_properties(args, environ)
         # Seconds a scan runs before the progress line appears (tests set 0).
         self.progress_delay = float(environ.get("O365SQL_PROGRESS_DELAY") or 0.5)
@@ -138,7 +148,8 @@ class CliContext:
                     return
                 rows = progress.track(_fetch_all(cur))
                 write_result(progress.guard(self.stdout), cur.description, rows, self.fmt,
-                             max_width=self.max_width, null_text=self.null_text)
+                             max_width=self.max_width, null_text=self.null_text,
+                             fit_width=self.fit_width)
         finally:
             cur.close()
 
@@ -155,7 +166,7 @@ class CliContext:
     def print_rows(self, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         description = [(n, None, None, None, None, None, None) for n in names]
         write_result(self.stdout, description, rows, self.fmt, max_width=self.max_width,
-                     null_text=self.null_text)
+                     null_text=self.null_text, fit_width=self.fit_width)
 
 
 def _fetch_all(cur: o365sql.Cursor) -> Iterator[tuple[Any, ...]]:

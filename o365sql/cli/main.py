@@ -19,7 +19,13 @@ from collections.abc import Mapping, Sequence
 from typing import IO
 
 import o365sql
-from o365sql.cli.context import ENV_CONNECT, CliContext, CliError, collect_properties
+from o365sql.cli.context import (
+    ENV_CONNECT,
+    HOW_TO_CONNECT,
+    CliContext,
+    CliError,
+    collect_properties,
+)
 from o365sql.cli.output import FORMATS, error_text
 
 __all__ = ["ENV_CONNECT", "CliContext", "build_parser", "collect_properties", "main"]
@@ -145,6 +151,9 @@ def _cmd_shell(ctx: CliContext) -> int:
 
 
 def _dispatch(ctx: CliContext) -> int:
+    if ctx.args.command is None and not ctx.given and not getattr(ctx.args, "emulator", False):
+        ctx.stderr.write(HOW_TO_CONNECT)
+        return 2
     command = ctx.args.command or "shell"
     if command == "emulator":
         from o365sql.emulator.__main__ import main as emulator_main

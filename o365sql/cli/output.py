@@ -152,12 +152,14 @@ def write_result(
     *,
     max_width: int | None = 40,
     null_text: str | None = None,
+    fit_width: int | None = None,
 ) -> int:
     """Write a result set to ``out`` in ``fmt``; return the number of rows written.
 
     ``null_text`` is how NULL reads in the text formats (default: ``NULL`` in the table,
     vertical and markdown formats, nothing in CSV as with ``psql --csv``; give it, e.g. ``\\N``,
-    to tell NULL from an empty string in CSV). CSV, JSON Lines and vertical stream row by row;
+    to tell NULL from an empty string in CSV). With ``fit_width`` (the shell's ``\\x auto``), a
+    table wider than that many columns is written in the vertical format instead. CSV, JSON Lines and vertical stream row by row;
     the table, markdown and the JSON array need every row first (column widths, and a closing
     bracket only after the last row).
     """
@@ -195,6 +197,11 @@ def write_result(
         return count
     if fmt in ("table", "markdown"):
         materialised = list(rows)
+        if fmt == "table" and fit_width and materialised:
+            wide = table_lines(names, materialised, max_width, null_text)
+            if max(display_width(line) for line in wide) > fit_width:
+                return write_result(out, description, materialised, "vertical",
+                                    max_width=max_width, null_text=null_text)
         lines = (_table_lines(names, materialised, max_width, null_text) if fmt == "table"
                  else _markdown_lines(names, materialised, null_text))
         for line in lines:

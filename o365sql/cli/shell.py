@@ -8,24 +8,37 @@ With a terminal it uses the stdlib ``readline``: a history file (``~/.o365sql_hi
 keywords, table and column names, also of tables named later in the statement (``complete()``
 is a pure function, so it is tested without a terminal; a second Tab lists the candidates). Without a terminal
 (a pipe, a here-document) it reads stdin quietly, without prompts, like ``sqlite3``.
+
+What psql, litecli and duckdb users reach for works next to the dot-commands: ``\\d [NAME]``,
+``\\dt``, ``\\df``, ``\\?``, ``\\q``; ``\\x on|off|auto`` (vertical display; auto when a table is
+wider than the terminal) and ``\\G`` ending a statement; a pager for results longer or wider than
+the screen (``$PAGER``, ``less -S`` by default; ``\\pset pager off`` or ``.pager off``);
+``\\timing``; ``\\o FILE``/``.output FILE`` and ``\\i FILE``/``.read FILE``. A ``-- comment`` after
+the last ``;`` of a line does not leave a continuation prompt.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import shlex
+import shutil
+import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 import o365sql
-from o365sql.cli.output import FORMATS, error_text
+from o365sql.cli.output import FORMATS, display_width, error_text
 
 if TYPE_CHECKING:
     from o365sql.catalog import Catalog
     from o365sql.cli.context import CliContext
 
 __all__ = [
+    "BACKSLASH_COMMANDS",
     "META_COMMANDS",
     "SQL_KEYWORDS",
     "Shell",
@@ -39,16 +52,42 @@ CONTINUATION = "   ...> "
 
 #: Meta commands and their help lines.
 META_COMMANDS: dict[str, str] = {
-    ".help": "this list",
-    ".tables": "list tables and views",
-    ".describe": ".describe TABLE: its columns, types, filters Graph evaluates, flags",
+    ".help": "this list (also \\?)",
+    ".tables": "list tables, views and the sys_* tables (also \\d, \\dt)",
+    ".describe": ".describe TABLE: its columns, types, filters Graph evaluates, flags (\\d TABLE)",
     ".explain": ".explain SELECT ...: the Graph requests the query would send",
-    ".procedures": "list stored procedures",
-    ".format": ".format table|csv|json|jsonl: how rows are printed",
+    ".procedures": "list stored procedures (also \\df)",
+    ".format": ".format " + "|".join(FORMATS) + ": how rows are printed",
+    ".expanded": ".expanded on|off|auto: vertical display, one line per column (\\x)",
+    ".pager": ".pager on|off|COMMAND: page long results ($PAGER, else less -S)",
+    ".nullvalue": ".nullvalue TEXT: how NULL is shown (\\pset null TEXT)",
+    ".timer": ".timer on|off: show how long each statement took (\\timing)",
+    ".output": ".output [FILE]: write results to FILE; none: to the screen again (\\o)",
+    ".read": ".read FILE: run the statements and commands in FILE (\\i FILE)",
     ".maxwidth": ".maxwidth N: cut table cells to N characters (0: no limit)",
-    ".quit": "leave the shell (also .exit or Ctrl-D)",
+    ".quit": "leave the shell (also .exit, \\q or Ctrl-D)",
     ".exit": "leave the shell",
 }
+
+#: psql's backslash commands the shell knows, and what each does.
+BACKSLASH_COMMANDS: dict[str, str] = {
+    "\\?": "this list",
+    "\\d": "\\d: list tables; \\d NAME: describe a table",
+    "\\dt": "list tables and views",
+    "\\df": "list stored procedures",
+    "\\x": "\\x [on|off|auto]: vertical display (no argument: toggle)",
+    "\\G": "end a statement with \\G instead of ';' to show its rows vertically",
+    "\\pset": "\\pset pager on|off, \\pset null TEXT, \\pset format FORMAT",
+    "\\timing": "\\timing [on|off]: show how long each statement took",
+    "\\o": "\\o [FILE]: write results to FILE (no argument: to the screen again)",
+    "\\i": "\\i FILE: run the statements and commands in FILE",
+    "\\q": "leave the shell",
+}
+_BACKSLASH_ALIASES = {"\\?": ".help", "\\dt": ".tables", "\\df": ".procedures", "\\q": ".quit",
+                      "\\x": ".expanded", "\\timing": ".timer", "\\o": ".output", "\\i": ".read"}
+# A statement ended by one of these instead of ';' shows its rows vertically (\g: as usual).
+_TERMINATORS = {"\\g": False, "\\G": True, "\\gx": True}
+_ON_OFF = {"on": True, "off": False, "true": True, "false": False, "1": True, "0": False}
 
 #: Keywords offered by tab completion (the SQL subset o365sql runs).
 SQL_KEYWORDS = (
@@ -59,7 +98,7 @@ SQL_KEYWORDS = (
     "EXEC", "EXECUTE", "TRUE", "FALSE", "CAST",
 )
 # After these words a table name comes next.
-_TABLE_CONTEXT = {"from", "join", "into", "update", "table", ".describe", "exec", "execute"}
+_TABLE_CONTEXT = {"from", "join", "into", "update", "table", ".describe", "\\d", "exec", "execute"}
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -94,7 +133,7 @@ def _scan(text: str) -> Iterator[tuple[int, str]]:
 
 
 def split_statements(text: str) -> tuple[list[str], str]:
-    """Split ``text`` at ``;`` outside strings and comments.
+    """Split ``text`` at ``;`` (or ``\\G``, ``\\g``) outside strings and comments.
 
     Returns the complete statements (without the ``;``, stripped, empty ones dropped) and the
     unfinished rest.
@@ -103,14 +142,36 @@ def split_statements(text: str) -> tuple[list[str], str]:
         >>> split_statements("SELECT 'a;b' FROM T; SELECT 2;\\nSELECT")
         (["SELECT 'a;b' FROM T", 'SELECT 2'], '\\nSELECT')
     """
-    done: list[str] = []
+    done, rest = split_terminated(text)
+    return [statement for statement, _ in done], rest
+
+
+def split_terminated(text: str) -> tuple[list[tuple[str, bool]], str]:
+    """Like ``split_statements``, each statement with True when ``\\G`` (or ``\\gx``) ended it.
+
+    Example:
+        >>> split_terminated("SELECT 1\\G SELECT 2;")
+        ([('SELECT 1', True), ('SELECT 2', False)], '')
+    """
+    done: list[tuple[str, bool]] = []
     start = 0
+    skip_to = -1
     for i, char in _scan(text):
+        if i < skip_to:
+            continue
+        end, vertical = -1, False
         if char == ";":
-            statement = text[start:i].strip()
-            if statement and _has_code(statement):
-                done.append(statement)
-            start = i + 1
+            end = i + 1
+        elif char == "\\":
+            word = re.match(r"\\(gx|g|G)(?![A-Za-z0-9_])", text[i:])
+            if word:
+                end, vertical = i + len(word.group(0)), _TERMINATORS[word.group(0)]
+        if end < 0:
+            continue
+        statement = text[start:i].strip()
+        if statement and _has_code(statement):
+            done.append((statement, vertical))
+        start = skip_to = end
     return done, text[start:]
 
 
@@ -170,6 +231,8 @@ def complete(text: str, line: str, catalog: Catalog, history: str = "", rest: st
     before = line[: len(line) - len(text)] if line.endswith(text) else line
     if not before.strip() and text.startswith(".") and not history.strip():
         return _match(sorted(META_COMMANDS), text)
+    if not before.strip() and text.startswith("\\") and not history.strip():
+        return _match(sorted(BACKSLASH_COMMANDS), text)
     statement = history + "\n" + line + rest
     if "." in text and not text.startswith("."):
         qualifier, _, partial = text.rpartition(".")
@@ -198,7 +261,7 @@ def complete(text: str, line: str, catalog: Catalog, history: str = "", rest: st
 # ------------------------------------------------------------------ the loop
 class Shell:
     """The interactive loop. ``stdin`` defaults to ``sys.stdin``; prompts, ``readline``
-    history and completion are used only when it is a terminal."""
+    history and completion are used only when it is a terminal, and so is the pager."""
 
     def __init__(self, ctx: CliContext, stdin: IO[str] | None = None) -> None:
         self.ctx = ctx
@@ -209,6 +272,13 @@ class Shell:
         self._lines_read: list[str] = []  # the lines of the statement being typed
         self._readline: Any = None
         self._matches: list[str] = []
+        self.expanded = "off"  # \x: off, on or auto
+        self.timing = False
+        self.pager: bool = True
+        self.pager_command: str | None = None  # .pager COMMAND; else $PAGER, else less -S
+        self._screen: IO[str] = ctx.stdout  # where results go when not to a file (\o)
+        self._output_file: IO[str] | None = None
+        self._reading: list[str] = []  # files being read by \i, to refuse a loop
 
     # -- readline -------------------------------------------------------------------------
     def _history_path(self) -> str:
@@ -277,7 +347,7 @@ class Shell:
         while True:
             if self.interactive:
                 try:
-                    yield input(CONTINUATION if self._buffer.strip() else PROMPT)
+                    yield input(CONTINUATION if _has_code(self._buffer) else PROMPT)
                 except EOFError:
                     self.ctx.stdout.write("\n")
                     return
@@ -298,28 +368,49 @@ class Shell:
         if self.interactive:
             self._setup_readline()
             self.ctx.stdout.write(
-                f"o365sql {o365sql.__version__}: statements end with ';', .help for commands\n")
+                f"o365sql {o365sql.__version__}: statements end with ';' (\\G: rows shown "
+                "vertically); \\? or .help for commands\n")
         try:
-            for line in self._lines():
-                if not self._buffer.strip() and line.strip().startswith("."):
-                    if not self._meta(line.strip()):
-                        break
-                    continue
-                self._buffer += line + "\n"
-                self._lines_read.append(line)
-                statements, self._buffer = split_statements(self._buffer)
-                if statements:
-                    self._remember(self._lines_read)
-                    self._lines_read = [] if not self._buffer.strip() else [self._buffer.strip()]
-                for statement in statements:
-                    self._guarded(self.ctx.run_statement, statement)
-            rest = self._buffer.strip()
-            if rest and _has_code(rest) and not self.interactive:
-                # End of a piped script without a final ';': run what is there.
-                self._guarded(self.ctx.run_statement, rest)
+            if self._feed_all(self._lines()):
+                self._finish_script()
         finally:
             self._save_history()
+            self._set_output(None)
         return 1 if self.failed and not self.interactive else 0
+
+    def _feed_all(self, lines: Iterable[str]) -> bool:
+        """Run each line; False when one of them leaves the shell."""
+        for line in lines:
+            if not self._feed(line):
+                return False
+        return True
+
+    def _finish_script(self) -> None:
+        rest = self._buffer.strip()
+        self._buffer = ""
+        if rest and _has_code(rest) and not self.interactive:
+            # End of a piped script without a final ';': run what is there.
+            self._run_sql(rest, vertical=False)
+
+    def _feed(self, line: str) -> bool:
+        """One line of input: a meta command, or part of SQL statements. False: leave."""
+        stripped = line.strip()
+        if not _has_code(self._buffer) and stripped[:1] in (".", "\\") and not \
+                _TERMINATOR_LINE.match(stripped):
+            self._buffer = ""
+            return self._meta(stripped)
+        self._buffer += line + "\n"
+        self._lines_read.append(line)
+        statements, self._buffer = split_terminated(self._buffer)
+        if statements:
+            self._remember(self._lines_read)
+            self._lines_read = [] if not self._buffer.strip() else [self._buffer.strip()]
+        if not _has_code(self._buffer):
+            self._buffer = ""  # only a comment after the last ';': no continuation prompt
+            self._lines_read = []
+        for statement, vertical in statements:
+            self._run_sql(statement, vertical=vertical)
+        return True
 
     def _guarded(self, action: Any, *args: Any) -> None:
         try:
@@ -333,40 +424,169 @@ class Shell:
             self.ctx.stderr.write("interrupted\n")
         self.ctx.stdout.flush()
 
+    # -- running and showing ------------------------------------------------------------------
+    def _run_sql(self, statement: str, *, vertical: bool) -> None:
+        self._show(self.ctx.run_statement, statement, vertical=vertical, timed=True)
+
+    def _show(self, action: Any, *args: Any, vertical: bool = False, timed: bool = False
+              ) -> None:
+        """Run ``action`` with the context's output caught, then show it: on the screen (through
+        the pager when it does not fit), or in the ``\\o`` file; ``\\timing`` adds the time."""
+        ctx = self.ctx
+        caught = io.StringIO()
+        saved = ctx.stdout, ctx.fmt, ctx.fit_width
+        columns, rows = self._terminal_size()
+        if ctx.fmt == "table" and (vertical or self.expanded == "on"):
+            ctx.fmt = "vertical"
+        elif ctx.fmt == "table" and self.expanded == "auto":
+            ctx.fit_width = columns
+        ctx.stdout = caught
+        started = time.perf_counter()
+        try:
+            self._guarded(action, *args)
+        finally:
+            ctx.stdout, ctx.fmt, ctx.fit_width = saved
+        if self.timing and timed:
+            caught.write(f"Time: {(time.perf_counter() - started) * 1000:.3f} ms\n")
+        text = caught.getvalue()
+        if self._output_file is not None:
+            self._output_file.write(text)
+            self._output_file.flush()
+            return
+        lines = text.splitlines()
+        if (self.pager and self.interactive and _isatty(self._screen) and lines
+                and (len(lines) > rows - 2 or max(display_width(x) for x in lines) > columns)):
+            self._page(text)
+        else:
+            self._screen.write(text)
+            self._screen.flush()
+
+    def _terminal_size(self) -> tuple[int, int]:
+        size = shutil.get_terminal_size((80, 24))
+        return size.columns or 80, size.lines or 24
+
+    def _page(self, text: str) -> None:
+        command = self.pager_command or self.ctx.environ.get("PAGER") or "less -S"
+        try:
+            proc = subprocess.Popen(shlex.split(command), stdin=subprocess.PIPE)
+        except (OSError, ValueError) as exc:
+            self.ctx.stderr.write(f"o365sql: pager {command!r} did not start ({exc}); "
+                                  "\\pset pager off stops trying\n")
+            self._screen.write(text)
+            return
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(text.encode("utf-8", "replace"))
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # the reader quit the pager before the end
+        while True:
+            try:
+                proc.wait()
+                return
+            except KeyboardInterrupt:
+                continue  # Ctrl-C belongs to the pager while it runs
+
+    def _set_output(self, path: str | None) -> None:
+        if self._output_file is not None:
+            self._output_file.close()
+            self._output_file = None
+        if path:
+            self._output_file = open(os.path.expanduser(path), "w", encoding="utf-8")  # noqa: SIM115
+
+    def _read_file(self, path: str) -> bool:
+        """``\\i FILE``: run its lines as if typed (a missing ';' at its end is forgiven)."""
+        full = os.path.abspath(os.path.expanduser(path))
+        if full in self._reading:
+            raise OSError(f"{path} is already being read (\\i inside itself)")
+        with open(full, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+        self._reading.append(full)
+        try:
+            if not self._feed_all(lines):
+                return False
+            rest = self._buffer.strip()
+            self._buffer = ""
+            if rest and _has_code(rest):
+                self._run_sql(rest, vertical=False)
+        finally:
+            self._reading.pop()
+        return True
+
     # -- meta commands ----------------------------------------------------------------------
     def _meta(self, line: str) -> bool:
-        """Run one meta command; False means leave the shell."""
+        """Run one meta command (``.name`` or psql's ``\\name``); False means leave the shell."""
         from o365sql.cli import catalog as cli_catalog
 
         command, _, rest = line.partition(" ")
-        command, rest = command.lower(), rest.strip().rstrip(";").strip()
+        rest = rest.strip().rstrip(";").strip()
+        if command.startswith("\\"):
+            if command == "\\d":
+                command = ".describe" if rest else ".tables"
+            elif command == "\\pset":
+                command, _, rest = rest.partition(" ")
+                command, rest = "." + {"null": "nullvalue"}.get(command.lower(), command.lower()), \
+                    rest.strip().strip("'")
+            else:
+                command = _BACKSLASH_ALIASES.get(command, command)
+        command = command.lower()
         ctx = self.ctx
         if command in (".quit", ".exit", ".q"):
             return False
         if command == ".help":
-            width = max(len(c) for c in META_COMMANDS)
-            for name, text in META_COMMANDS.items():
-                ctx.stdout.write(f"{name.ljust(width)}  {text}\n")
-            ctx.stdout.write("SQL statements end with ';' and may span lines.\n")
+            self._show(self._help)
         elif command == ".tables":
-            self._guarded(lambda: ctx.print_rows(*cli_catalog.tables_listing(
+            self._show(lambda: ctx.print_rows(*cli_catalog.tables_listing(
                 ctx.connection.catalog)))
         elif command == ".describe" and rest:
-            self._guarded(lambda: ctx.print_rows(*cli_catalog.describe_table(
+            self._show(lambda: ctx.print_rows(*cli_catalog.describe_table(
                 ctx.connection.catalog, rest)))
         elif command == ".procedures":
-            self._guarded(lambda: ctx.print_rows(*cli_catalog.procedures_listing()))
+            self._show(lambda: ctx.print_rows(*cli_catalog.procedures_listing()))
         elif command == ".explain" and rest:
-            self._guarded(ctx.run_explain, rest)
-        elif command == ".format" and rest.lower() in FORMATS:
+            self._show(ctx.run_explain, rest, timed=True)
+        elif command in (".format", ".mode") and rest.lower() in FORMATS:
             ctx.fmt = rest.lower()
         elif command == ".maxwidth" and rest.isdigit():
             ctx.max_width = int(rest)
+        elif command == ".expanded" and rest.lower() in ("", "on", "off", "auto"):
+            self.expanded = rest.lower() or ("off" if self.expanded != "off" else "on")
+            ctx.stderr.write(f"Expanded display is {self.expanded}.\n")
+        elif command == ".timer" and rest.lower() in ("", *_ON_OFF):
+            self.timing = _ON_OFF[rest.lower()] if rest else not self.timing
+            ctx.stderr.write(f"Timing is {'on' if self.timing else 'off'}.\n")
+        elif command == ".pager" and rest:
+            if rest.lower() in _ON_OFF:
+                self.pager = _ON_OFF[rest.lower()]
+            else:
+                self.pager, self.pager_command = True, rest
+            ctx.stderr.write(f"Pager is {'on' if self.pager else 'off'}.\n")
+        elif command == ".nullvalue":
+            ctx.null_text = rest
+        elif command == ".output":
+            self._guarded(self._set_output, rest or None)
+        elif command == ".read" and rest:
+            outcome: list[bool] = []
+            self._guarded(lambda: outcome.append(self._read_file(rest)))
+            return outcome != [False]
         else:
             self.failed = True
             ctx.stderr.write(f"o365sql: error: unknown or incomplete command {line!r}; "
-                             "try .help\n")
+                             "try \\? or .help\n")
         return True
+
+    def _help(self) -> None:
+        out = self.ctx.stdout
+        width = max(len(c) for c in [*META_COMMANDS, *BACKSLASH_COMMANDS])
+        for name, text in META_COMMANDS.items():
+            out.write(f"{name.ljust(width)}  {text}\n")
+        out.write("\npsql's commands:\n")
+        for name, text in BACKSLASH_COMMANDS.items():
+            out.write(f"{name.ljust(width)}  {text}\n")
+        out.write("SQL statements end with ';' (or \\G) and may span lines.\n")
+
+
+_TERMINATOR_LINE = re.compile(r"^\\(g|G|gx)\s*$")
 
 
 def _isatty(stream: IO[str]) -> bool:

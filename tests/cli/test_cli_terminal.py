@@ -203,16 +203,26 @@ class Tmux:
             os.remove(path)
 
 
-@pytest.fixture
-def shell(p_args, cli_env) -> Iterator[Tmux]:
-    env = {**cli_env, "REQUESTS_CA_BUNDLE": SYSTEM_BUNDLE, "TERM": "xterm",
+def start_shell(p_args: list[str], env_extra: dict[str, str]) -> Tmux:
+    """``o365sql shell`` in tmux (160 x 50), its prompt on the screen."""
+    env = {**env_extra, "REQUESTS_CA_BUNDLE": SYSTEM_BUNDLE, "TERM": "xterm",
            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    command = " ".join(["env", *(shlex.quote(f"{k}={v}") for k, v in env.items()),
+    command = " ".join(["env", "-u", "PAGER", *(shlex.quote(f"{k}={v}") for k, v in env.items()),
                         shlex.quote(sys.executable), "-m", "o365sql",
                         *(shlex.quote(a) for a in p_args), "shell"])
     session = Tmux(command)
     try:
         session.wait_for(r"(?m)^o365sql>\s*$")
+    except BaseException:
+        session.close()
+        raise
+    return session
+
+
+@pytest.fixture
+def shell(p_args, cli_env) -> Iterator[Tmux]:
+    session = start_shell(p_args, cli_env)
+    try:
         yield session
     finally:
         session.close()
@@ -251,3 +261,72 @@ def test_tab_before_from_completes_columns_of_the_table_named_later(shell):
 def test_tab_with_no_table_named_offers_every_tables_columns(shell):
     shell.keys("SELECT ReceivedD", "Tab")
     shell.wait_for(r"o365sql> SELECT ReceivedDateTime")
+
+
+# -- psql's habits on a terminal: pager, expanded display, prompts -----------------------------
+
+LONG = "SELECT Subject FROM Messages UNION ALL SELECT Subject FROM Messages;"  # over 80 rows > 50 lines
+
+
+def test_a_trailing_comment_after_the_semicolon_leaves_no_continuation_prompt(shell):
+    shell.type("SELECT 41 + 1 AS answer; -- the answer")
+    shell.keys("Enter")
+    screen = shell.wait_for(r"\(1 row\)\n(.*\n)*o365sql>\s*$")
+    assert "...>" not in screen
+    shell.type("-- only a comment")
+    shell.keys("Enter")
+    shell.type("SELECT 1 AS one;")
+    shell.keys("Enter")
+    screen = shell.wait_for(r"one\n-+\n\s*1\n\(1 row\)")
+    assert "...>" not in screen
+
+
+def test_long_results_go_through_less_by_default_and_not_after_pset_pager_off(shell):
+    shell.type(LONG)
+    shell.keys("Enter")
+    screen = shell.wait_for(r"(?m)^:\s*$")  # less -S waits at its prompt
+    assert "rows)" not in screen and "Subject" in screen
+    shell.keys("q")
+    shell.wait_for(r"(?m)^o365sql>\s*$")
+    shell.type("\\pset pager off")
+    shell.keys("Enter")
+    shell.wait_for("Pager is off")
+    shell.type(LONG)
+    shell.keys("Enter")
+    shell.wait_for(r"\(8\d rows\)\n(.*\n)*o365sql>\s*$")
+
+
+def test_pager_is_PAGER_and_short_results_skip_it(p_args, cli_env, tmp_path):
+    paged = tmp_path / "paged.txt"
+    session = start_shell(p_args, {**cli_env, "PAGER": f"tee {paged}"})
+    try:
+        session.type("SELECT 1 AS one;")
+        session.keys("Enter")
+        session.wait_for(r"\(1 row\)")
+        assert not paged.exists()
+        session.type(LONG)
+        session.keys("Enter")
+        session.wait_for(r"\(8\d rows\)\n(.*\n)*o365sql>\s*$")
+        text = paged.read_text()
+        assert text.startswith("Subject\n") and re.search(r"\(8\d rows\)\n$", text)
+    finally:
+        session.close()
+
+
+def test_expanded_auto_turns_wide_rows_vertical_and_G_ends_a_statement(shell):
+    shell.type("\\x auto")
+    shell.keys("Enter")
+    shell.wait_for("Expanded display is auto")
+    shell.type("SELECT Subject, Id, ConversationId, InternetMessageId FROM Messages LIMIT 1;")
+    shell.keys("Enter")
+    screen = shell.wait_for(r"-\[ RECORD 1 \]-*\n")
+    assert re.search(r"(?m)^Subject\s+\| ", screen)
+    shell.type("SELECT 1 AS narrow;")
+    shell.keys("Enter")
+    shell.wait_for(r"narrow\n-+\n\s*1\n\(1 row\)")
+    shell.type("\\x off")
+    shell.keys("Enter")
+    shell.wait_for("Expanded display is off")
+    shell.type("SELECT 2 AS two, 3 AS three\\G")
+    shell.keys("Enter")
+    shell.wait_for(r"-\[ RECORD 1 \]-*\ntwo\s+\| 2\nthree \| 3")
