@@ -25,10 +25,12 @@ __all__ = [
     "SYSTEM_TABLES",
     "SYS_PROCEDUREPARAMETERS_COLUMNS",
     "SYS_PROCEDURES_COLUMNS",
+    "SYS_REPLICAS_COLUMNS",
     "SYS_TABLECOLUMNS_COLUMNS",
     "SYS_TABLES_COLUMNS",
     "sys_procedureparameters_rows",
     "sys_procedures_rows",
+    "sys_replicas_rows",
     "sys_tablecolumns_rows",
     "sys_tables_rows",
     "system_table",
@@ -73,6 +75,15 @@ SYS_PROCEDUREPARAMETERS_COLUMNS: Layout = (
     ("IsArray", "BOOLEAN"), ("Description", "VARCHAR"), ("Ordinal", "INTEGER"),
 )
 
+# o365sql's own: one row per replicated table, mailbox and folder (issue 13), from the replica at
+# CacheLocation. Folder is the folder id a delta link tracks, 'folders' for the folder list of a
+# per-folder table, NULL for a collection; DeltaLinkAge is in seconds.
+SYS_REPLICAS_COLUMNS: Layout = (
+    ("TableName", "VARCHAR"), ("UserId", "VARCHAR"), ("Folder", "VARCHAR"), ("Rows", "INTEGER"),
+    ("LastRefresh", "DATETIME"), ("DeltaLinkAge", "INTEGER"), ("LastError", "VARCHAR"),
+    ("Location", "VARCHAR"),
+)
+
 # ODBC SQL type codes (SQL_VARCHAR=12, SQL_BIT=-7, ...): a stable integer per DataTypeName.
 _DATA_TYPE_CODES: dict[str, int] = {
     "VARCHAR": 12, "TEXT": -1, "GUID": -11, "ENUM": 12, "JSON": -1, "BINARY": -2,
@@ -98,6 +109,10 @@ SYSTEM_TABLES: dict[str, Table] = {
         _system_table("sys_procedureparameters",
                       "One row per procedure parameter and result column.",
                       SYS_PROCEDUREPARAMETERS_COLUMNS),
+        _system_table("sys_replicas",
+                      "One row per replicated table, mailbox and folder: rows, last refresh, "
+                      "delta-link age and last error (REPLICATE, AutoCache).",
+                      SYS_REPLICAS_COLUMNS),
     )
 }
 
@@ -185,3 +200,27 @@ def _param_facts(item: Any) -> tuple[str, str, bool, str]:
     sql_type = str(getattr(item, "sql_type", "VARCHAR")).upper()
     return (str(item.name), sql_type if sql_type in SQL_TYPES else "VARCHAR",
             bool(getattr(item, "required", False)), str(getattr(item, "description", "")))
+
+
+def sys_replicas_rows(replicas: Iterable[Any], scopes: Iterable[Any], location: str,
+                      now: float) -> list[tuple[Any, ...]]:
+    """Rows of ``sys_replicas`` from a replica's bookkeeping (``replica.store`` states)."""
+    import datetime as _dt
+
+    by_owner: dict[tuple[str, str], list[Any]] = {}
+    for scope in scopes:
+        by_owner.setdefault((scope.table, scope.mailbox), []).append(scope)
+    rows: list[tuple[Any, ...]] = []
+    for state in replicas:
+        refreshed = (None if state.refreshed is None else
+                     _dt.datetime.fromtimestamp(state.refreshed, _dt.UTC))
+        mailbox = state.mailbox or None
+        owned = by_owner.get((state.table, state.mailbox), [])
+        for scope in owned or [None]:
+            folder = None if scope is None or not scope.scope else (
+                "folders" if scope.scope.startswith("#") else scope.scope)
+            age = (None if scope is None or scope.link_time is None
+                   else max(0, int(now - scope.link_time)))
+            count = 0 if scope is None else scope.rows
+            rows.append((state.table, mailbox, folder, count, refreshed, age, state.error, location))
+    return rows

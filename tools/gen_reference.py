@@ -259,13 +259,27 @@ def procedures_section() -> list[str]:
 
 def system_tables_section() -> list[str]:
     out = ["## System tables", "", "Catalog metadata, queryable with SELECT like any table.", ""]
-    for name, columns in (("sys_tables", catalog_module.SYS_TABLES_COLUMNS),
-                          ("sys_tablecolumns", catalog_module.SYS_TABLECOLUMNS_COLUMNS),
-                          ("sys_procedures", catalog_module.SYS_PROCEDURES_COLUMNS),
-                          ("sys_procedureparameters",
-                           catalog_module.SYS_PROCEDUREPARAMETERS_COLUMNS)):
-        out.append(f"* `{name}`: " + ", ".join(f"{c} {t}" for c, t in columns))
+    for table in catalog_module.SYSTEM_TABLES.values():
+        out.append(f"* `{table.name}`: " + ", ".join(f"{c.name} {c.sql_type}"
+                                                      for c in table.columns))
+        out.append(f"  {table.description}")
     return out + [""]
+
+
+def replication_section() -> list[str]:
+    """REPLICATE, AutoCache and Offline (``o365sql/replica/tracking.py``)."""
+    from o365sql.execution.replica_scans import REPLICATE_COLUMNS
+    from o365sql.replica.tracking import REPLICATION_DOC, TRACKED
+
+    out = ["## Replication", ""]
+    out += list(REPLICATION_DOC) + [""]
+    out += _table(["Table", "Graph delta function", "Per"],
+                  ((f"`{t.table}`", f"`{t.folders} + {t.items}`" if t.folders else f"`{t.items}`",
+                    "mailbox and folder" if t.folders else "mailbox" if t.mailbox else "tenant")
+                   for t in TRACKED.values()))
+    out += ["", "REPLICATE returns one row per table and mailbox: "
+            + ", ".join(f"{c} {t}" for c, t in REPLICATE_COLUMNS) + ".", ""]
+    return out
 
 
 def semantics_section() -> list[str]:
@@ -289,12 +303,14 @@ def render(catalog: Catalog | None = None) -> str:
              "* [SQL semantics](#sql-semantics)",
              "* [Tables and views](#tables-and-views)",
              "* [Stored procedures](#stored-procedures)",
-             "* [System tables](#system-tables)", ""]
+             "* [System tables](#system-tables)",
+             "* [Replication](#replication)", ""]
     lines += properties_section()
     lines += semantics_section()
     lines += tables_section(catalog)
     lines += procedures_section()
     lines += system_tables_section()
+    lines += replication_section()
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -96,7 +96,7 @@ def _resolve_folders(plan: QueryPlan, context: Any, db: sqlite3.Connection) -> N
 def _scan_batches(scan: Scan, context: Any, db: sqlite3.Connection,
                   plan: QueryPlan) -> Iterator[list[tuple[Any, ...]]]:
     if scan.system:
-        yield system_rows(scan, context.catalog)
+        yield system_rows(scan, context.catalog, getattr(context, "connection", None))
         return
     if scan.empty:
         return  # the SELECT's WHERE is false: nothing to ask Graph

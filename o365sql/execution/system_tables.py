@@ -1,11 +1,12 @@
 """Execution stage, local sources: the rows of the ``sys_*`` tables.
 
-Rows come from the catalog and the procedure registry, built by ``o365sql/system_catalog.py`` in
+Rows come from the catalog, the procedure registry and (``sys_replicas``) the replica, built by ``o365sql/system_catalog.py`` in
 the layouts it defines; they are converted to storage values for the residual query.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from ..catalog import Catalog
@@ -15,6 +16,7 @@ from ..system_catalog import (
     SYSTEM_TABLES,
     sys_procedureparameters_rows,
     sys_procedures_rows,
+    sys_replicas_rows,
     sys_tablecolumns_rows,
     sys_tables_rows,
 )
@@ -29,10 +31,15 @@ def _procedures() -> list[Any]:
     return list(listing()) if callable(listing) else []
 
 
-def system_rows(scan: Scan, catalog: Catalog) -> list[tuple[Any, ...]]:
-    """Storage rows of a ``sys_*`` scan, restricted to the scan's columns."""
+def system_rows(scan: Scan, catalog: Catalog, connection: Any = None) -> list[tuple[Any, ...]]:
+    """Storage rows of a ``sys_*`` scan, restricted to the scan's columns (``sys_replicas``
+    reads the connection's replica, which it never creates)."""
     name = scan.table.name.lower()
-    if name == "sys_tables":
+    if name == "sys_replicas":
+        store = getattr(connection, "replica_store", None)
+        rows = [] if store is None or not store.exists() else sys_replicas_rows(
+            store.replicas(), store.all_scopes(), str(store.path), time.time())
+    elif name == "sys_tables":
         rows = sys_tables_rows(catalog)
     elif name == "sys_tablecolumns":
         rows = sys_tablecolumns_rows(catalog)

@@ -21,6 +21,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: The reference's account of replication (tools/gen_reference.py renders it).
+REPLICATION_DOC: tuple[str, ...] = (
+    ("`REPLICATE <table> [WHERE UserId = 'x' | UserId IN ('x', ...) | UserId IN (SELECT Id FROM "
+    "Users ...)]`, `REPLICATE ALL` and `REPLICATE TABLES (<table>, ...)` copy tables into the "
+    "replica at `CacheLocation` (a SQLite file; tables and columns named and typed as in this "
+    "catalog, heavy columns such as bodies left out) and keep, per mailbox and folder, the "
+    "delta link Graph returned. Running REPLICATE again asks Graph only for what changed: new, "
+    "changed, moved and deleted items are applied in one transaction per mailbox with the new "
+    "links. A link Graph no longer knows (HTTP 410 `syncStateNotFound`; Outlook drops old "
+    "tokens from a bounded cache, directory tokens expire after 7 days) restarts that folder "
+    "alone. Without WHERE, a delegated connection copies its own mailbox; an app-only one "
+    "every user's, and a mailbox that answers 403 or 404 is recorded in `sys_replicas` and "
+    "skipped."),
+    "",
+    ("With `AutoCache=true`, a SELECT whose tables are replicated is answered from the replica "
+    "(planned without pushdown: the local engine evaluates every predicate), after a delta "
+    "refresh when the replica is older than `CacheTolerance` seconds; a table never replicated "
+    "is copied by the first SELECT that reads it. `Offline=true` answers from the replica "
+    "alone, with no network, and fails with OperationalError naming the table (or mailbox, or "
+    "column) the replica lacks. EXPLAIN shows a `source` step per scan: the replica and its "
+    "age, or live Graph. Scans the replica cannot answer exactly stay live: `SearchTerms`, "
+    "`IncludeHiddenFolders`, well-known folder names in `ParentFolderId` addresses (ids are "
+    "answered), heavy columns."),
+    "",
+    ("Graph's limits: message and contact delta are per folder; message "
+    "delta takes `$filter` only on `receivedDateTime ge|gt` and no `$search`; no other delta "
+    "takes `$filter`, `$orderby` or `$search`; calendarView delta (v1.0) covers the primary "
+    "calendar within a window and takes no `$select` (not replicated yet). Outlook allows 4 "
+    "concurrent requests per mailbox and 10,000 per 10 minutes: REPLICATE reads at most "
+    "`MaxConcurrency` (at most 4) folders of a mailbox at once, and a refresh with nothing "
+    "changed costs one request per folder plus one for the folder list."),
+)
+
 
 @dataclass(frozen=True)
 class Tracking:

@@ -16,7 +16,6 @@ import os
 import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from replica_support import TABLES, Writer, connect, rows, same_rows
@@ -28,11 +27,11 @@ ROUNDS = 6
 #: Queries compared after every refresh besides ``SELECT *`` of each table.
 ANALYTIC = (
     "SELECT From_EmailAddress_Address, COUNT(*) FROM Messages GROUP BY From_EmailAddress_Address",
-    "SELECT ParentFolderId, COUNT(*), SUM(CASE WHEN IsRead THEN 0 ELSE 1 END) FROM Messages "
-    "GROUP BY ParentFolderId",
+    ("SELECT ParentFolderId, COUNT(*), SUM(CASE WHEN IsRead THEN 0 ELSE 1 END) FROM Messages "
+    "GROUP BY ParentFolderId"),
     "SELECT Subject, ReceivedDateTime FROM Messages ORDER BY ReceivedDateTime DESC, Id LIMIT 10",
-    "SELECT f.DisplayName, COUNT(m.Id) FROM MailFolders f LEFT JOIN Messages m "
-    "ON m.ParentFolderId = f.Id GROUP BY f.DisplayName",
+    ("SELECT f.DisplayName, COUNT(m.Id) FROM MailFolders f LEFT JOIN Messages m "
+    "ON m.ParentFolderId = f.Id GROUP BY f.DisplayName"),
     "SELECT DisplayName, TotalItemCount, UnreadItemCount FROM MailFolders WHERE TotalItemCount > 0",
     "SELECT COUNT(*) FROM Contacts WHERE GivenName LIKE 'A%'",
     "SELECT JobTitle, COUNT(*) FROM Users GROUP BY JobTitle",

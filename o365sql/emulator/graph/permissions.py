@@ -82,7 +82,7 @@ def check_scopes(principal: Principal, need: Need, *, directory: bool = False) -
 def check_mailbox(tenant: Tenant, principal: Principal, mb: Mailbox, need: Need) -> None:
     """May this token use this mailbox for an operation needing ``need``?"""
     if principal.app_only:
-        if not principal.roles & need.application:
+        if not principal.roles & need.application or mb.user_id in tenant.app_denied:
             raise access_denied()
         return
     if principal.user_id == mb.user_id:

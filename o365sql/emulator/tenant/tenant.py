@@ -104,6 +104,7 @@ class Tenant:
         self._people_index: dict[str, int] = {}
         self.mailboxes: dict[str, Mailbox] = {}
         self.shared_with: dict[str, set[str]] = {}  # mailbox owner id -> user ids granted access
+        self.app_denied: set[str] = set()  # mailboxes applications are scoped away from
         self.lock = threading.RLock()
         self._conversations = itertools.count(1)
         self._by_key: dict[str, dict[str, Any]] = {}
@@ -136,6 +137,25 @@ class Tenant:
             if user is None:
                 raise KeyError(key)
             user.update(changes)
+
+    def remove_mailbox(self, key: str) -> None:
+        """The user keeps its account but loses its mailbox (license removed, inactive
+        mailbox): its mail, calendar and contact paths answer 404."""
+        with self.lock:
+            user = self.user(key)
+            if user is None:
+                raise KeyError(key)
+            self.mailboxes.pop(user["id"], None)
+
+    def deny_app_access(self, key: str) -> None:
+        """Scope applications away from a mailbox, as an application access policy (or RBAC
+        for Applications) does: app-only calls to it answer 403 ErrorAccessDenied
+        (delta-limits-spark §5.4)."""
+        with self.lock:
+            user = self.user(key)
+            if user is None:
+                raise KeyError(key)
+            self.app_denied.add(user["id"])
 
     def add_member(self, group_id: str, object_id: str) -> None:
         with self.lock:
