@@ -233,8 +233,9 @@ WRITES = (
     "id of the last one created (a string). `executemany` and SQLAlchemy/pandas bulk inserts "
     "send the writes 20 to a `$batch` request; a failing row does not stop the others, and the "
     "error raised afterwards says how many were done (`error.extra['outcomes']` has each "
-    "row's). A create whose answer was lost is not sent again: the error says it may or may "
-    "not have happened.")
+    "row's). A create whose answer was lost is never sent again blindly: messages, contacts "
+    "and events carry a client marker (a single-value extended property) and are looked up "
+    "by it; otherwise the error says it may or may not have happened.")
 
 
 # ------------------------------------------------------------------ procedures

@@ -14,8 +14,12 @@ returns columns of the created items read from Graph's answers with the read-sid
 A failed row does not stop the others: every write is sent, then the first failure is raised
 with a summary of how many were done, and ``error.extra["outcomes"]`` lists every row's
 outcome. A create whose outcome is unknown (the answer was lost after it was sent) is never
-sent again blindly: an event carries a ``transactionId`` Graph uses to refuse a duplicate, and
-the error says the item may or may not exist and how to look for it.
+sent again blindly: an event also carries a ``transactionId`` (Graph's own guard against
+repeated creates), and every create of a message, contact or event carries a client marker
+(a single-value extended property) by which it is looked up: found, it is done; not found, it
+is sent again.
+When neither settles it (folders and calendars take no marker), the error says the item may or
+may not exist and how to look for it.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from ..catalog import Column, Table
 from ..conversion import graph_value
 from ..exceptions import Error, OperationalError, ProgrammingError
 from ..graph.request import GraphRequest
-from ..graph.writes import WriteOutcome, send_writes
+from ..graph.writes import WriteOutcome, send_writes, with_marker
 from ..odata.query import render_path
 from ..planning.addressing import choose_endpoint, is_default
 from ..planning.writes import WritePlan, is_address, plan_write
@@ -61,6 +65,14 @@ class WriteResult:
 class _Write:
     request: GraphRequest
     describe: str  # "row 3" / "Id AAMk..." for error messages
+    marker: str | None = None  # the client marker a create puts on its item
+
+
+#: Entities whose creates carry o365sql's client marker (a single-value extended property),
+#: so a create whose answer was lost is looked up instead of sent again blindly. Folders and
+#: calendars take no extended properties in a create body (mailfolder/calendar resources).
+MARKED_ENTITIES = frozenset({"microsoft.graph.message", "microsoft.graph.contact",
+                             "microsoft.graph.event"})
 
 
 def run_writes(statement: Statement, param_sets: Sequence[Params], context: Any, *,
@@ -78,7 +90,8 @@ def run_writes(statement: Statement, param_sets: Sequence[Params], context: Any,
                 write.describe = f"parameter set {number}, {write.describe}"
             writes.append(write)
     table = plans[0].table if plans else None
-    outcomes = send_writes(context.graph, [w.request for w in writes])
+    outcomes = send_writes(context.graph, [w.request for w in writes],
+                           [w.marker for w in writes])
     done = [o for o in outcomes if o.ok]
     failures = [(w, o) for w, o in zip(writes, outcomes) if not o.ok]
     if failures:
@@ -100,7 +113,12 @@ def _requests(plan: WritePlan, context: Any, read: Reader, app_only: bool
     if plan.kind == "insert":
         source = plan.rows if plan.source_sql is None else _read(plan, context, read)
         for number, row in enumerate(source, 1):
-            yield _Write(_create(table, plan.columns, row, app_only), f"row {number}")
+            request = _create(table, plan.columns, row, app_only)
+            marker = None
+            if table.entity in MARKED_ENTITIES:
+                marker = str(uuid.uuid4())
+                request = dataclasses.replace(request, body=with_marker(request.body, marker))
+            yield _Write(request, f"row {number}", marker)
         return
     key_at = 0
     for row in _read(plan, context, read):
@@ -141,8 +159,9 @@ def _create(table: Table, columns: Sequence[Column], row: Sequence[Any], app_onl
     path = render_path(endpoint.template, tuple((k, str(v)) for k, v in address.items()))
     body = graph_body(values, table.name)
     if table.entity == "microsoft.graph.event" and not body.get("transactionId"):
-        # Graph refuses a second event with the same transactionId, so a create repeated after
-        # a lost answer cannot double it (event resource, transactionId property).
+        # "A custom identifier specified by a client app for the server to avoid redundant
+        # POST operations in case of client retries to create the same event" (event
+        # resource, transactionId); the client marker below is what o365sql looks up.
         body["transactionId"] = str(uuid.uuid4())
     return GraphRequest("POST", path, body=body)
 

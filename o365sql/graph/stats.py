@@ -24,6 +24,8 @@ class ClientStats:
         refreshes: tokens force-refreshed after a 401.
         missing: lookups answered "no such item", yielded as empty pages
             (``fan_out(missing_ok=True)``).
+        resolved: creates whose answer was lost, settled by looking their client marker up
+            (``writes.send_writes``).
         wait_seconds: time slept before retries.
         bytes: response body bytes received.
         max_in_flight: the most ``$batch`` POSTs a ``fan_out`` had in flight at once (a
@@ -40,6 +42,7 @@ class ClientStats:
     throttled: int = 0
     refreshes: int = 0
     missing: int = 0
+    resolved: int = 0
     wait_seconds: float = 0.0
     bytes: int = 0
     max_in_flight: int = 0

@@ -17,9 +17,10 @@ Outcomes, item by item (a failing row neither hides the others' results nor stop
 * 429/503: not done; sent again after its own ``Retry-After``.
 * DELETE answered 404 "no such item": done (already gone, e.g. by a retry after a lost answer).
 * A write whose answer was lost (504, dropped connection, timeout after it was sent): PATCH and
-  DELETE set or remove the same state again, so they are repeated; a POST is not (it would
-  create a second item): its outcome is ``unknown`` and the caller decides (look the item up
-  by its client marker, or report that it may or may not have happened).
+  DELETE set or remove the same state again, so they are repeated; a POST is not blindly (it
+  would create a second item): a create that carries a client marker (``with_marker``) is
+  looked up by it, done if found, sent again if not; without a marker its outcome is
+  ``unknown`` and the caller reports that it may or may not have happened.
 * Any other error: the PEP 249 exception for it, naming the request.
 """
 
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from o365sql.exceptions import AuthenticationError, Error, OperationalError, ThrottledError
+from o365sql.exceptions import AuthenticationError, Error, OperationalError
 from o365sql.graph.errors import error_for, error_info, is_missing_item
 from o365sql.graph.request import GraphRequest
 from o365sql.graph.retry import RETRY_STATUSES, RetryState, parse_retry_after
@@ -40,10 +41,15 @@ from o365sql.graph.retry import RETRY_STATUSES, RetryState, parse_retry_after
 if TYPE_CHECKING:
     from o365sql.graph.client import GraphClient
 
-__all__ = ["MAX_CHAIN", "WriteOutcome", "send_writes"]
+__all__ = ["MARKER_PROPERTY", "MAX_CHAIN", "WriteOutcome", "send_writes", "with_marker"]
 
 #: Writes in one ``$batch`` (Graph's limit of inner requests).
 MAX_CHAIN = 20
+#: The single-value extended property o365sql puts on the items it creates: a string in
+#: o365sql's own property set (a GUID of its own), valued with a fresh id per create.
+MARKER_PROPERTY = "String {8c5a1e36-2f4b-4d0e-9c77-3b1f6a9e2d41} Name o365sqlWriteId"
+#: How many times a create found not to have happened is sent again.
+MAX_RESENDS = 3
 _REPEATABLE = frozenset({"PATCH", "DELETE", "PUT"})
 
 
@@ -80,14 +86,73 @@ class _Pending:
         return f"{self.request.method} {self.request.path} (in $batch)"
 
 
-def send_writes(client: GraphClient, writes: Sequence[GraphRequest]) -> list[WriteOutcome]:
-    """Send every write; return one outcome per request, in order (see module docstring)."""
-    if not writes:
-        return []
+def send_writes(client: GraphClient, writes: Sequence[GraphRequest],
+                markers: Sequence[str | None] | None = None) -> list[WriteOutcome]:
+    """Send every write; return one outcome per request, in order (see module docstring).
+
+    ``markers[i]``, when set, is the value of the client marker (``MARKER_PROPERTY``) that the
+    create ``writes[i]`` puts on its item (``with_marker``). When such a create's answer is
+    lost, the item is looked up by its marker in the collection it was posted to: found, the
+    create is done (its outcome carries the item); not found, it is sent again (at most
+    ``MAX_RESENDS`` times). Without a marker the outcome stays ``unknown``.
+    """
+    marks = list(markers) if markers is not None else [None] * len(writes)
+    outcomes: dict[int, WriteOutcome] = {}
+    todo = list(range(len(writes)))
+    sent = [0] * len(writes)
+    while todo:
+        for index in todo:
+            sent[index] += 1
+        outcomes.update(_send_set(client, [(i, writes[i]) for i in todo]))
+        todo = []
+        for index, outcome in outcomes.items():
+            marker = marks[index]
+            if not outcome.unknown or marker is None:
+                continue
+            found = _look_up(client, writes[index], marker)
+            if found is not None:
+                outcomes[index] = found
+            elif sent[index] <= MAX_RESENDS:
+                todo.append(index)  # not created: sending it again cannot double it
+    return [outcomes[i] for i in range(len(writes))]
+
+
+def with_marker(body: dict[str, Any], marker: str) -> dict[str, Any]:
+    """``body`` with the client marker set (a single-value extended property,
+    https://learn.microsoft.com/graph/api/singlevaluelegacyextendedproperty-post-singlevalueextendedproperties)."""
+    props = [p for p in body.get("singleValueExtendedProperties") or []
+             if str(p.get("id", "")).lower() != MARKER_PROPERTY.lower()]
+    return {**body, "singleValueExtendedProperties": [
+        *props, {"id": MARKER_PROPERTY, "value": marker}]}
+
+
+def _look_up(client: GraphClient, create: GraphRequest, marker: str) -> WriteOutcome | None:
+    """The outcome of a create whose answer was lost, from a look-up by its marker: done (the
+    item found), None (not created), or still unknown (the look-up failed)."""
+    condition = (f"singleValueExtendedProperties/any(ep: ep/id eq '{MARKER_PROPERTY}' and "
+                 f"ep/value eq '{marker}')")
+    lookup = GraphRequest("GET", create.path, params=(("$filter", condition),))
+    try:
+        found = client.send(lookup)
+    except Error as exc:
+        return WriteOutcome(status=exc.status or 0, error=exc, unknown=True)
+    items = found.get("value") if isinstance(found, dict) else None
+    if not isinstance(items, list):
+        return WriteOutcome(unknown=True)
+    client.stats.add(resolved=1)
+    if not items:
+        return None
+    return WriteOutcome(status=201, body=items[0])
+
+
+def _send_set(client: GraphClient, writes: Sequence[tuple[int, GraphRequest]]
+              ) -> dict[int, WriteOutcome]:
+    """One round: every write sent (one alone, more in chains), each one's outcome by index."""
     if len(writes) == 1:
-        return [_send_one(client, writes[0])]
-    outcomes: list[WriteOutcome | None] = [None] * len(writes)
-    queue = [_Pending(i, w, client.retry.start(client.timeout)) for i, w in enumerate(writes)]
+        index, request = writes[0]
+        return {index: _send_one(client, request)}
+    outcomes: dict[int, WriteOutcome] = {}
+    queue = [_Pending(i, w, client.retry.start(client.timeout)) for i, w in writes]
     while queue:
         now = time.monotonic()
         ready = [p for p in queue if p.due <= now][:MAX_CHAIN]
@@ -101,7 +166,7 @@ def send_writes(client: GraphClient, writes: Sequence[GraphRequest]) -> list[Wri
                 queue.append(pending)  # not done: sent again (after its due time)
             else:
                 outcomes[pending.index] = outcome
-    return [o if o is not None else WriteOutcome(unknown=True) for o in outcomes]
+    return outcomes
 
 
 def _send_one(client: GraphClient, request: GraphRequest) -> WriteOutcome:
@@ -123,7 +188,7 @@ def _maybe_done(exc: Error) -> bool:
     """True when a failed POST may still have been carried out: no answer after it was sent
     (a dropped connection, a timeout), or a 5xx that does not mean "not done" (429 and 503 do:
     https://learn.microsoft.com/graph/errors). A failed sign-in sent nothing."""
-    if isinstance(exc, (AuthenticationError, ThrottledError)):
+    if isinstance(exc, AuthenticationError):
         return False
     status = exc.status
     if not status:

@@ -35,6 +35,7 @@ from ..tenant.calendar_store import (
 from ..tenant.mail_json import HTML_HEAD, HTML_TAIL
 from . import attachments as graph_attachments
 from .context import Ctx, collection, count, entity
+from .extended import merge_extended
 from .item_errors import bad_segment, malformed, not_found
 from .mail import recipient_of, recipients
 from .permissions import CALENDAR_READ, CALENDAR_WRITE, check_mailbox
@@ -355,6 +356,9 @@ def apply_event_fields(ctx: Ctx, rec: EventRecord, data: dict[str, Any]) -> None
     d = rec.data
     for key, value in data.items():
         if key.startswith("@odata.") or key in IGNORED:
+            continue
+        if key == "singleValueExtendedProperties":
+            d[key] = merge_extended(d.get(key), value)
             continue
         if key not in WRITABLE:
             raise GraphError(400, "RequestBodyRead", f"The property '{key}' does not exist on type "

@@ -26,6 +26,7 @@ from ..tenant.contact_store import (
 )
 from . import attachments as graph_attachments
 from .context import Ctx, collection, count, entity
+from .extended import merge_extended
 from .item_errors import bad_segment, malformed, not_found
 from .permissions import CONTACTS_READ, CONTACTS_WRITE, check_mailbox
 
@@ -215,6 +216,9 @@ def _fields(data: dict[str, Any], current: dict[str, Any],
             continue
         if key == "categories":
             cats = list(value or [])
+            continue
+        if key == "singleValueExtendedProperties":
+            merged[key] = merge_extended(merged.get(key), value)
             continue
         if key in EMAIL_SLOTS:
             continue  # applied below, once emailAddresses itself is merged

@@ -50,13 +50,14 @@ from ..tenant.mail_store import (
 )
 from . import attachments as graph_attachments
 from .context import Ctx, collection, count, entity
+from .extended import merge_extended
 from .item_errors import bad_segment, malformed, not_found
 from .permissions import MAIL_READ, MAIL_SEND, MAIL_WRITE, check_mailbox
 
 if TYPE_CHECKING:
     from ..tenant.tenant import Mailbox
 
-ALWAYS_WRITABLE = {"categories", "flag", "importance", "inferenceClassification", "isRead",
+ALWAYS_WRITABLE = {"singleValueExtendedProperties", "categories", "flag", "importance", "inferenceClassification", "isRead",
                    "isDeliveryReceiptRequested", "isReadReceiptRequested", "toRecipients", "ccRecipients",
                    "bccRecipients", "from", "sender"}
 DRAFT_ONLY = {"body", "subject", "internetMessageId", "replyTo"}
@@ -440,6 +441,8 @@ def apply_fields(ctx: Ctx, mb: Mailbox, rec: MessageRecord, data: dict[str, Any]
                     raise GraphError(400, "InvalidInternetMessageHeader",
                                      f"The internet message header name '{h.get('name')}' should start with 'x-' or 'X-'.")
             extra["internetMessageHeaders"] = [{"name": h["name"], "value": h.get("value")} for h in value or []]
+        elif key == "singleValueExtendedProperties":
+            extra[key] = merge_extended(extra.get(key), value)
         elif key == "attachments":
             atts = []
             for i, a in enumerate(value or []):

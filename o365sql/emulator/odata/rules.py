@@ -189,24 +189,32 @@ GROUP_DEFAULT = ("id", "deletedDateTime", "classification", "createdDateTime", "
 GROUP_ENTITY_DEFAULT = GROUP_DEFAULT[:4] + ("creationOptions",) + GROUP_DEFAULT[4:]
 
 _CATEGORIES = LambdaRule(frozenset({"eq"}))
+# singleValueExtendedProperties/any(ep: ep/id eq '...' and ep/value eq '...') (graph-semantics
+# §2.1, §2.4: documented on messages; the same navigation exists on events and contacts).
+# Returned only with $expand in Graph; the emulator leaves them out unless selected.
+_EXTENDED = LambdaRule(frozenset({"eq", "ne"}), ("id", "value"))
 
 # §3.1 / §2.4: messages accept startswith and contains, not endswith; categories/any works,
 # toRecipients/any (and the other recipient collections) fail with ErrorInvalidUrlQueryFilter.
 MESSAGES = ResourceRules(
     name="messages", entity="message", family=OUTLOOK,
-    lambdas=MappingProxyType({"categories": _CATEGORIES}),
+    lambdas=MappingProxyType({"categories": _CATEGORIES,
+                              "singleValueExtendedProperties": _EXTENDED}),
     orderby_must_lead_filter=True,
     # Outlook lists mail newest first when no $orderby is given (inferred: the server "always
     # infers a sort order", query-parameters.md §orderby); $search results are sorted by sent
     # date/time and capped at 1000 (§4.1).
     default_order=(("receivedDateTime", True),),
     search="kql", search_order=(("sentDateTime", True),), search_cap=1000,
-    select_only=frozenset({"internetMessageHeaders", "uniqueBody"}),
+    select_only=frozenset({"internetMessageHeaders", "uniqueBody",
+                           "singleValueExtendedProperties"}),
 )
 MAIL_FOLDERS = ResourceRules(name="mailFolders", entity="mailFolder", family=OUTLOOK)
 EVENTS = ResourceRules(
     name="events", entity="event", family=OUTLOOK,
-    lambdas=MappingProxyType({"categories": _CATEGORIES}),
+    lambdas=MappingProxyType({"categories": _CATEGORIES,
+                              "singleValueExtendedProperties": _EXTENDED}),
+    select_only=frozenset({"singleValueExtendedProperties"}),
 )
 # §3.4: createdDateTime/lastModifiedDateTime "do not support $select" on calendarView; the
 # emulator leaves them out of $select-ed answers (inferred) and returns them otherwise.
@@ -225,10 +233,12 @@ CONTACTS = ResourceRules(
     name="contacts", entity="contact", family=OUTLOOK,
     # primary/secondary/tertiaryEmailAddress (CSDL contact type) mirror emailAddresses; the
     # emulator returns them when selected only, keeping contact-get.md's default shape (inferred).
-    select_only=frozenset({"primaryEmailAddress", "secondaryEmailAddress", "tertiaryEmailAddress"}),
+    select_only=frozenset({"primaryEmailAddress", "secondaryEmailAddress", "tertiaryEmailAddress",
+                           "singleValueExtendedProperties"}),
     lambdas=MappingProxyType({
         "emailAddresses": LambdaRule(frozenset({"eq"}), ("address",)),
         "categories": _CATEGORIES,
+        "singleValueExtendedProperties": _EXTENDED,
     }),
 )
 CONTACT_FOLDERS = ResourceRules(name="contactFolders", entity="contactFolder", family=OUTLOOK)

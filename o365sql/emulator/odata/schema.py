@@ -296,6 +296,17 @@ ENTITIES: dict[str, dict[str, PropType]] = {n: _parse_spec(s) for n, s in _ENTIT
 # Graph accepts their properties in $select (directoryObject is an open type).
 ENTITIES["directoryObject"] = {**ENTITIES["group"], **ENTITIES["user"]}
 
+# Navigation properties a $filter may reach like a collection of complex values: single-value
+# extended properties, ``singleValueExtendedProperties/any(ep: ep/id eq '...' and ep/value eq
+# '...')`` (graph-semantics §2.1, singlevaluelegacyextendedproperty-get.md). Kept apart from
+# ENTITIES, which holds exactly the CSDL's structural properties; the emulator stores them for
+# the items whose create/update bodies may carry them (odata.body NAVIGATION).
+EXTENDED = "singleValueExtendedProperties"
+COMPLEX["singleValueLegacyExtendedProperty"] = _parse_spec("id:String value:String")
+FILTERABLE_NAVIGATION: dict[str, dict[str, PropType]] = {
+    entity: {EXTENDED: PropType("singleValueLegacyExtendedProperty", "complex", True)}
+    for entity in ("message", "event", "contact")}
+
 
 class PropertyIndex:
     """Case-insensitive property lookup for one entity type.
@@ -307,7 +318,8 @@ class PropertyIndex:
 
     def __init__(self, entity: str) -> None:
         self.entity = entity
-        self.props: Mapping[str, PropType] = ENTITIES[entity]
+        self.props: Mapping[str, PropType] = {**ENTITIES[entity],
+                                              **FILTERABLE_NAVIGATION.get(entity, {})}
         self._folded = {name.lower(): name for name in self.props}
         self._complex_folded = {
             cname: {p.lower(): p for p in cprops} for cname, cprops in COMPLEX.items()

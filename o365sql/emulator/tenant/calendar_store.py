@@ -204,6 +204,9 @@ def event_json(mb: Mailbox, rec: EventRecord, tz: str | None = None, *,
     }
     if occurrence is not None:
         out["originalStart"] = start_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if d.get("singleValueExtendedProperties"):
+        # Stored by a write; Graph returns them only with $expand (odata.rules select_only).
+        out["singleValueExtendedProperties"] = [dict(p) for p in d["singleValueExtendedProperties"]]
     return out
 
 

@@ -87,9 +87,13 @@ class ContactStore:
         return [c for c in self.contacts.values() if c.folder == serial]
 
 
+#: The single-value extended properties a write stored (kept beside the contact properties).
+EXTENDED = "singleValueExtendedProperties"
+
+
 def normalise(data: dict[str, Any]) -> dict[str, Any]:
     """Every contact property present, with Graph's empty values ([] and {})."""
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {EXTENDED: data[EXTENDED]} if data.get(EXTENDED) else {}
     for name in CONTACT_PROPERTIES:
         value = data.get(name)
         if value is None and name in COLLECTIONS:
@@ -122,6 +126,9 @@ def contact_json(mb: Mailbox, rec: ContactRecord) -> dict[str, Any]:
     emails = out.get("emailAddresses") or []
     for i, name in enumerate(EMAIL_SLOTS):
         out[name] = dict(emails[i]) if i < len(emails) else None
+    if rec.data.get(EXTENDED):
+        # Stored by a write; Graph returns them only with $expand (odata.rules select_only).
+        out[EXTENDED] = [dict(p) for p in rec.data[EXTENDED]]
     return out
 
 

@@ -288,6 +288,10 @@ MESSAGE_TABLE = PropertyTable([
     ("replyTo", lambda mb, rec, sc: (rec.extra or {}).get("replyTo", [])),
     ("flag", lambda mb, rec, sc: rec.extra["flag"] if rec.extra and "flag" in rec.extra else _flag(rec)),
     ("internetMessageHeaders", _headers),
+    # Stored single-value extended properties: absent unless a write set some (Graph returns
+    # them only with $expand; the OData engine leaves them out unless selected).
+    ("singleValueExtendedProperties",
+     lambda mb, rec, sc: (rec.extra or {}).get("singleValueExtendedProperties") or ABSENT),
     ("meetingMessageType", _meeting(lambda rec: "meetingRequest", "meetingMessageType")),
     ("startDateTime", _meeting(lambda rec: _meeting_dtz(rec, end=False), "startDateTime")),
     ("endDateTime", _meeting(lambda rec: _meeting_dtz(rec, end=True), "endDateTime")),
