@@ -73,6 +73,13 @@ def collect_properties(args: argparse.Namespace, environ: Mapping[str, str]) -> 
         if not sep or not name.strip():
             raise CliError(f"-p expects Key=Value, got {item!r}")
         add(name, value)
+    # --offline / --auto-cache / --cache: the replica's properties, spelled as flags.
+    if getattr(args, "offline", False):
+        add("Offline", "true")
+    if getattr(args, "auto_cache", False):
+        add("AutoCache", "true")
+    if getattr(args, "cache", None):
+        add("CacheLocation", str(args.cache))
     return {name: value for name, value in merged.values()}
 
 

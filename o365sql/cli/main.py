@@ -44,6 +44,15 @@ def _common_options() -> argparse.ArgumentParser:
                        f"${ENV_CONNECT}")
     group.add_argument("--emulator", action="store_true", default=argparse.SUPPRESS,
                        help="start the built-in emulator and connect to it as its first user")
+    replica = common.add_argument_group("replica (fast repeat queries)")
+    replica.add_argument("--offline", action="store_true", default=argparse.SUPPRESS,
+                         help="answer from the replica alone, no network (Offline=true)")
+    replica.add_argument("--auto-cache", action="store_true", default=argparse.SUPPRESS,
+                         help="answer replicated tables from the replica, refreshing it with "
+                         "delta when older than CacheTolerance (AutoCache=true)")
+    replica.add_argument("--cache", metavar="FILE", default=argparse.SUPPRESS,
+                         help="the replica's SQLite file (CacheLocation; default "
+                         "~/.o365sql/replica.db)")
     output = common.add_argument_group("output")
     output.add_argument("-f", "--format", choices=FORMATS, default=argparse.SUPPRESS,
                         help="table (default), vertical (one line per column, psql's \\x), "
@@ -83,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("table")
     e = add("explain", "show the Graph requests a query would send (EXPLAIN)")
     e.add_argument("sql")
+    r = add("replicate", "copy tables into the local replica, or refresh it with Graph delta "
+                         "queries (REPLICATE)")
+    r.add_argument("tables", nargs="*", metavar="TABLE",
+                   help="Messages, MailFolders, Contacts, ContactFolders, Users, Groups "
+                   "(none: all of them)")
+    r.add_argument("--where", metavar="CONDITION",
+                   help="the mailboxes: \"UserId = 'x'\", \"UserId IN (SELECT Id FROM Users)\"")
     add("procedures", "list stored procedures and their parameters")
     login = add("login", "sign in and keep the tokens in OAuthSettingsLocation")
     flow = login.add_mutually_exclusive_group()
@@ -115,6 +131,21 @@ def _cmd_query(ctx: CliContext) -> int:
             raise CliError(f"-P expects NAME=VALUE, got {item!r}")
         params[name.strip().lstrip(":")] = value
     ctx.run_statement(sql.strip().rstrip(";"), params)
+    return 0
+
+
+def _cmd_replicate(ctx: CliContext) -> int:
+    tables = list(ctx.args.tables)
+    where = ctx.args.where
+    if where and len(tables) != 1:
+        raise CliError("--where applies to one table: o365sql replicate Messages --where ...")
+    if not tables:
+        sql = "REPLICATE ALL"
+    elif len(tables) == 1:
+        sql = f"REPLICATE {tables[0]}" + (f" WHERE {where}" if where else "")
+    else:
+        sql = f"REPLICATE TABLES ({', '.join(tables)})"
+    ctx.run_statement(sql, {})
     return 0
 
 
@@ -168,6 +199,7 @@ def _dispatch(ctx: CliContext) -> int:
 
         return cli_signin.login(ctx) if command == "login" else cli_signin.logout(ctx)
     handlers = {"query": _cmd_query, "shell": _cmd_shell, "tables": _cmd_tables,
+                "replicate": _cmd_replicate,
                 "describe": _cmd_describe, "explain": _cmd_explain,
                 "procedures": _cmd_procedures}
     if getattr(ctx.args, "emulator", False):
