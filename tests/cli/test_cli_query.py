@@ -103,7 +103,8 @@ def test_tables_and_describe_follow_the_catalog(cli_env):
     assert run.code == 0, run.err
     listed = [row[0] for row in csv.reader(io.StringIO(run.out))][1:]
     assert listed == [t.name for t in catalog] + [
-        "sys_tables", "sys_tablecolumns", "sys_procedures", "sys_procedureparameters"]
+        "sys_tables", "sys_tablecolumns", "sys_procedures", "sys_procedureparameters",
+        "sys_replicas"]
     run = run_cli(["describe", "events", "-f", "json"], cli_env)
     described = json.loads(run.out)
     table = catalog.table("Events")
