@@ -1,5 +1,6 @@
 """Example web application (Flask): visitors sign in with their Microsoft 365 account and see
-their inbox, contacts and next week's events, all read with SQL through o365sql.
+their inbox, contacts and next week's events, all read with SQL through o365sql, and can reply
+to a message and accept an invitation (the ReplyToMessage and RespondToEvent procedures).
 
 Stage: an application on top of o365sql's PEP 249 surface. It signs people in with the OAuth
 stored procedures (``EXEC GetOAuthAuthorizationURL`` / ``GetOAuthAccessToken`` /
@@ -33,7 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import Flask, abort, current_app, redirect, render_template, request, session, url_for
-from mailbox_sql import MailboxSQL, NotSignedIn, SignInFailed, TokenVault
+from mailbox_sql import ActionFailed, MailboxSQL, NotSignedIn, SignInFailed, TokenVault
 from werkzeug.wrappers import Response
 
 log = logging.getLogger("o365sql.examples.flask")
@@ -173,7 +174,16 @@ def _add_routes(app: Flask) -> None:
     @app.get("/inbox")
     def inbox() -> str:
         rows = _mail().query(_signed_in_user(), MailboxSQL.INBOX, {"folder": "inbox"})
-        return render_template("inbox.html", messages=rows)
+        return render_template("inbox.html", messages=rows,
+                               notice=_NOTICES.get(request.args.get("done", "")))
+
+    @app.post("/reply")
+    def reply() -> str | Response | tuple[str, int]:
+        return _action(MailboxSQL.REPLY, "inbox", "replied")
+
+    @app.post("/accept")
+    def accept() -> str | Response | tuple[str, int]:
+        return _action(MailboxSQL.ACCEPT, "events", "accepted")
 
     @app.get("/contacts")
     def contacts() -> str:
@@ -195,7 +205,27 @@ def _add_routes(app: Flask) -> None:
             end=end,
             previous=(first - timedelta(days=7)).isoformat(),
             next=(first + timedelta(days=7)).isoformat(),
+            first=first.isoformat(),
+            notice=_NOTICES.get(request.args.get("done", "")),
         )
+
+
+_NOTICES = {"replied": "Reply sent.", "accepted": "Invitation accepted."}
+
+
+def _action(sql: str, page: str, done: str) -> str | Response | tuple[str, int]:
+    """Run an action from a form (CSRF-checked) and go back to ``page``."""
+    _check_csrf()
+    item = request.form.get("id", "")
+    if not item:
+        abort(400, "the form names no item")
+    try:
+        _mail().act(_signed_in_user(), sql, {"id": item, "comment": request.form.get("comment", "")})
+    except ActionFailed as err:
+        return render_template("error.html", title="Graph refused the action",
+                               message=str(err)), 502
+    back = request.form.get("back")
+    return redirect(url_for(page, done=done, start=back) if back else url_for(page, done=done))
 
 
 def _start_day(text: str | None) -> date:

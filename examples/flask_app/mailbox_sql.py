@@ -21,7 +21,11 @@ from typing import Any
 
 import o365sql
 
-__all__ = ["MailboxSQL", "NotSignedIn", "SignInFailed", "TokenVault", "Tokens"]
+__all__ = ["ActionFailed", "MailboxSQL", "NotSignedIn", "SignInFailed", "TokenVault", "Tokens"]
+
+
+class ActionFailed(Exception):
+    """An action (reply, accept) Graph refused; the message says why."""
 
 
 class NotSignedIn(Exception):
@@ -107,7 +111,7 @@ class MailboxSQL:
 
     #: The newest 20 messages of the Inbox folder ('inbox' is Graph's well-known folder name).
     INBOX = (
-        "SELECT Subject, From_EmailAddress_Name, From_EmailAddress_Address, ReceivedDateTime, "
+        "SELECT Id, Subject, From_EmailAddress_Name, From_EmailAddress_Address, ReceivedDateTime, "
         "IsRead FROM Messages WHERE ParentFolderId = :folder "
         "ORDER BY ReceivedDateTime DESC LIMIT 20"
     )
@@ -118,8 +122,8 @@ class MailboxSQL:
     )
     #: Events overlapping [start, end): CalendarView needs both window columns.
     EVENTS = (
-        "SELECT Subject, Start_DateTime, End_DateTime, IsAllDay, Location_DisplayName, "
-        "Organizer_EmailAddress_Name FROM CalendarView "
+        "SELECT Id, Subject, Start_DateTime, End_DateTime, IsAllDay, Location_DisplayName, "
+        "Organizer_EmailAddress_Name, IsOrganizer, ResponseStatus_Response FROM CalendarView "
         "WHERE StartDateTime = :start AND EndDateTime = :end ORDER BY Start_DateTime, Subject"
     )
 
@@ -198,6 +202,21 @@ class MailboxSQL:
             return self._run(
                 sql, params, oauth_access_token=tokens.access_token, initiate_oauth="OFF"
             )
+
+    #: Reply to a message's sender with a comment (Graph's reply action).
+    REPLY = "EXEC ReplyToMessage @Id = :id, @Comment = :comment"
+    #: Accept a meeting invitation, telling the organizer.
+    ACCEPT = "EXEC RespondToEvent @Id = :id, @Response = 'accept', @Comment = :comment"
+
+    def act(self, user: str, sql: str, params: Mapping[str, Any]) -> None:
+        """Run an action procedure (``REPLY``, ``ACCEPT``) as ``user``; raises ``ActionFailed``
+        with o365sql's message (it names Graph's error and never a token)."""
+        try:
+            self.query(user, sql, params)
+        except NotSignedIn:
+            raise
+        except o365sql.Error as err:
+            raise ActionFailed(str(err)) from None
 
     @staticmethod
     def first_address(email_addresses: str | None) -> str:

@@ -15,6 +15,7 @@ from webapp_scenarios import (
     full_journey,
     refresh_after_rejection,
     refresh_before_expiry,
+    reply_and_accept,
     revoked_sign_in,
     tampered_callback,
 )
@@ -56,3 +57,9 @@ def test_callback_with_foreign_or_tampered_state_is_refused(
     page: Page, browser: Chromium, site: AppServer, emulator: Emulator
 ) -> None:
     tampered_callback(page, browser, site, emulator)
+
+
+def test_reply_to_a_message_and_accept_an_invitation(
+    page: Page, site: AppServer, emulator: Emulator
+) -> None:
+    reply_and_accept(page, site, emulator, emulator.users[5], emulator.users[0])

@@ -8,12 +8,16 @@ shows which token grants the app used.
 
 from __future__ import annotations
 
+import json
 import re
+import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from webapp_browser import Chromium, Page
 from webapp_checks import (
+    app_rows,
     check_contacts,
     check_cookies,
     check_events,
@@ -25,11 +29,14 @@ from webapp_checks import (
 from webapp_oracle import GraphOracle
 from webapp_servers import AppServer
 
+import o365sql
+
 __all__ = [
     "declined_consent",
     "full_journey",
     "refresh_after_rejection",
     "refresh_before_expiry",
+    "reply_and_accept",
     "revoked_sign_in",
     "tampered_callback",
 ]
@@ -164,3 +171,79 @@ def tampered_callback(page: Page, browser: Chromium, app: AppServer, emulator: A
     assert grants(emulator, "authorization_code") == codes_before
     page.goto(app.url + "/inbox")
     assert urlsplit(page.url).path == "/"
+
+
+_MARK_ROW_JS = """(() => {
+  const row = Array.from(document.querySelectorAll(%(rows)s))
+    .find(r => r.querySelector('.subject').textContent === %(subject)s);
+  if (!row) return false;
+  const comment = row.querySelector('.reply-comment');
+  if (comment) comment.value = %(comment)s;
+  const button = row.querySelector(%(button)s);
+  if (!button) return false;
+  button.id = 'chosen-action';
+  return true;
+})()"""
+
+
+def _choose(page: Page, rows: str, subject: str, button: str, comment: str = "") -> None:
+    """Mark ``button`` in the row showing ``subject`` (typing ``comment`` in its reply box)."""
+    found = page.evaluate(_MARK_ROW_JS % {"rows": json.dumps(rows), "subject": json.dumps(subject),
+                                          "comment": json.dumps(comment),
+                                          "button": json.dumps(button)})
+    assert found, f"no row with {subject!r} and a {button} on {page.url}"
+
+
+def reply_and_accept(page: Page, app: AppServer, emulator: Any, user: str, other: str) -> None:
+    """``other`` mails ``user`` and invites them to a meeting tomorrow; in the site ``user``
+    replies with a comment and accepts the invitation; ``other``'s Inbox holds the reply and
+    their event shows ``user`` as accepted (read through o365sql as ``other``)."""
+    subject = "Lunch " + secrets.token_hex(4)
+    comment = "Yes, see you at noon ✓"
+    organizer = o365sql.connect(
+        GraphURL=emulator.graph_url, AuthorityURL=emulator.authority,
+        AzureTenant=emulator.tenant_id, SSLServerCert=emulator.ca_path,
+        OAuthAccessToken=emulator.mint_token(user=other, scopes=[
+            "Mail.ReadWrite", "Mail.Send", "Calendars.ReadWrite"]))
+    try:
+        cur = organizer.cursor()
+        cur.execute("EXEC SendMail @ToRecipients = :to, @Subject = :s, @Content = 'Free?'",
+                    {"to": user, "s": subject})
+        tomorrow = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0,
+                                             tzinfo=None) + timedelta(days=1)
+        cur.execute(
+            "INSERT INTO Events (Subject, Start_DateTime, Start_TimeZone, End_DateTime, "
+            "End_TimeZone, Attendees) VALUES (:s, :start, 'UTC', :end, 'UTC', :who)",
+            {"s": subject, "start": tomorrow, "end": tomorrow + timedelta(hours=1),
+             "who": json.dumps([{"emailAddress": {"address": user}, "type": "required"}])})
+
+        sign_in(page, app, emulator, user)
+        _choose(page, "#messages tr.message", subject, ".reply-button", comment)
+        page.click("#chosen-action")
+        page.wait_for_url(app.url + "/inbox?done=replied")
+        assert page.text("#notice") == "Reply sent."
+        cur.execute("SELECT From_EmailAddress_Address, Body_Content FROM Messages "
+                    "WHERE ParentFolderId = 'Inbox' AND Subject = :s", {"s": "RE: " + subject})
+        replies = cur.fetchall()
+        assert len(replies) == 1 and replies[0][0].lower() == user.lower()
+        assert comment in replies[0][1]
+
+        page.click("#nav-events")
+        page.wait_for_url(app.url + "/events")
+        _choose(page, "#events tr.event", subject, ".accept-button")
+        page.click("#chosen-action")
+        page.wait_for_url(app.url + "/events?done=accepted")
+        assert page.text("#notice") == "Invitation accepted."
+        shown = app_rows(page, "#events tr.event", [(".subject", None), (".response", None)])
+        assert [r[1].split()[0] for r in shown if r[0] == subject] == ["accepted"]
+        assert not page.evaluate(
+            "Array.from(document.querySelectorAll('#events tr.event')).some(r => "
+            f"r.querySelector('.subject').textContent === {json.dumps(subject)} && "
+            "r.querySelector('.accept-button') !== null)")
+        cur.execute("SELECT Attendees FROM Events WHERE Subject = :s", {"s": subject})
+        (attendees,), = cur.fetchall()
+        answers = {a["emailAddress"]["address"].lower(): a["status"]["response"]
+                   for a in json.loads(attendees)}
+        assert answers == {user.lower(): "accepted"}
+    finally:
+        organizer.close()

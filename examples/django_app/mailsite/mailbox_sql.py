@@ -21,11 +21,15 @@ from django.conf import settings
 import o365sql
 
 __all__ = [
+    "ACCEPT",
     "CONTACTS",
     "EVENTS",
     "INBOX",
+    "REPLY",
+    "ActionFailed",
     "NotSignedIn",
     "SignInFailed",
+    "act",
     "authorization_url",
     "first_address",
     "query",
@@ -39,8 +43,8 @@ SESSION_TOKENS = "o365sql_tokens"
 
 #: The newest 20 messages of the Inbox folder ('inbox' is Graph's well-known folder name).
 INBOX = (
-    "SELECT Subject, From_EmailAddress_Name, From_EmailAddress_Address, ReceivedDateTime, IsRead "
-    "FROM Messages WHERE ParentFolderId = :folder ORDER BY ReceivedDateTime DESC LIMIT 20"
+    "SELECT Id, Subject, From_EmailAddress_Name, From_EmailAddress_Address, ReceivedDateTime, "
+    "IsRead FROM Messages WHERE ParentFolderId = :folder ORDER BY ReceivedDateTime DESC LIMIT 20"
 )
 #: The contacts of the default contacts folder, by name.
 CONTACTS = (
@@ -49,10 +53,18 @@ CONTACTS = (
 )
 #: Events overlapping [start, end): CalendarView needs both window columns.
 EVENTS = (
-    "SELECT Subject, Start_DateTime, End_DateTime, IsAllDay, Location_DisplayName, "
-    "Organizer_EmailAddress_Name FROM CalendarView "
+    "SELECT Id, Subject, Start_DateTime, End_DateTime, IsAllDay, Location_DisplayName, "
+    "Organizer_EmailAddress_Name, IsOrganizer, ResponseStatus_Response FROM CalendarView "
     "WHERE StartDateTime = :start AND EndDateTime = :end ORDER BY Start_DateTime, Subject"
 )
+#: Reply to a message's sender with a comment (Graph's reply action).
+REPLY = "EXEC ReplyToMessage @Id = :id, @Comment = :comment"
+#: Accept a meeting invitation, telling the organizer.
+ACCEPT = "EXEC RespondToEvent @Id = :id, @Response = 'accept', @Comment = :comment"
+
+
+class ActionFailed(Exception):
+    """An action (reply, accept) Graph refused; the message says why."""
 
 
 class NotSignedIn(Exception):
@@ -155,6 +167,17 @@ def query(
         # Revoked, or the clocks disagree: one refresh, one retry.
         tokens = _refresh(session, tokens)
         return _run(sql, params, oauth_access_token=tokens["access_token"], initiate_oauth="OFF")
+
+
+def act(session: MutableMapping[str, Any], sql: str, params: Mapping[str, Any]) -> None:
+    """Run an action procedure (``REPLY``, ``ACCEPT``) with the session's tokens; raises
+    ``ActionFailed`` with o365sql's message (it names Graph's error and never a token)."""
+    try:
+        query(session, sql, params)
+    except NotSignedIn:
+        raise
+    except o365sql.Error as err:
+        raise ActionFailed(str(err)) from None
 
 
 def first_address(email_addresses: str | None) -> str:

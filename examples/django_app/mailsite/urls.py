@@ -14,4 +14,6 @@ urlpatterns = [
     path("inbox", views.inbox, name="inbox"),
     path("contacts", views.contacts, name="contacts"),
     path("events", views.events, name="events"),
+    path("reply", views.reply, name="reply"),
+    path("accept", views.accept, name="accept"),
 ]

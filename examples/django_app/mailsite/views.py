@@ -1,5 +1,5 @@
-"""Views of the example site: sign-in with Microsoft, the callback, sign-out, and the inbox,
-contacts and events pages.
+"""Views of the example site: sign-in with Microsoft, the callback, sign-out, the inbox,
+contacts and events pages, and two actions: reply to a message, accept an invitation.
 
 Stage: HTTP handling, on top of ``mailbox_sql`` (which runs all SQL). The sign-in state is a
 random value per attempt, kept in the session and compared with the callback's ``state``
@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from mailsite import mailbox_sql
-from mailsite.mailbox_sql import NotSignedIn, SignInFailed
+from mailsite.mailbox_sql import ActionFailed, NotSignedIn, SignInFailed
 
 log = logging.getLogger("mailsite")
 
@@ -115,7 +115,39 @@ def logout(request: HttpRequest) -> HttpResponse:
 @signed_in_only
 def inbox(request: HttpRequest) -> HttpResponse:
     rows = mailbox_sql.query(request.session, mailbox_sql.INBOX, {"folder": "inbox"})
-    return render(request, "mailsite/inbox.html", {"messages": rows})
+    return render(request, "mailsite/inbox.html",
+                  {"messages": rows, "notice": _NOTICES.get(request.GET.get("done", ""))})
+
+
+_NOTICES = {"replied": "Reply sent.", "accepted": "Invitation accepted."}
+
+
+def _action(request: HttpRequest, sql: str, page: str, done: str) -> HttpResponse:
+    """Run an action from a form (CSRF-checked by Django) and go back to ``page``."""
+    item = request.POST.get("id", "")
+    if not item:
+        return HttpResponseBadRequest("the form names no item")
+    try:
+        mailbox_sql.act(request.session, sql,
+                        {"id": item, "comment": request.POST.get("comment", "")})
+    except ActionFailed as err:
+        return render(request, "mailsite/error.html",
+                      {"title": "Graph refused the action", "message": str(err)}, status=502)
+    back = request.POST.get("back", "")
+    query = {"done": done, **({"start": back} if back else {})}
+    return redirect(f"{reverse(page)}?{urlencode(query)}")
+
+
+@require_POST
+@signed_in_only
+def reply(request: HttpRequest) -> HttpResponse:
+    return _action(request, mailbox_sql.REPLY, "inbox", "replied")
+
+
+@require_POST
+@signed_in_only
+def accept(request: HttpRequest) -> HttpResponse:
+    return _action(request, mailbox_sql.ACCEPT, "events", "accepted")
 
 
 @require_GET
@@ -150,5 +182,7 @@ def events(request: HttpRequest) -> HttpResponse:
             "end": end,
             "previous": (first - timedelta(days=7)).isoformat(),
             "next": (first + timedelta(days=7)).isoformat(),
+            "first": first.isoformat(),
+            "notice": _NOTICES.get(request.GET.get("done", "")),
         },
     )
