@@ -25,8 +25,10 @@ agree value for value.
 from __future__ import annotations
 
 import concurrent.futures
+import queue
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -39,6 +41,8 @@ from .store import FOLDERS_SCOPE, ReplicaStore
 from .store import quote as q
 from .tracking import Tracking, tracking
 
+#: Pages that may wait between the threads reading Graph and the one writing SQLite.
+_QUEUED = 8
 #: Statuses that make one mailbox fail alone (an app scoped away, an inactive mailbox).
 SKIPPED_STATUSES = (403, 404)
 
@@ -56,6 +60,17 @@ class Outcome:
     requests: int = 0
     seconds: float = 0.0
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One delta round to run: its scope, first path, stored link, and whether the replica
+    already holds rows of it (else any left over are cleared first)."""
+
+    scope: str
+    path: str
+    link: str | None
+    known: bool
 
 
 @dataclass
@@ -135,15 +150,12 @@ class Refresher:
     def _collection(self, spec: Tracking, table: Table, mailbox: str, outcome: Outcome) -> None:
         columns = self.store.ensure_table(self.store.db, table)
         path = spec.items if not spec.mailbox else mailbox_path(mailbox) + "/" + spec.items
-        scopes = self.store.scopes(table.name, mailbox)
-        stored = scopes.get("")
-        round_ = self._round("", path, stored.link if stored else None, table, columns)
+        stored = self.store.scopes(table.name, mailbox).get("")
+        job = _Job("", path, stored.link if stored else None, stored is not None)
         with self.store.transaction() as db:
-            if round_.restarted or stored is None:
-                self._clear(db, table, mailbox, None)
-            self._apply(db, table, columns, mailbox, None, round_, outcome)
+            links = self._stream(db, table, columns, mailbox, [job], None, outcome)
             rows = self._count(db, table, mailbox, None)
-            self.store.set_scope(db, table.name, mailbox, "", round_.link, rows)
+            self.store.set_scope(db, table.name, mailbox, "", links[""], rows)
             self.store.mark(db, table, mailbox, error=None, refreshed=True)
         outcome.rows = rows
 
@@ -154,73 +166,139 @@ class Refresher:
         scopes = self.store.scopes(table.name, mailbox)
         listing = scopes.get(FOLDERS_SCOPE)
         folder_round = self._round(FOLDERS_SCOPE, f"{base}/{spec.folders}",
-                                   listing.link if listing else None, None, (),
+                                   listing.link if listing else None, None,
                                    select="id,parentFolderId")
         known = {s: state.parent for s, state in scopes.items() if s != FOLDERS_SCOPE}
-        if folder_round.restarted or listing is None:
-            folders: dict[str, str | None] = {}
-        else:
-            folders = dict(known)
+        folders: dict[str, str | None] = {} if folder_round.restarted or listing is None \
+            else dict(known)
         for item in folder_round.items:
             ident = str(item["id"])
             if "@removed" in item:
                 folders.pop(ident, None)
             else:
                 folders[ident] = item.get("parentFolderId")
-        gone = [s for s in known if s not in folders]
         # One round per folder, a few folders at once; new folders start without a link.
-        rounds: list[_Round] = []
-        with concurrent.futures.ThreadPoolExecutor(self.concurrency) as pool:
-            futures = [pool.submit(self._round, folder,
-                                   f"{base}/{spec.items.format(folder=quote(folder, safe=''))}",
-                                   scopes[folder].link if folder in scopes else None, table, columns)
-                       for folder in folders]
-            for future in futures:
-                rounds.append(future.result())
-        parent = table.column("ParentFolderId")
+        jobs = [_Job(folder, f"{base}/{spec.items.format(folder=quote(folder, safe=''))}",
+                     scopes[folder].link if folder in scopes else None, folder in scopes)
+                for folder in folders]
+        by_folder = table.column("ParentFolderId") is not None
         with self.store.transaction() as db:
-            for folder in gone:
+            for folder in (s for s in known if s not in folders):
                 outcome.removed += self._clear(db, table, mailbox, folder)
                 self.store.drop_scope(db, table.name, mailbox, folder)
+            links = self._stream(db, table, columns, mailbox, jobs, by_folder, outcome)
             total = 0
-            for round_ in rounds:
-                if round_.restarted or round_.scope not in scopes:
-                    self._clear(db, table, mailbox, round_.scope)
-                self._apply(db, table, columns, mailbox, round_.scope if parent else None, round_,
-                            outcome)
-                rows = self._count(db, table, mailbox, round_.scope)
+            for job in jobs:
+                rows = self._count(db, table, mailbox, job.scope)
                 total += rows
-                self.store.set_scope(db, table.name, mailbox, round_.scope, round_.link, rows,
-                                     folders.get(round_.scope))
+                self.store.set_scope(db, table.name, mailbox, job.scope, links[job.scope], rows,
+                                     folders.get(job.scope))
             self.store.set_scope(db, table.name, mailbox, FOLDERS_SCOPE, folder_round.link,
                                  len(folders))
             self.store.mark(db, table, mailbox, error=None, refreshed=True)
         outcome.rows = total
-        outcome.resynced += sum(1 for r in rounds if r.restarted) + int(folder_round.restarted)
+        outcome.resynced += int(folder_round.restarted)
+
+    def _stream(self, db: Any, table: Table, columns: Sequence[Column], mailbox: str,
+                jobs: Sequence[_Job], by_folder: bool | None, outcome: Outcome) -> dict[str, str]:
+        """Run the jobs' delta rounds (a few at once) and apply their pages as they arrive,
+        inside the caller's transaction; returns each scope's new delta link. Memory stays
+        bounded: at most ``_QUEUED`` pages wait between the readers and the writer."""
+        events: queue.Queue[tuple[str, str, Any]] = queue.Queue(maxsize=_QUEUED)
+        stop = threading.Event()
+        links: dict[str, str] = {}
+
+        def put(event: tuple[str, str, Any]) -> None:
+            while not stop.is_set():
+                try:
+                    events.put(event, timeout=0.1)
+                    return
+                except queue.Full:
+                    continue
+
+        def work(job: _Job) -> None:
+            try:
+                self._round_events(job, table, columns, put, stop)
+            except Exception as exc:  # noqa: BLE001 - handed to the writer, which raises it
+                put(("error", job.scope, exc))
+            finally:
+                put(("done", job.scope, None))
+
+        for job in jobs:
+            if not job.known:  # a first copy of this scope: nothing of it may linger
+                self._clear(db, table, mailbox, job.scope if by_folder else None)
+        pool = concurrent.futures.ThreadPoolExecutor(self.concurrency)
+        try:
+            for job in jobs:
+                pool.submit(work, job)
+            remaining = len(jobs)
+            while remaining:
+                kind, scope, value = events.get()
+                folder = scope if by_folder else None
+                if kind == "done":
+                    remaining -= 1
+                elif kind == "error":
+                    raise value
+                elif kind == "restart":  # Graph forgot the link: this scope starts over
+                    self._clear(db, table, mailbox, folder)
+                    outcome.resynced += 1
+                elif kind == "link":
+                    links[scope] = value
+                else:
+                    self._apply(db, table, columns, mailbox, folder, value, outcome)
+        finally:
+            stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+        for job in jobs:
+            if job.scope not in links:
+                raise ProgrammingError(f"Graph ended a delta round of {job.path} without a "
+                                       "deltaLink")
+        return links
 
     # -- Graph -------------------------------------------------------------------------------
+    def _round_events(self, job: _Job, table: Table, columns: Sequence[Column],
+                      put: Callable[[tuple[str, str, Any]], None], stop: threading.Event) -> None:
+        """One delta round as events: ``page`` (its items), ``restart`` (410: Graph no longer
+        knows the link, or a nextLink of it; the round starts over without one), ``link``."""
+        headers = (("Prefer", f"odata.maxpagesize={table.max_page_size}"),)
+        request = (_request(job.link, self.graph.base_url, headers) if job.link is not None
+                   else self._first(job.path, columns, None, headers))
+        for attempt in range(3):
+            try:
+                for payload in self.graph.payloads(request):
+                    if stop.is_set():
+                        return
+                    put(("page", job.scope, payload.get("value") or []))
+                    link = payload.get("@odata.deltaLink")
+                    if link:
+                        put(("link", job.scope, str(link)))
+                return
+            except Error as exc:
+                if exc.status != 410 or attempt == 2:
+                    raise
+            put(("restart", job.scope, None))
+            request = self._first(job.path, columns, None, headers)
+
     def _round(self, scope: str, path: str, link: str | None, table: Table | None,
-               columns: Sequence[Column], select: str | None = None) -> _Round:
-        """Every page of one delta round; a link Graph no longer knows (410) restarts it."""
-        size = table.max_page_size if table is not None else 1000
-        headers = (("Prefer", f"odata.maxpagesize={size}"),)
+               select: str | None = None) -> _Round:
+        """Every page of one small delta round (a folder list); 410 restarts it."""
+        headers = (("Prefer", "odata.maxpagesize=1000"),)
         if link is not None:
             try:
                 return self._pages(scope, _request(link, self.graph.base_url, headers))
             except Error as exc:
                 if exc.status != 410:
                     raise
-            fresh = self._pages(scope, self._first(path, table, columns, select, headers))
+            fresh = self._pages(scope, self._first(path, (), select, headers))
             fresh.restarted = True
             return fresh
-        return self._pages(scope, self._first(path, table, columns, select, headers))
+        return self._pages(scope, self._first(path, (), select, headers))
 
     @staticmethod
-    def _first(path: str, table: Table | None, columns: Sequence[Column], select: str | None,
+    def _first(path: str, columns: Sequence[Column], select: str | None,
                headers: tuple[tuple[str, str], ...]) -> GraphRequest:
         params: list[tuple[str, str]] = []
         chosen = select if select is not None else select_list(columns)
-        # calendarView delta takes no $select (graph-semantics §7); the others do.
         if chosen:
             params.append(("$select", chosen))
         return GraphRequest("GET", path, tuple(params), headers)
@@ -239,7 +317,7 @@ class Refresher:
 
     # -- SQLite ------------------------------------------------------------------------------
     def _apply(self, db: Any, table: Table, columns: Sequence[Column], mailbox: str,
-               folder: str | None, round_: _Round, outcome: Outcome) -> None:
+               folder: str | None, items: Sequence[dict[str, Any]], outcome: Outcome) -> None:
         readers = _readers(table, columns, mailbox)
         names = ", ".join(q(c.name) for c in columns)
         marks = ", ".join("?" for _ in columns)
@@ -250,7 +328,7 @@ class Refresher:
         if folder is not None:
             delete += f" AND {q('ParentFolderId')} = ?"
         rows, gone = [], []
-        for item in round_.items:
+        for item in items:
             if "@removed" in item:
                 gone.append((*args, item.get("id")) + ((folder,) if folder is not None else ()))
             else:
