@@ -16,6 +16,7 @@ mailbox, looked up once.
 from __future__ import annotations
 
 import base64
+import os
 from typing import Any
 from urllib.parse import quote
 
@@ -84,8 +85,23 @@ def _content_type(value: Any) -> str:
     return text
 
 
+def mime_request(path: str, mime: Any, procedure: str) -> GraphRequest:
+    """A POST of a whole MIME message: base64, ``Content-Type: text/plain`` (user-sendmail.md,
+    user-post-messages.md)."""
+    if isinstance(mime, str):
+        mime = mime.encode("utf-8")
+    if not isinstance(mime, (bytes, bytearray)) or not mime.strip():
+        raise ProgrammingError(f"procedure {procedure}: @MimeContent takes the message as MIME "
+                               "text or bytes")
+    return GraphRequest("POST", path, headers=(("Content-Type", "text/plain"),),
+                        body=base64.b64encode(bytes(mime)).decode("ascii"))
+
+
 def _send_mail(context: Any, args: dict[str, Any]) -> list[tuple[Any, ...]]:
     base = mailbox(context, "SendMail", args["UserId"])
+    if args.get("MimeContent") is not None:
+        context.graph.send(mime_request(f"{base}/sendMail", args["MimeContent"], "SendMail"))
+        return [("Success",)]
     if args.get("Id"):
         # A draft by id: its own recipients, subject and body (message-send.md).
         call(context, "POST", f"{base}/messages/{item(args['Id'], 'SendMail')}/send")
@@ -117,6 +133,31 @@ def _send_mail(context: Any, args: dict[str, Any]) -> list[tuple[Any, ...]]:
     call(context, "POST", f"{base}/sendMail",
          {"message": message, "saveToSentItems": True if save is None else bool(save)})
     return [("Success",)]
+
+
+def _draft_from_mime(context: Any, args: dict[str, Any]) -> list[tuple[Any, ...]]:
+    base = mailbox(context, "CreateDraftFromMime", args["UserId"])
+    created = context.graph.send(mime_request(f"{base}/messages", args.get("MimeContent"),
+                                              "CreateDraftFromMime")) or {}
+    return [(created.get("id"), created.get("subject"))]
+
+
+def _download_email(context: Any, args: dict[str, Any]) -> list[tuple[Any, ...]]:
+    base = mailbox(context, "DownloadEmail", args["UserId"])
+    message = item(args.get("Id"), "DownloadEmail")
+    data = b"".join(context.graph.download(GraphRequest("GET", f"{base}/messages/{message}/$value")))
+    folder = args.get("DownloadLocation")
+    if folder is None:
+        return [(args["Id"], data, None)]
+    if not os.path.isdir(os.fspath(folder)):
+        raise ProgrammingError(f"procedure DownloadEmail: @DownloadLocation {folder!r} is not a "
+                               "folder")
+    target = os.path.join(os.fspath(folder), str(args.get("FileName") or "message.eml"))
+    if os.path.basename(target) != str(args.get("FileName") or "message.eml"):
+        raise ProgrammingError("procedure DownloadEmail: @FileName is a name, not a path")
+    with open(target, "wb") as handle:
+        handle.write(data)
+    return [(args["Id"], None, target)]
 
 
 def folder_id(context: Any, base: str, value: Any, procedure: str) -> str:
@@ -198,6 +239,8 @@ register(Procedure(
      Parameter("FromEmail", "String", False, "send as this address"),
      Parameter("ContentType", "String", False, "text (default) or html", "text"),
      Parameter("SaveToSentItems", "Boolean", False, "keep a copy in Sent Items", True),
+     Parameter("MimeContent", "String", False,
+               "the whole message as MIME (text or bytes), sent as Graph's MIME form instead"),
      _USER],
     _STATUS, _send_mail))
 
@@ -227,3 +270,15 @@ register(Procedure(
      Parameter("ParentFolderId", "String", False, "a folder id or well-known name"),
      Parameter("IsHidden", "Boolean", False, "create it hidden", False), _USER],
     (ResultColumn("Id", "String"), ResultColumn("DisplayName", "String")), _create_folder))
+
+register(Procedure(
+    "CreateDraftFromMime", "Creates a draft from a whole MIME message (Graph's MIME form).",
+    [Parameter("MimeContent", "String", True, "the message as MIME (text or bytes)"), _USER],
+    (ResultColumn("Id", "String"), ResultColumn("Subject", "String")), _draft_from_mime))
+register(Procedure(
+    "DownloadEmail", "Downloads a message as MIME (/$value): as a row, or to a file.",
+    [_MESSAGE, Parameter("DownloadLocation", "String", False, "a folder to write the file to"),
+     Parameter("FileName", "String", False, "the file's name (default message.eml)"), _USER],
+    (ResultColumn("Id", "String"), ResultColumn("Content", "Binary", "the MIME bytes"),
+     ResultColumn("FilePath", "String", "the file written (with DownloadLocation)")),
+    _download_email))

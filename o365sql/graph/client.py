@@ -324,7 +324,11 @@ class GraphClient:
                     method,
                     url,
                     headers=sent_headers,
-                    json=body,
+                    # Text (a base64 MIME message, sent with Content-Type: text/plain) as is;
+                    # anything else as JSON.
+                    json=None if isinstance(body, (str, bytes)) else body,
+                    data=body.encode("utf-8") if isinstance(body, str) else
+                    body if isinstance(body, bytes) else None,
                     # Each wait (connect, each read) is cut to what is left of the call's
                     # Timeout, so a slow answer ends the call instead of being retried.
                     timeout=state.remaining(),

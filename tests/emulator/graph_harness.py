@@ -26,8 +26,11 @@ class Client:
         return Principal("client", uid, scopes if user is not None else frozenset(), roles)
 
     def call(self, method: str, path: str, query: str = "", body: Any = None, headers: dict[str, str] | None = None,
-             principal: Principal | None = None, **who: Any) -> tuple[int, Any, dict[str, str]]:
-        raw = json.dumps(body).encode() if body is not None else b""
+             principal: Principal | None = None, raw: bytes | None = None,
+             **who: Any) -> tuple[int, Any, dict[str, str]]:
+        """One request; ``body`` is sent as JSON, ``raw`` as given (a MIME body)."""
+        if raw is None:
+            raw = json.dumps(body).encode() if body is not None else b""
         req = EmuRequest(method, path, query, {k.lower(): v for k, v in (headers or {}).items()}, raw,
                          principal or self.principal(**who), "req-1")
         try:

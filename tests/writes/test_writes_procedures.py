@@ -223,7 +223,9 @@ def test_app_only_sends_as_a_user_by_user_id(app: Any, other: Any, emulator: Emu
 PROCEDURES = {
     "SendMail": {"Id", "Subject", "Content", "Attachments", "FileName", "LocalFile",
                  "ContentBytes", "ToRecipients", "CCRecipients", "BccRecipients", "SenderEmail",
-                 "FromEmail", "ContentType", "SaveToSentItems", "UserId"},
+                 "FromEmail", "ContentType", "SaveToSentItems", "MimeContent", "UserId"},
+    "CreateDraftFromMime": {"MimeContent", "UserId"},
+    "DownloadEmail": {"Id", "DownloadLocation", "FileName", "UserId"},
     "MoveMail": {"Id", "DestinationId", "UserId"},
     "CopyMail": {"Id", "DestinationId", "UserId"},
     "ForwardMail": {"Id", "ToRecipients", "Comment", "UserId"},

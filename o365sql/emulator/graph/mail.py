@@ -16,6 +16,7 @@ Hands on: ``EmuResponse`` to ``graph.service``; deliveries to other mailboxes ar
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import functools
 import hashlib
@@ -52,6 +53,7 @@ from . import attachments as graph_attachments
 from .context import Ctx, collection, count, entity
 from .extended import merge_extended
 from .item_errors import bad_segment, malformed, not_found
+from .mime_in import is_mime, message_from_mime
 from .permissions import MAIL_READ, MAIL_SEND, MAIL_WRITE, check_mailbox
 
 if TYPE_CHECKING:
@@ -125,7 +127,8 @@ def messages(ctx: Ctx, mb: Mailbox, segs: list[str], context: str, folder: MailF
         if ctx.method == "POST":
             _need(ctx, mb, write=True)
             target = folder or mb.mail.folders[mb.mail.well_known["drafts"]]
-            rec = create_draft(ctx, mb, ctx.entity_body("message"), target)
+            data = message_from_mime(ctx) if is_mime(ctx) else ctx.entity_body("message")
+            rec = create_draft(ctx, mb, data, target)
             return entity(ctx, message_json(mb, rec), MESSAGES, context, status=201, body=True, select=False)
         raise graph_attachments.method_not_allowed()
     if segs[0] == "$count" and len(segs) == 1:
@@ -508,6 +511,12 @@ def make_response(ctx: Ctx, mb: Mailbox, orig: MessageRecord, action: str, body:
 
 
 def send_mail(ctx: Ctx, mb: Mailbox) -> EmuResponse:
+    if is_mime(ctx):
+        # A MIME message is sent and saved in Sent Items (user-sendmail.md, MIME example).
+        draft = create_draft(ctx, mb, message_from_mime(ctx), mb.mail.folders[mb.mail.well_known["drafts"]])
+        _require_recipients(mb, draft)
+        deliver(ctx, mb, draft, save=True)
+        return EmuResponse(202)
     body = ctx.action_body("sendMail")
     message = body.get("message")
     if not isinstance(message, dict):
@@ -595,4 +604,9 @@ def mime(mb: Mailbox, rec: MessageRecord) -> str:
         out.add_alternative(msg["body"]["content"], subtype="html")
     else:
         out.set_content(msg["body"]["content"])
+    for att in graph_attachments.message_attachments(rec):
+        if att.get("@odata.type") == graph_attachments.FILE:
+            maintype, _, subtype = (att.get("contentType") or "application/octet-stream").partition("/")
+            out.add_attachment(base64.b64decode(att["contentBytes"]), maintype=maintype,
+                               subtype=subtype or "octet-stream", filename=att.get("name"))
     return out.as_string()
