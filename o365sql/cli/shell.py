@@ -3,7 +3,8 @@
 Stage: entry point (as ``main``). It reads statements that may span lines and end with
 ``;``, hands each to ``CliContext.run_statement`` (which prints through ``output``), and
 handles meta commands (``.tables``, ``.describe T``, ``.explain SQL``, ``.format csv``, ...).
-With a terminal it uses the stdlib ``readline``: a history file (``~/.o365sql_history``, or
+With a terminal it uses prompt_toolkit when the ``shell`` extra is installed (``prompt.py``:
+highlighting and completion as you type), else the stdlib ``readline``: a history file (``~/.o365sql_history``, or
 ``$O365SQL_HISTORY``) where a multi-line statement is one entry, and tab completion of SQL
 keywords, table and column names, also of tables named later in the statement (``complete()``
 is a pure function, so it is tested without a terminal; a second Tab lists the candidates). Without a terminal
@@ -279,9 +280,11 @@ class Shell:
         self._screen: IO[str] = ctx.stdout  # where results go when not to a file (\o)
         self._output_file: IO[str] | None = None
         self._reading: list[str] = []  # files being read by \i, to refuse a loop
+        self._read: Any = input  # prompt_toolkit's reader when the shell extra is installed
+
 
     # -- readline -------------------------------------------------------------------------
-    def _history_path(self) -> str:
+    def history_path(self) -> str:
         return self.ctx.environ.get("O365SQL_HISTORY") or os.path.join(
             os.path.expanduser("~"), ".o365sql_history")
 
@@ -292,7 +295,7 @@ class Shell:
             return
         self._readline = readline
         try:
-            readline.read_history_file(self._history_path())
+            readline.read_history_file(self.history_path())
         except OSError:
             pass  # first run: no history yet
         readline.set_history_length(1000)
@@ -338,7 +341,7 @@ class Shell:
     def _save_history(self) -> None:
         if self._readline is not None:
             try:
-                self._readline.write_history_file(self._history_path())
+                self._readline.write_history_file(self.history_path())
             except OSError:
                 pass  # a read-only home: history is a convenience
 
@@ -347,7 +350,7 @@ class Shell:
         while True:
             if self.interactive:
                 try:
-                    yield input(CONTINUATION if _has_code(self._buffer) else PROMPT)
+                    yield self._read(CONTINUATION if _has_code(self._buffer) else PROMPT)
                 except EOFError:
                     self.ctx.stdout.write("\n")
                     return
@@ -366,7 +369,17 @@ class Shell:
     def run(self) -> int:
         """Read and run until ``.quit`` or end of input; 1 if a piped statement failed."""
         if self.interactive:
-            self._setup_readline()
+            from o365sql.cli.prompt import prompt_reader
+
+            reader = prompt_reader(
+                self.ctx.environ, self.history_path(), lambda: self._buffer,
+                lambda word, line, earlier, rest: complete(
+                    word, line, self.ctx.connection.catalog, earlier, rest),
+                statement_complete, SQL_KEYWORDS, CONTINUATION)
+            if reader is None:
+                self._setup_readline()
+            else:
+                self._read = reader
             self.ctx.stdout.write(
                 f"o365sql {o365sql.__version__}: statements end with ';' (\\G: rows shown "
                 "vertically); \\? or .help for commands\n")

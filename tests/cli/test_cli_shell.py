@@ -132,7 +132,7 @@ class Terminal:
 def terminal_env(tmp_path):
     return dict(os.environ, REQUESTS_CA_BUNDLE=SYSTEM_BUNDLE, TERM="xterm",
                 XDG_CONFIG_HOME=str(tmp_path), O365SQL_HISTORY=str(tmp_path / "history"),
-                INPUTRC=os.devnull)
+                INPUTRC=os.devnull, O365SQL_SHELL="readline")
 
 
 def test_terminal_session_prompts_completion_and_history(p_args, conn_props, terminal_env,

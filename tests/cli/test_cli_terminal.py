@@ -203,16 +203,18 @@ class Tmux:
             os.remove(path)
 
 
-def start_shell(p_args: list[str], env_extra: dict[str, str]) -> Tmux:
+def start_shell(p_args: list[str], env_extra: dict[str, str], prompt: str = r"(?m)^o365sql>\s*$"
+                ) -> Tmux:
     """``o365sql shell`` in tmux (160 x 50), its prompt on the screen."""
-    env = {**env_extra, "REQUESTS_CA_BUNDLE": SYSTEM_BUNDLE, "TERM": "xterm",
-           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    # The readline shell unless the test asks for prompt_toolkit's (O365SQL_SHELL=prompt_toolkit).
+    env = {"O365SQL_SHELL": "readline", **env_extra, "REQUESTS_CA_BUNDLE": SYSTEM_BUNDLE,
+           "TERM": "xterm", "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     command = " ".join(["env", "-u", "PAGER", *(shlex.quote(f"{k}={v}") for k, v in env.items()),
                         shlex.quote(sys.executable), "-m", "o365sql",
                         *(shlex.quote(a) for a in p_args), "shell"])
     session = Tmux(command)
     try:
-        session.wait_for(r"(?m)^o365sql>\s*$")
+        session.wait_for(prompt)
     except BaseException:
         session.close()
         raise
@@ -330,3 +332,39 @@ def test_expanded_auto_turns_wide_rows_vertical_and_G_ends_a_statement(shell):
     shell.type("SELECT 2 AS two, 3 AS three\\G")
     shell.keys("Enter")
     shell.wait_for(r"-\[ RECORD 1 \]-*\ntwo\s+\| 2\nthree \| 3")
+
+
+# -- the prompt_toolkit shell (the `shell` extra) ------------------------------------------------
+
+def test_prompt_toolkit_highlights_and_completes_as_you_type(p_args, cli_env):
+    session = start_shell(p_args, {**cli_env, "O365SQL_SHELL": "prompt_toolkit"},
+                          prompt=r"(?m)^o365sql> ?$")
+    try:
+        session.type("SELECT 'x', Subj")
+        # The menu opens under the line without any Tab.
+        session.wait_for(r"o365sql> SELECT 'x', Subj\s*\n\s+Subject\b")
+        colours = session._tmux("capture-pane", "-p", "-e", "-t", session.name)
+        line = next(x for x in colours.splitlines() if "SELECT" in x)
+        assert re.search(r"\x1b\[[0-9;]*34m(\x1b\[[0-9;]*m)*SELECT", line), repr(line)  # keyword
+        assert re.search(r"\x1b\[[0-9;]*32m(\x1b\[[0-9;]*m)*'x'", line), repr(line)  # string
+        session.keys("Down", "Enter")  # take the completion
+        session.wait_for(r"o365sql> SELECT 'x', Subject")
+        session.keys("End", "C-u")
+        session.type("SELECT Subject AS s")
+        session.keys("Enter")  # no ';' yet (an open completion menu with nothing chosen stays out): a new line of the same statement
+        session.wait_for(r"(?m)^   \.\.\.> ?$")
+        session.type("FROM Messages LIMIT 2;")
+        session.keys("Enter")
+        session.wait_for(r"\(2 rows\)\n(.*\n)*o365sql> ?\s*$")
+        session.keys("Up")  # the whole statement comes back
+        session.wait_for(r"o365sql> SELECT Subject AS s\n   \.\.\.> FROM Messages LIMIT 2;")
+        session.keys("C-u", "C-d")
+        session.type(".quit")
+        session.keys("Enter")
+        deadline = time.monotonic() + 20
+        while session.alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with open(cli_env["O365SQL_HISTORY"], encoding="utf-8") as handle:
+            assert "SELECT Subject AS s FROM Messages LIMIT 2;" in handle.read().splitlines()
+    finally:
+        session.close()
