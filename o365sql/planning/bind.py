@@ -19,8 +19,8 @@ from typing import Any
 
 from sqlglot import exp
 
-from ..conversion import datetime_to_storage
 from ..exceptions import ProgrammingError
+from ..value_model import datetime_to_storage, read_text
 from .parse import QMARK_PREFIX, Statement
 
 _SEQUENCES = (list, tuple, set, frozenset)
@@ -94,15 +94,24 @@ def bind_in_place(tree: exp.Expr, values: Mapping[str, Any]) -> None:
             _bind_sequence(node, parent, name, value)
             continue
         if isinstance(parent, (exp.Limit, exp.Offset, exp.Fetch)):
-            _check_count(parent, name, value)
+            value = _count(parent, name, value)
         node.replace(literal(value, name))
 
 
-def _check_count(clause: exp.Expr, name: str, value: Any) -> None:
+def _count(clause: exp.Expr, name: str, value: Any) -> Any:
     """A LIMIT/OFFSET parameter must be a non-negative integer (SQL's rule; SQLite would read
-    ``LIMIT -1`` as no limit). ``bool`` is refused although Python counts it as an int."""
+    ``LIMIT -1`` as no limit). ``bool`` is refused although Python counts it as an int; text
+    is read as an integer (``-P n=3`` on the command line gives ``'3'``), as PostgreSQL reads
+    a text parameter where an integer is expected."""
+    given = value
+    if isinstance(value, str):
+        try:
+            value = read_text(value, "BIGINT")
+        except ValueError:
+            pass
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return
+        return value
+    value = given
     kind = "OFFSET" if isinstance(clause, exp.Offset) else "LIMIT"
     raise ProgrammingError(
         f"parameter {_display(name)} is bound to {kind}, which takes a non-negative integer, "

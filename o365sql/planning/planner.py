@@ -17,9 +17,9 @@ from dataclasses import replace
 from sqlglot import exp
 
 from ..catalog import Column
-from ..conversion import normalise_datetime_text
-from ..exceptions import DataError, ProgrammingError
+from ..exceptions import ProgrammingError
 from ..odata.query import ODataQuery
+from ..value_model import NAIVE_DATETIME
 from .addressing import Candidate, ScanDraft, extract_addresses, slots
 from .dialect import DIALECT
 from .folders import prepare_folder_names, rewrite_folder_names
@@ -30,7 +30,8 @@ from .pushdown import CONTAINS_VALUE, column_of, conjuncts
 from .resolve import Resolved, TableRef
 from .scan_plan import join_equality, only_this_ref, plan_scan, sql_text
 from .sqlite_rewrite import rewrite_for_sqlite
-from .types import output_types
+from .typed_text import read_typed_text
+from .types import annotate, output_types
 
 
 def build_plan(resolved: Resolved, *, pushdown: bool = True, pagesize: int | None = None,
@@ -51,7 +52,11 @@ def build_plan(resolved: Resolved, *, pushdown: bool = True, pagesize: int | Non
     _check_functions(tree)
     check_limits(tree)
     refs = resolved.refs
-    _normalise_datetime_literals(tree, columns, {ref.alias: ref.table.name for ref in refs})
+    if annotate(tree, refs):
+        read_typed_text(tree, columns, {ref.alias: ref.table.name for ref in refs})
+        kinds = output_types(tree)
+    else:
+        kinds = ["VARCHAR"] * len(tree.selects)
     index_of = {id(ref): i for i, ref in enumerate(refs)}
     drafts = [ScanDraft(ref=ref) for ref in refs]
     for draft in drafts:
@@ -86,8 +91,8 @@ def build_plan(resolved: Resolved, *, pushdown: bool = True, pagesize: int | Non
                     max_rows=None if plan.aggregate else max_rows)
     _rename_tables(tree, refs, scans)
     plan.output = [
-        OutputColumn(name, "DATETIME" if kind == "DATETIME_NAIVE" else kind, True, kind)
-        for name, kind in zip(resolved.output_names, output_types(tree, refs))]
+        OutputColumn(name, "DATETIME" if kind == NAIVE_DATETIME else kind, True, kind)
+        for name, kind in zip(resolved.output_names, kinds)]
     local_tree = rewrite_for_sqlite(tree)
     for draft, scan in zip(drafts, scans):
         if scan.dependency is not None and scan.dependency.sql == "" and draft.subquery:
@@ -196,63 +201,6 @@ def _check_functions(tree: exp.Expr) -> None:
             raise ProgrammingError(
                 f"{CONTAINS_VALUE} takes (collection, value) or (collection, 'item/path', "
                 f"value), not {len(node.expressions)} arguments")
-
-
-def _normalise_datetime_literals(tree: exp.Expr, columns: dict[int, Column],
-                                 tables: dict[str, str]) -> None:
-    """Rewrite string literals compared with DATETIME/DATE columns to the storage form.
-
-    Raises:
-        DataError: a literal that is no ISO 8601 date/datetime (``'yesterday'``, ``5``,
-            ``TRUE``) compared with such a column; compared as text it would silently match
-            nothing (or everything).
-    """
-    def typed(node: exp.Expr) -> tuple[str, Column] | None:
-        while isinstance(node, exp.Paren):
-            node = node.this
-        if not isinstance(node, exp.Column):
-            return None
-        column = columns.get(id(node))
-        if column is None or column.sql_type not in ("DATETIME", "DATE"):
-            return None
-        return tables.get(node.table, node.table), column
-
-    def fix(node: exp.Expr, found: tuple[str, Column]) -> None:
-        table, column = found
-        name = f"{table}.{column.name}"
-        inner = node
-        while isinstance(inner, exp.Paren):
-            inner = inner.this
-        if isinstance(inner, exp.Literal) and inner.is_string:
-            text = normalise_datetime_text(inner.this, column.sql_type)
-            if text is not None:
-                inner.replace(exp.Literal.string(text))
-            elif column.sql_type != "DATE" or normalise_datetime_text(
-                    inner.this, "DATETIME") is None:
-                raise DataError(f"{name} is a {column.sql_type} column: {inner.this!r} "
-                                "is not an ISO 8601 date or datetime (e.g. '2026-01-31' or "
-                                "'2026-01-31T09:30:00Z')")
-        elif isinstance(inner, (exp.Literal, exp.Boolean)) or (
-                isinstance(inner, exp.Neg) and isinstance(inner.this, exp.Literal)):
-            raise DataError(f"{name} is a {column.sql_type} column: {inner.sql()} is not "
-                            "a date or datetime; write an ISO 8601 string such as '2026-01-31'")
-
-    for node in list(tree.find_all(exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)):
-        left, right = typed(node.this), typed(node.expression)
-        if left is not None:
-            fix(node.expression, left)
-        elif right is not None:
-            fix(node.this, right)
-    for in_list in list(tree.find_all(exp.In)):
-        found = typed(in_list.this)
-        if found is not None:
-            for item in list(in_list.expressions):
-                fix(item, found)
-    for between in list(tree.find_all(exp.Between)):
-        found = typed(between.this)
-        if found is not None:
-            fix(between.args["low"], found)
-            fix(between.args["high"], found)
 
 
 def _rename_tables(tree: exp.Expr, refs: list[TableRef], scans: list[Scan]) -> None:

@@ -20,16 +20,12 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from ..catalog import Catalog, Column, Table
 from ..exceptions import ProgrammingError
 from ..system_catalog import CATALOG_NAME, SCHEMA_NAME, SYSTEM_TABLES, system_table
+from ..value_model import ANNOTATION_TYPES
 from .dialect import DIALECT
 from .parse import LABEL, quiet_sqlglot
 
 #: sqlglot type names for catalog SQL types (for qualify and type annotation).
-SQLGLOT_TYPES: dict[str, str] = {
-    "VARCHAR": "TEXT", "TEXT": "TEXT", "GUID": "TEXT", "ENUM": "TEXT", "JSON": "TEXT",
-    "BINARY": "BLOB", "VARBINARY": "BLOB", "INTEGER": "INT", "BIGINT": "BIGINT",
-    "BOOLEAN": "BOOLEAN", "DOUBLE": "DOUBLE", "DECIMAL": "DOUBLE", "DATETIME": "DATETIME",
-    "DATE": "DATE", "TIME": "TIME",
-}
+SQLGLOT_TYPES: dict[str, str] = ANNOTATION_TYPES
 
 
 @dataclass

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from differential_support import delegated_properties, world_over_emulator
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -80,11 +81,7 @@ class World:
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
         user = emulator.users[0]
-        token = emulator.mint_token(user=user, scopes=[
-            "Mail.Read", "User.Read.All", "Calendars.Read", "Contacts.Read", "Group.Read.All"])
-        common = {"GraphURL": emulator.graph_url, "AuthorityURL": emulator.authority,
-                      "AzureTenant": emulator.tenant_id, "SSLServerCert": emulator.ca_path,
-                      "OAuthAccessToken": token}
+        common = delegated_properties(emulator)
         self.on = o365sql.connect(**common)
         self.off = o365sql.connect(Pushdown=False, **common)
         # App-only: reads /users/{id}/... for every mailbox (never /me).
@@ -166,12 +163,8 @@ def _items(texts: list[str], path: tuple[str, ...]) -> list[Any]:
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    with Emulator(seed=3, users=3, messages_per_user=40, events_per_user=12) as emulator:
-        w = World(emulator)
-        try:
-            yield w
-        finally:
-            w.close()
+    with world_over_emulator(World, seed=3, users=3, messages_per_user=40, events_per_user=12) as w:
+        yield w
 
 
 def _sql_literal(value: Any) -> str:

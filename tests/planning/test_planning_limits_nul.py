@@ -46,7 +46,7 @@ def test_negative_or_non_integer_limit_is_refused(sql: str, value: str) -> None:
     assert f"not {value}" in message
 
 
-@pytest.mark.parametrize("value", [-1, 1.5, 2.0, "2", True, None, Decimal(3)])
+@pytest.mark.parametrize("value", [-1, 1.5, 2.0, "two", "-2", "2.0", True, None, Decimal(3)])
 @pytest.mark.parametrize("clause", ["LIMIT :n", "LIMIT 5 OFFSET :n", "LIMIT ?"])
 def test_limit_parameters_must_be_non_negative_integers(clause: str, value: Any) -> None:
     params: Any = [value] if "?" in clause else {"n": value}
@@ -62,6 +62,14 @@ def test_valid_limits_still_plan(limit: int, offset: int) -> None:
     assert (plan.limit, plan.offset) == (limit, offset)
     plan = _plan("SELECT Subject FROM Messages OFFSET 2")
     assert (plan.limit, plan.offset) == (None, 2)
+
+
+@pytest.mark.parametrize("limit,offset", [("3", "0"), (" 12 ", "2"), ("0", "5")])
+def test_text_limits_are_read_as_integers(limit: str, offset: str) -> None:
+    """``-P n=3`` on the command line binds text: read as the integer LIMIT needs, as
+    PostgreSQL reads a text parameter where an integer is expected."""
+    plan = _plan("SELECT Subject FROM Messages LIMIT :n OFFSET :o", {"n": limit, "o": offset})
+    assert (plan.limit, plan.offset) == (int(limit), int(offset))
 
 
 def test_nul_string_is_kept_local_and_runs_in_sqlite() -> None:
