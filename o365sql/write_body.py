@@ -31,6 +31,7 @@ from typing import Any
 from .catalog import Column
 from .conversion import UTC, is_naive_datetime, parse_datetime
 from .exceptions import DataError
+from .value_model import datetime_text
 
 __all__ = ["graph_body", "write_value"]
 
@@ -145,12 +146,9 @@ def _datetime(value: Any, *, naive: bool) -> str:
         # own seven-digit form (graph-semantics §2.2); an aware value is taken as its UTC time.
         if moment.tzinfo is not None:
             moment = moment.astimezone(UTC).replace(tzinfo=None)
-        return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{moment.microsecond:06d}0"
+        return datetime_text(moment, "T", fraction=7)
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if moment.microsecond:
-        text += f".{moment.microsecond:06d}"
-    return text + "Z"
+    return datetime_text(moment, "T") + "Z"
 
 
 def _has_offset(text: str) -> bool:
