@@ -79,7 +79,8 @@ class ReplicaScans:
                 live_f.append(fill)
         if mine_q:
             self.source.freshen(scan.table.name, mine_f)
-            self.source.load(db, scan, mine_q, mine_f)
+            # Nothing read live: a view over the replica, no copy (milliseconds for top-N).
+            self.source.load(db, scan, mine_q, mine_f, view=not live_q)
         if live_q:
             for fill, page in scan_io.fetch(scan, context.graph, live_q, live_f):
                 rows = scan_io.storage_rows(scan, fill, page)

@@ -135,44 +135,82 @@ class ReplicaSource:
             db.execute(f"ATTACH DATABASE ? AS {ATTACHED}", (str(self.store.path),))
 
     def load(self, db: sqlite3.Connection, scan: Any, queries: Sequence[Any],
-             fills: Sequence[dict[str, Any]]) -> int:
-        """Copy the rows of each (query, fill) into the scan's table; returns the rows."""
+             fills: Sequence[dict[str, Any]], *, view: bool = False) -> None:
+        """The rows of each (query, fill) in the scan's table. With ``view``, the scan's temp
+        table is replaced by a temp view over the attached replica (no copy: a top-N or a
+        GROUP BY reads the file through its indexes), else the rows are copied in."""
         self.attach(db)
+        selects = [self._select(scan, query, fill)
+                   for query, fill in zip(queries, fills or ({},) * len(queries))]
+        if view:
+            body = " UNION ALL ".join(_inline(sql, args) for sql, args in selects)
+            if not body:
+                return
+            db.execute(f"DROP TABLE temp.{q(scan.storage)}")
+            db.execute(f"CREATE TEMP VIEW {q(scan.storage)} AS {body}")
+            return
+        for sql, args in selects:
+            db.execute(f"INSERT INTO {q(scan.storage)} {sql}", args)
+
+    def _select(self, scan: Any, query: Any, fill: dict[str, Any]) -> tuple[str, list[Any]]:
+        """The SELECT over the replica giving one (query, fill)'s rows in the scan's columns."""
         spec = tracking(scan.table.name)
         assert spec is not None
         table = f"{ATTACHED}.{q(spec.table)}"
-        total = 0
-        for query, fill in zip(queries, fills or ({},) * len(queries)):
-            exprs, args = [], []
-            for column in scan.columns:
-                if column.pseudo:
-                    exprs.append("?")
-                    args.append(to_storage(fill.get(column.name.lower(), column.default_value),
-                                           column.sql_type))
-                else:
-                    exprs.append(q(column.name))
-            where: list[str] = []
-            mailbox = self.mailbox_key(spec.table, _mailbox_of(fill)) if spec.mailbox else ""
-            if spec.mailbox:
-                where.append(f"{q('UserId')} = ?")
-                args.append(mailbox)
-            address = {slot.lower(): value for slot, value in getattr(query, "address", ())}
-            folder = address.get("parentfolderid")
-            if folder is not None:
-                where.append(f"{q('ParentFolderId')} = ?")
-                args.append(folder)
+        exprs: list[str] = []
+        args: list[Any] = []
+        for column in scan.columns:
+            name = q(column.name.lower())
+            if column.pseudo:
+                exprs.append(f"? AS {name}")
+                args.append(to_storage(fill.get(column.name.lower(), column.default_value),
+                                       column.sql_type))
             else:
-                clause, extra = _visible(spec.visible, spec.table, table, mailbox)
-                if clause:
-                    where.append(clause)
-                    args.extend(extra)
-            if spec.table == "MailFolders":
-                where.append(f"{q('IsHidden')} = 0")  # listed only with includeHiddenFolders
-            select = ", ".join(exprs) if exprs else "NULL"
-            sql = (f"INSERT INTO {q(scan.storage)} SELECT {select} FROM {table}"
-                   + (" WHERE " + " AND ".join(where) if where else ""))
-            total += db.execute(sql, args).rowcount
-        return total
+                exprs.append(f"{q(column.name)} AS {name}")
+        where: list[str] = []
+        mailbox = self.mailbox_key(spec.table, _mailbox_of(fill)) if spec.mailbox else ""
+        if spec.mailbox:
+            where.append(f"{q('UserId')} = ?")
+            args.append(mailbox)
+        address = {slot.lower(): value for slot, value in getattr(query, "address", ())}
+        folder = address.get("parentfolderid")
+        if folder is not None:
+            where.append(f"{q('ParentFolderId')} = ?")
+            args.append(folder)
+        else:
+            clause, extra = _visible(spec.visible, spec.table, table, mailbox)
+            if clause:
+                where.append(clause)
+                args.extend(extra)
+        if spec.table == "MailFolders":
+            where.append(f"{q('IsHidden')} = 0")  # listed only with includeHiddenFolders
+        select = ", ".join(exprs) if exprs else 'NULL AS "_empty"'
+        return (f"SELECT {select} FROM {table}"
+                + (" WHERE " + " AND ".join(where) if where else "")), args
+
+
+def _inline(sql: str, args: Sequence[Any]) -> str:
+    """``sql`` with its ``?`` marks replaced by SQL literals (a view cannot take parameters).
+    The SQL text has no other ``?``: it is built here from quoted names and these marks."""
+    parts = sql.split("?")
+    assert len(parts) == len(args) + 1
+    out = [parts[0]]
+    for value, part in zip(args, parts[1:]):
+        out.append(_literal(value))
+        out.append(part)
+    return "".join(out)
+
+
+def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, bytes):
+        return "X'" + value.hex() + "'"
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def scan_folder_id(value: Any) -> bool:

@@ -35,6 +35,7 @@ from pathlib import Path
 from ..catalog import Column, Table
 from ..conversion import STORAGE_AFFINITY
 from ..exceptions import OperationalError
+from .tracking import tracking
 
 DEFAULT_LOCATION = "~/.o365sql/replica.db"
 SCOPES = "_o365sql_scopes"
@@ -181,10 +182,12 @@ class ReplicaStore:
             keys = [c.name for c in columns if c.name.lower() in ("userid", "groupid")] + [table.key]
             db.execute(f"CREATE UNIQUE INDEX {quote('_o365sql_' + table.name + '_key')} ON "
                        f"{quote(table.name)} ({', '.join(quote(k) for k in keys)})")
-            parent = table.column("ParentFolderId")
-            if parent is not None:
-                db.execute(f"CREATE INDEX {quote('_o365sql_' + table.name + '_folder')} ON "
-                           f"{quote(table.name)} ({quote(keys[0])}, {quote(parent.name)})")
+            spec = tracking(table.name)
+            indexed = ["ParentFolderId"] + list(spec.indexes if spec is not None else ())
+            for name in indexed:
+                if table.column(name) is not None:
+                    db.execute(f"CREATE INDEX {quote('_o365sql_' + table.name + '_' + name)} ON "
+                               f"{quote(table.name)} ({quote(keys[0])}, {quote(name)})")
         return columns
 
     def has_table(self, name: str) -> bool:

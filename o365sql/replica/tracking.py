@@ -69,6 +69,8 @@ class Tracking:
             parent is no folder of the tree), ``default-items`` (items of the default folder:
             the top folder) or ``default-children`` (children of the default folder).
         folder_table: the table whose rows are the folders (for ``visible``).
+        indexes: columns indexed (after the mailbox) for the repeat analytic queries the
+            replica is for: newest first (top-N) and GROUP BY sender read an index.
         directory_type: removed objects' reason is ``changed`` (soft delete).
     """
 
@@ -78,10 +80,12 @@ class Tracking:
     folders: str | None = None
     visible: str = "all"
     folder_table: str | None = None
+    indexes: tuple[str, ...] = ()
 
 
 TRACKED: dict[str, Tracking] = {t.table.lower(): t for t in (
-    Tracking("Messages", True, "mailFolders/{folder}/messages/delta", folders="mailFolders/delta"),
+    Tracking("Messages", True, "mailFolders/{folder}/messages/delta", folders="mailFolders/delta",
+             indexes=("ReceivedDateTime", "From_EmailAddress_Address")),
     Tracking("MailFolders", True, "mailFolders/delta", visible="top"),
     Tracking("Contacts", True, "contactFolders/{folder}/contacts/delta",
              folders="contactFolders/delta", visible="default-items", folder_table="contacts"),

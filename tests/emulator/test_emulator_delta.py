@@ -199,3 +199,13 @@ def test_forgotten_tokens_answer_410_and_a_new_round_starts_over(emu: Emulator, 
         assert answer.status_code == 410 and answer.json()["error"]["code"] == "syncStateNotFound"
     again, _ = follow_delta(http, url, bearer(me))
     assert {m["id"] for m in again[0]} >= {m["id"] for m in first[:1]}
+
+
+def test_maxpagesize_raises_delta_pages_above_the_default(emu: Emulator, http: Any, me: str) -> None:
+    """Delta pages hold 10 items unless the request prefers more (delta-limits §5.1)."""
+    url = emu.graph_url + "/me/mailFolders/inbox/messages/delta?$select=subject"
+    plain = http.get(url, headers=bearer(me)).json()
+    assert len(plain["value"]) == 10 and "@odata.nextLink" in plain
+    more = http.get(url, headers=bearer(me, Prefer="odata.maxpagesize=25"))
+    assert len(more.json()["value"]) == 25
+    assert more.headers["Preference-Applied"] == "odata.maxpagesize=25"

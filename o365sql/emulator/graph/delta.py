@@ -244,9 +244,13 @@ def serve(ctx: Ctx, scope: str, rules: ResourceRules, type_name: str,
                             selectable, reason)
         offset = 0
     # The page size: Prefer: odata.maxpagesize where the rules honour it (§5), else the default.
+    # Delta pages "hold 10 messages unless the request prefers more" (delta-limits §5.1,
+    # observed): the preference may raise the page too, up to the resource's largest page.
     maxpagesize = parse_maxpagesize(ctx.req.headers.get("prefer")) if rules.honor_maxpagesize else None
     size = page_size(rules, QueryOptions({"$top": round_.params["$top"]} if "$top" in round_.params
                                          else {}), maxpagesize)
+    if maxpagesize is not None and "$top" not in round_.params:
+        size = max(1, min(maxpagesize, rules.max_top))
     built: list[dict[str, Any]] = []
     while offset < len(round_.changes) and len(built) < size:
         item = round_.changes[offset]()
