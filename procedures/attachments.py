@@ -3,9 +3,9 @@ DeleteAttachment.
 
 Stage: procedure calls → Graph client. AddAttachments posts a ``fileAttachment`` to a message
 or an event (https://learn.microsoft.com/graph/api/message-post-attachments,
-event-post-attachments) from a file, base64 text or bytes; Graph takes at most 3 MB that way
-(larger files need an upload session, attachment-createuploadsession.md, which o365sql does not
-send yet: such a file is refused before anything is sent). DownloadAttachments reads each
+event-post-attachments) from a file, base64 text or bytes; Graph takes under 3 MB that way, so
+a larger file (up to 150 MB) goes through an upload session (attachment-createuploadsession.md,
+outlook-large-attachments.md): created on the item, then PUT in slices of under 4 MB. DownloadAttachments reads each
 attachment's raw bytes from ``/attachments/{id}/$value`` (attachment-get.md) and either writes
 them to files in a folder or returns them as rows. DeleteAttachment deletes one.
 """
@@ -13,12 +13,13 @@ them to files in a folder or returns them as rows. DeleteAttachment deletes one.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 from urllib.parse import quote
 
 from o365sql.procedures import Parameter, Procedure, ResultColumn, register
 
-from o365sql.exceptions import NotSupportedError, ProgrammingError
+from o365sql.exceptions import NotSupportedError, OperationalError, ProgrammingError
 from o365sql.graph.request import GraphRequest
 
 from ._graph_calls import USER_ID_DOC, call, file_content, item, mailbox
@@ -27,6 +28,11 @@ __all__ = ["MAX_SIMPLE_ATTACHMENT"]
 
 #: The largest attachment Graph takes in one POST (message-post-attachments.md: "under 3 MB").
 MAX_SIMPLE_ATTACHMENT = 3 * 1024 * 1024
+#: The largest an upload session takes (attachment-createuploadsession.md: 150 MB).
+MAX_UPLOAD = 150 * 1024 * 1024
+#: Bytes per PUT of an upload session: at most 4 MB each (outlook-large-attachments.md); a
+#: multiple of 320 KiB, the slice unit Microsoft's upload sessions are built on.
+SLICE = 12 * 320 * 1024
 _USER = Parameter("UserId", "String", False, USER_ID_DOC)
 _KIND = Parameter("DestinationType", "String", False, "Message (default) or Event", "Message")
 _COLLECTIONS = {"message": "messages", "messages": "messages", "event": "events",
@@ -51,10 +57,11 @@ def _add(context: Any, args: dict[str, Any]) -> list[tuple[Any, ...]]:
         raise ProgrammingError("procedure AddAttachments needs @FileName")
     data = file_content("AddAttachments", local_file=args.get("LocalFile"),
                         content_bytes=args.get("ContentBytes"), content=args.get("Content"))
+    if len(data) > MAX_UPLOAD:
+        raise NotSupportedError(f"procedure AddAttachments: {name} is {len(data)} bytes; Graph "
+                                "takes attachments of at most 150 MB")
     if len(data) >= MAX_SIMPLE_ATTACHMENT:
-        raise NotSupportedError(
-            f"procedure AddAttachments: {name} is {len(data)} bytes; Graph takes attachments "
-            "under 3 MB in one request and o365sql does not yet send upload sessions")
+        return [_upload(context, args, name, data)]
     body: dict[str, Any] = {"@odata.type": "#microsoft.graph.fileAttachment", "name": name,
                             "contentBytes": base64.b64encode(data).decode("ascii"),
                             "isInline": bool(args.get("IsInline") or False)}
@@ -63,6 +70,34 @@ def _add(context: Any, args: dict[str, Any]) -> list[tuple[Any, ...]]:
     added = call(context, "POST", _owner(context, args, "AddAttachments"), body) or {}
     return [(added.get("id"), added.get("name"), added.get("contentType"), added.get("size"),
              added.get("lastModifiedDateTime"))]
+
+
+def _upload(context: Any, args: dict[str, Any], name: str, data: bytes) -> tuple[Any, ...]:
+    """A large file through an upload session: create it, PUT the slices, read the result."""
+    owner = _owner(context, args, "AddAttachments")
+    item = {"attachmentType": "file", "name": name, "size": len(data),
+            "isInline": bool(args.get("IsInline") or False)}
+    if args.get("ContentType"):
+        item["contentType"] = str(args["ContentType"])
+    session = call(context, "POST", f"{owner}/createUploadSession", {"AttachmentItem": item}) or {}
+    url = session.get("uploadUrl")
+    if not isinstance(url, str):
+        raise OperationalError("procedure AddAttachments: Graph's upload session has no uploadUrl")
+    location = None
+    for start in range(0, len(data), SLICE):
+        status, answer, headers = context.graph.upload_slice(url, data[start:start + SLICE],
+                                                             start, len(data))
+        expected = (answer or {}).get("nextExpectedRanges") if status == 200 else None
+        if expected and not str(expected[0]).startswith(str(start + SLICE)):
+            raise OperationalError(f"procedure AddAttachments: the upload session expects "
+                                   f"{expected[0]} after bytes {start}-{start + SLICE - 1}")
+        location = headers.get("Location")
+    found = re.search(r"attachments\('([^']+)'\)", location or "")
+    if found is None:
+        raise OperationalError("procedure AddAttachments: the finished upload names no attachment")
+    added = call(context, "GET", f"{owner}/{quote(found.group(1), safe='')}") or {}
+    return (added.get("id"), added.get("name"), added.get("contentType"), added.get("size"),
+            added.get("lastModifiedDateTime"))
 
 
 def _download(context: Any, args: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -114,7 +149,8 @@ def _delete(context: Any, args: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 
 register(Procedure(
-    "AddAttachments", "Adds a file attachment (under 3 MB) to a message or an event.",
+    "AddAttachments", "Adds a file attachment to a message or an event (upload sessions for "
+    "files of 3 MB and more, up to 150 MB).",
     [Parameter("Id", "String", True, "the message or event"), _KIND,
      Parameter("FileName", "String", True, "the attachment's name"),
      Parameter("LocalFile", "String", False, "path of the file to attach"),

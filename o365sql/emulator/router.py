@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from .errors import GraphError
+from .graph.uploads import UPLOAD_PREFIX
 from .identity.aadsts import OAuthError
 from .identity.routes import IdentityService
 from .identity.tokens import INVALID, TokenIssuer, unauthorized
@@ -38,6 +39,9 @@ _JSON_METHODS = frozenset({"POST", "PATCH", "PUT"})
 
 class GraphHandler(Protocol):
     def handle(self, req: EmuRequest) -> EmuResponse: ...
+
+    def upload(self, method: str, token: str, headers: dict[str, str],
+               body: bytes) -> EmuResponse: ...
 
 
 class Router:
@@ -78,7 +82,10 @@ class Router:
         entry = LogEntry(time=time.time(), method=req.method, path=path, query=req.query,
                          status=0, duration_ms=0.0, kind="other", raw_path=raw_path)
         try:
-            if path == "/v1.0" or path.startswith("/v1.0/"):
+            if path.startswith(UPLOAD_PREFIX):
+                entry.kind = "graph"
+                outcome = self._upload(req, path[len(UPLOAD_PREFIX):], decision, entry)
+            elif path == "/v1.0" or path.startswith("/v1.0/"):
                 entry.kind = "batch" if path.rstrip("/") == "/v1.0/$batch" else "graph"
                 segments = path_segments(raw_path)
                 outcome = self._graph_request(req, path[len("/v1.0"):] or "/", decision, entry,
@@ -177,6 +184,22 @@ class Router:
         if entry.kind == "batch":
             entry.inner = _batch_inner(req.body, response)
         return self._graph_response(response, request_id, client_request_id)
+
+    def _upload(self, req: HttpRequest, token: str, decision: Decision,
+                entry: LogEntry) -> Outcome:
+        """A slice PUT (or DELETE) to a large-attachment upload URL (``graph.uploads``): no
+        bearer token, the URL is the credential."""
+        request_id = str(uuid.uuid4())
+        entry.request_id = request_id
+        try:
+            fault = self._apply_fault(decision, entry, graph=True)
+            if fault is not None:
+                raise fault
+            response = self.graph.upload(req.method, token, req.headers, req.body)
+        except GraphError as err:
+            entry.error = err.code
+            return self._graph_error(err, request_id, req.headers.get("client-request-id"))
+        return self._graph_response(response, request_id, req.headers.get("client-request-id"))
 
     def _graph_response(self, response: EmuResponse, request_id: str,
                         client_request_id: str | None) -> Outcome:

@@ -260,6 +260,34 @@ class GraphClient:
         finally:
             response.close()
 
+    def upload_slice(self, upload_url: str, data: bytes, start: int, total: int
+                     ) -> tuple[int, Any, Mapping[str, str]]:
+        """PUT one slice of a large-attachment upload session: ``(status, JSON or None,
+        headers)``. The upload URL carries its own credential, so no ``Authorization`` header
+        is sent (https://learn.microsoft.com/graph/outlook-large-attachments). Not retried:
+        the session's ``nextExpectedRanges`` says where to go on after a failure.
+        """
+        if self._closed:
+            raise InterfaceError("the Graph client (and its connection) is closed")
+        end = start + len(data) - 1
+        line = f"PUT <upload URL> bytes {start}-{end}/{total}"
+        try:
+            response = self.session.put(
+                upload_url, data=data, timeout=self.timeout, verify=self.verify,
+                headers={"Content-Type": "application/octet-stream",
+                         "Content-Range": f"bytes {start}-{end}/{total}",
+                         "User-Agent": self._headers["User-Agent"]})
+        except _NETWORK_ERRORS as exc:
+            self.stats.add(requests=1)
+            raise connection_error(exc, line) from exc
+        self.stats.add(requests=1, bytes=len(response.content))
+        if response.status_code >= 400:
+            raise error_for(error_info(response.status_code, response.content, response.headers),
+                            line)
+        body = response.json() if response.content and "json" in response.headers.get(
+            "Content-Type", "") else None
+        return response.status_code, body, response.headers
+
     def url_for(self, request: GraphRequest) -> str:
         """The absolute URL of a request: base URL + path + rendered query string."""
         path = request.path if request.path.startswith("/") else "/" + request.path

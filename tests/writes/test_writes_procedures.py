@@ -89,9 +89,26 @@ def test_add_download_and_delete_attachments_of_a_draft(me: Any, tmp_path: Path)
     cur.execute("EXEC DeleteAttachment @Id = ?, @AttachmentId = ?", [draft, attachment_id])
     left = rows(me, "EXEC DownloadAttachments @Id = ?", [draft])
     assert [(r[1], r[4]) for r in left] == [("notes.txt", b"notes\n")]
-    with pytest.raises(o365sql.NotSupportedError, match="3 MB"):
-        cur.execute("EXEC AddAttachments @Id = ?, @FileName = 'big.bin', @Content = ?",
-                    [draft, b"x" * (3 * 1024 * 1024)])
+
+
+
+def test_large_attachments_go_through_an_upload_session(me: Any, emulator: Emulator) -> None:
+    """5 MB: one createUploadSession, two slice PUTs without a bearer token, read back whole."""
+    cur = me.cursor()
+    cur.execute("INSERT INTO Messages (Subject) VALUES (?) RETURNING Id", [tag()])
+    (draft,), = cur.fetchall()
+    big = os.urandom(5 * 1024 * 1024 + 123)
+    emulator.clear_log()
+    (attachment_id, name, content_type, size, _), = rows(
+        me, "EXEC AddAttachments @Id = ?, @FileName = 'video.mp4', @Content = ?, "
+            "@ContentType = 'video/mp4'", [draft, big])
+    assert (name, content_type, size) == ("video.mp4", "video/mp4", len(big))
+    calls = [(e.method, e.path.rsplit("/", 1)[-1]) for e in emulator.log]
+    assert calls[0] == ("POST", "createUploadSession")
+    puts = [e for e in emulator.log if e.method == "PUT"]
+    assert len(puts) == 2 and all(e.client_id is None for e in puts)
+    got = rows(me, "EXEC DownloadAttachments @Id = ?, @AttachmentId = ?", [draft, attachment_id])
+    assert [(r[1], r[4] == big) for r in got] == [("video.mp4", True)]
 
 
 def test_move_and_copy_mail_between_folders_by_name(me: Any) -> None:

@@ -89,10 +89,15 @@ def attachment_json(mb: Mailbox, kind: int, parent: int, att: dict[str, Any]) ->
 
 def new_attachment(ctx: Ctx, data: dict[str, Any], number: int) -> dict[str, Any]:
     """A stored attachment from a POST body (fileAttachment or itemAttachment)."""
+    return stored_attachment(ctx.service.tenant.now(), data, number)
+
+
+def stored_attachment(clock: float, data: dict[str, Any], number: int) -> dict[str, Any]:
+    """A stored attachment from a POST body or a finished upload session, made at ``clock``."""
     kind = data.get("@odata.type") or FILE
     if not kind.startswith("#"):
         kind = "#" + kind
-    now = datetime.fromtimestamp(ctx.service.tenant.now(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.fromtimestamp(clock, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if kind.lower() == FILE.lower():
         raw = data.get("contentBytes")
         if not data.get("name") or raw is None:
@@ -131,18 +136,18 @@ def route(ctx: Ctx, mb: Mailbox, owner: MessageRecord | EventRecord, parent_kind
             items = [attachment_json(mb, kind, owner.serial, a) for a in atts]
             return collection(ctx, items, ATTACHMENTS, context)
         if ctx.method == "POST":
-            data = ctx.entity_body("attachment")
-            if isinstance(owner, MessageRecord):
-                number = 1 + max((a["__n"] for a in atts), default=0)
-            else:
-                number = owner.next_attachment
-                owner.next_attachment += 1
-            added = new_attachment(ctx, data, number)
-            atts.append(added)
-            _touch(ctx, owner)
+            added = attach(ctx.service.tenant.now(), owner, ctx.entity_body("attachment"))
             return entity(ctx, attachment_json(mb, kind, owner.serial, added), ATTACHMENTS, context,
                           status=201, select=False)
         raise method_not_allowed()
+    if segs[0].lower() == "createuploadsession" and len(segs) == 1:
+        if ctx.method != "POST":
+            raise method_not_allowed()
+        item = mb.item_id(item_ids.MESSAGE if is_message else item_ids.EVENT, owner.serial)
+        area = "messages" if is_message else "events"
+        return ctx.service.uploads.create(
+            ctx, mb.user["id"], area, item,
+            f"{ctx.base}/users('{mb.user['id']}')/{area}('{item}')", ctx.json_body())
     if segs[0] == "$count" and len(segs) == 1 and ctx.method == "GET":
         return EmuResponse(200, str(len(atts)), content_type="text/plain")
     try:
@@ -168,6 +173,22 @@ def route(ctx: Ctx, mb: Mailbox, owner: MessageRecord | EventRecord, parent_kind
         _touch(ctx, owner)
         return EmuResponse(204)
     raise method_not_allowed()
+
+
+def attach(clock: float, owner: MessageRecord | EventRecord, data: dict[str, Any]) -> dict[str, Any]:
+    """Add an attachment (a POST body, or a finished upload session's file) to ``owner``."""
+    if isinstance(owner, MessageRecord):
+        atts = message_attachments(owner, for_update=True)
+        number = 1 + max((a["__n"] for a in atts), default=0)
+    else:
+        atts = owner.attachments
+        number = owner.next_attachment
+        owner.next_attachment += 1
+    added = stored_attachment(clock, data, number)
+    atts.append(added)
+    owner.change += 1
+    owner.modified = clock
+    return added
 
 
 def _touch(ctx: Ctx, owner: Any) -> None:

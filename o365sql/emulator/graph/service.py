@@ -25,6 +25,7 @@ from .permissions import (
     Need,
     check_scopes,
 )
+from .uploads import UploadStore
 
 MAIL = {"messages", "mailfolders", "sendmail"}
 CALENDAR = {"events", "calendar", "calendars", "calendarview"}
@@ -42,6 +43,32 @@ class GraphService:
         self.tenant = tenant
         self.base_url = base_url.rstrip("/")
         self.delta = DeltaStore()  # delta-query tokens (graph.delta)
+        # Large-attachment upload sessions; their URLs live beside the version root.
+        self.uploads = UploadStore(tenant, self.base_url.rsplit("/", 1)[0])
+
+    def upload(self, method: str, token: str, headers: dict[str, str], body: bytes) -> EmuResponse:
+        """A request to an upload session's URL (``graph.uploads``)."""
+        return self.uploads.put(token, method, headers, body, self._finish_upload)
+
+    def _finish_upload(self, user_id: str, collection: str, item: str, item_url: str,
+                       facts: dict[str, object]) -> str:
+        """Add a finished upload's file to its message or event; its Graph URL."""
+        from ..tenant import item_ids
+        from . import attachments as graph_attachments
+        from .calendar import find_event
+        from .mail import find_message
+
+        mb = self.tenant.mailbox(user_id)
+        if mb is None:
+            raise GraphError(404, "ErrorItemNotFound", "The item of the upload session no longer exists.")
+        with mb.lock:
+            owner = find_message(mb, item) if collection == "messages" else find_event(mb, item)[0]
+            added = graph_attachments.attach(self.tenant.now(), owner, {
+                "@odata.type": graph_attachments.FILE, **facts})
+            kind = item_ids.ATTACHMENT if collection == "messages" else item_ids.EVENT_ATTACHMENT
+            attachment = mb.item_id(kind, owner.serial, added["__n"])
+            mb.version += 1
+        return f"{item_url}/attachments('{attachment}')"
 
     def handle(self, req: EmuRequest) -> EmuResponse:
         ctx = Ctx(req, self, parse_prefer(req.headers.get("prefer", "")))
