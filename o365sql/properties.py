@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from o365sql.exceptions import ProgrammingError
 
@@ -260,16 +262,52 @@ def _lookup(name: str) -> PropertySpec:
     raise ProgrammingError(f"unknown connection property {name.strip()!r}{hint}")
 
 
+#: A host as a URL may carry it: a DNS name or IPv4 address, or an IPv6 address in brackets.
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
+
+
+def _check_url(name: str, value: str) -> None:
+    """An http(s) URL with a valid host and port, nothing an HTTP client would refuse later.
+
+    Raises:
+        ProgrammingError: naming the property and what is wrong with the value.
+    """
+    def bad(what: str) -> ProgrammingError:
+        return ProgrammingError(f"connection property {name} must be an http(s) URL, got "
+                                f"{value!r}: {what}")
+
+    if not value.lower().startswith(("https://", "http://")):
+        raise bad("it must start with https:// or http://")
+    if not value.isascii() or any(c.isspace() or not c.isprintable() for c in value):
+        raise bad("it may hold only printable ASCII characters, without spaces "
+                  "(percent-encode the others)")
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # an unclosed "[" of an IPv6 address
+        raise bad("the host is not a valid host name") from None
+    host = parts.netloc.rpartition("@")[2]
+    if host.startswith("["):
+        host_part = host[:host.find("]") + 1] if "]" in host else host
+    else:
+        host_part = host.partition(":")[0]
+    if not _HOST.fullmatch(host_part):
+        raise bad(f"{host_part or 'the host'} is not a valid host name")
+    try:
+        port = parts.port
+    except ValueError:
+        raise bad("the port must be a number from 1 to 65535") from None
+    if port is not None and port < 1 or host.endswith(":"):
+        raise bad("the port must be a number from 1 to 65535")
+
+
 def _convert(spec: PropertySpec, raw: Any) -> Any:
     """Type one value; errors name the property and never show a secret value."""
     if spec.kind in ("str", "secret", "cert", "url"):
         if not isinstance(raw, str):
             raise ProgrammingError(f"connection property {spec.name} must be a string")
         value = raw.strip()
-        if spec.kind == "url" and value and not value.lower().startswith(("https://", "http://")):
-            raise ProgrammingError(
-                f"connection property {spec.name} must be an http(s) URL, got {value!r}"
-            )
+        if spec.kind == "url" and value:
+            _check_url(spec.name, value)
         if spec.field == "oauth_settings_location" and value.lower() == "memory://":
             # memory:// stores are shared by id; without one there is nothing to share by.
             raise ProgrammingError(

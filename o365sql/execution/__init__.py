@@ -9,6 +9,7 @@ and runs the residual query (``residual.py``), or answers ``EXPLAIN`` (``explain
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -157,7 +158,9 @@ def _stream(plan: QueryPlan, context: Context) -> Iterator[tuple[Any, ...]]:
     else:
         source = residual.stream_pages(plan, context)
     stop = None if plan.limit is None else plan.offset + plan.limit
-    rows = itertools.islice(source, plan.offset, stop)
+    # islice takes at most sys.maxsize; no scan has that many rows, so the cap answers the same.
+    rows = itertools.islice(source, min(plan.offset, sys.maxsize),
+                            None if stop is None else min(stop, sys.maxsize))
     try:
         yield from rows
     finally:

@@ -17,6 +17,7 @@ from typing import Any
 from ..catalog import Catalog
 from ..exceptions import ProgrammingError
 from .bind import bind_in_place, fold_booleans, parameter_values
+from .depth import deep_recursion
 from .parse import Statement, parse_statement
 from .plan import ProcedurePlan, QueryPlan
 from .planner import build_plan
@@ -61,12 +62,13 @@ def plan_query(statement: Statement, params: Params, catalog: Catalog, *, pushdo
     if statement.kind != "select":
         raise ProgrammingError("plan_query needs a SELECT statement")
     values = parameter_values(statement, params)
-    resolved = _resolved_for(statement, catalog).copy()
-    typed = _parameter_projections(resolved.tree, values)
-    bind_in_place(resolved.tree, values)
-    fold_booleans(resolved.tree)
-    plan = build_plan(resolved, pushdown=pushdown, pagesize=pagesize, max_rows=max_rows,
-                      app_only=app_only)
+    with deep_recursion():  # statements nest up to MAX_NESTING levels (depth.py)
+        resolved = _resolved_for(statement, catalog).copy()
+        typed = _parameter_projections(resolved.tree, values)
+        bind_in_place(resolved.tree, values)
+        fold_booleans(resolved.tree)
+        plan = build_plan(resolved, pushdown=pushdown, pagesize=pagesize, max_rows=max_rows,
+                          app_only=app_only)
     for index, sql_type in typed.items():
         if index < len(plan.output):
             plan.output[index] = replace(plan.output[index], sql_type=sql_type, convert=sql_type)

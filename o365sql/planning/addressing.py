@@ -79,12 +79,18 @@ def path_slots(table: Table) -> set[str]:
     return {p.lower() for e in table.endpoints + table.item_endpoints for p in e.placeholders}
 
 
+#: Longer path values name nothing: Outlook item ids are about 150 characters, a
+#: userPrincipalName at most 113, directory ids are GUIDs; a longer value would only make
+#: the URL too long for Graph (414).
+MAX_ID_LENGTH = 1024
+
+
 def names_nothing(value: Any) -> bool:
     """True for a path value no Graph resource can have as its id: empty, ``.`` or ``..``
-    (or more dots). Such a segment would be dropped or resolved against its parent by HTTP
-    clients and servers (RFC 3986 §5.2.4), so it is never sent: ``slot = '..'`` has no rows,
-    as the virtual table holds no row whose id is ``..``."""
-    return isinstance(value, str) and not value.strip(".")
+    (or more dots), or longer than ``MAX_ID_LENGTH``. A dot segment would be dropped or
+    resolved against its parent by HTTP clients and servers (RFC 3986 §5.2.4), so such a
+    value is never sent: ``slot = '..'`` has no rows, as no row's id is ``..``."""
+    return isinstance(value, str) and (not value.strip(".") or len(value) > MAX_ID_LENGTH)
 
 
 def extract_addresses(draft: ScanDraft, columns: dict[int, Column]) -> None:
@@ -272,6 +278,7 @@ def item_routes(table: Table, routes: list[Route], key_values: list[Any]) -> lis
     """
     if not table.item_lookup or not key_values:
         return None
+    key_values = [v for v in key_values if not names_nothing(v)]  # no such item: no GET
     by_name = {c.name.lower(): c for c in table.columns}
     key = table.key.lower()
     result: list[Route] = []

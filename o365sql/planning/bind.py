@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from ..exceptions import ProgrammingError
+from ..exceptions import DataError, ProgrammingError
 from ..value_model import datetime_to_storage, read_text
 from .parse import QMARK_PREFIX, Statement
 
@@ -33,7 +33,32 @@ def parameter_values(statement: Statement, params: Sequence[Any] | Mapping[str, 
     Raises:
         ProgrammingError: a missing parameter, a count mismatch, or the wrong container
             (a sequence for named parameters, a mapping for ``?``).
+        DataError: a text value that is not valid Unicode (``valid_text``).
     """
+    values = _matched(statement, params)
+    for name, value in values.items():
+        if isinstance(value, str):
+            valid_text(value, f"parameter {_describe((name,))}")
+    return values
+
+
+def valid_text(text: str, what: str) -> None:
+    """Refuse text holding a lone surrogate (``"\\ud800"``, from a bad decode): it cannot be
+    encoded as UTF-8, so neither Graph, a URL nor SQLite could take it.
+
+    Raises:
+        DataError: naming ``what`` and the position of the first bad character.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise DataError(
+            f"{what} is not valid Unicode text: a lone surrogate U+{ord(text[exc.start]):04X} "
+            f"at character {exc.start + 1} (text must be encodable as UTF-8)") from None
+
+
+def _matched(statement: Statement, params: Sequence[Any] | Mapping[str, Any] | None
+             ) -> dict[str, Any]:
     names = statement.param_names
     if not names:
         if params:

@@ -170,8 +170,13 @@ def _has_limit(tree: exp.Select) -> bool:
     return tree.args.get("limit") is not None or tree.args.get("offset") is not None
 
 
+#: Largest LIMIT/OFFSET the local engine takes (SQLite's 64-bit signed integer).
+MAX_COUNT = 2**63 - 1
+
+
 def check_limits(tree: exp.Expr) -> None:
-    """Every LIMIT/TOP/OFFSET of the statement (subqueries too) is a non-negative integer.
+    """Every LIMIT/TOP/OFFSET of the statement (subqueries too) is a non-negative integer;
+    values past ``MAX_COUNT`` become ``MAX_COUNT``, which answers the same.
 
     SQL requires it; SQLite reads a negative LIMIT as "no limit" and a negative OFFSET as 0,
     so ``LIMIT -1`` would silently return every row.
@@ -186,6 +191,10 @@ def check_limits(tree: exp.Expr) -> None:
         clause = "OFFSET" if isinstance(node, exp.Offset) else "LIMIT"
         ok, number = literal_value(value)
         if ok and isinstance(number, int) and not isinstance(number, bool) and number >= 0:
+            if number > MAX_COUNT:
+                # No table holds 2**63 rows: a larger LIMIT is no limit and a larger OFFSET
+                # skips every row, as MAX_COUNT does; SQLite (and islice) take no more.
+                value.replace(exp.Literal.number(MAX_COUNT))
             continue
         raise ProgrammingError(
             f"{clause} must be a non-negative integer (a literal or a parameter), not "

@@ -35,6 +35,15 @@ from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import ParseError, TokenError
 
 from ..exceptions import NotSupportedError, ProgrammingError
+from .depth import (
+    MAX_NESTING,
+    MAX_TREE_NESTING,
+    balance,
+    deep_recursion,
+    nesting,
+    simplify,
+    tree_nesting,
+)
 from .dialect import DIALECT
 from .exec_statement import ExecArgument, parse_exec
 from .replicate_statement import is_replicate, parse_replicate
@@ -138,6 +147,13 @@ def parse_statement(sql: str) -> Statement:
     if not isinstance(sql, str):
         raise ProgrammingError(f"the statement must be a str, not {type(sql).__name__}")
     cached = _cache.get(sql)
+    if cached is None:
+        try:
+            sql.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ProgrammingError(
+                f"the statement is not valid Unicode text: a lone surrogate "
+                f"U+{ord(sql[exc.start]):04X} at character {exc.start + 1}") from None
     if cached is not None:
         return cached
     statement = _parse_uncached(sql)
@@ -174,8 +190,15 @@ def _parse_uncached(sql: str) -> Statement:
     _check_statement_word(tokens, where, explain=explain)
     _check_trailing_commas(tokens, where)
     _check_empty_select(tokens, _Where(sql, offset))
+    deepest, at = nesting(tokens)
+    if at is not None:
+        raise located_error(
+            _Where(sql, offset), at.start, len(at.text),
+            f"expressions nest more than {MAX_NESTING} levels deep here (parentheses, CASE, "
+            f"NOT); the limit is {MAX_NESTING}: write long conditions as flat AND/OR chains "
+            "or IN lists, which have no limit")
     try:
-        with quiet_sqlglot():
+        with quiet_sqlglot(), deep_recursion():
             trees = sqlglot.parse(rewritten, read=_ReadDialect)
     except (ParseError, TokenError) as exc:
         # Report against the text the user wrote, not the placeholder-rewritten one.
@@ -184,7 +207,12 @@ def _parse_uncached(sql: str) -> Statement:
     if len(found) != 1:
         raise ProgrammingError(
             f"expected one SQL statement, found {len(found)}; execute them one at a time")
-    tree = found[0]
+    tree = balance(simplify(found[0]))
+    if tree_nesting(tree) > MAX_TREE_NESTING:
+        raise ProgrammingError(
+            f"the statement nests expressions {tree_nesting(tree)} levels deep (parentheses, "
+            f"NOT, CASE, subqueries); the limit is {MAX_TREE_NESTING}: write long conditions "
+            "as flat AND/OR chains or IN lists, which have no limit")
     _refuse_unsupported(tree, text)
     _check_keyword_aliases(tree, where)
     if isinstance(tree, (exp.Insert, exp.Update, exp.Delete)):

@@ -11,6 +11,7 @@ per request. Hands a :class:`~o365sql.planning.plan.Scan` to ``planner.py``.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlglot import exp
 from ..catalog import Column, Table
 from ..exceptions import ProgrammingError
 from ..odata.filter import FilterNode, InList, Junction, render_filter
-from ..odata.query import ODataQuery
+from ..odata.query import ODataQuery, render
 from .addressing import (
     SEARCH_COLUMN,
     Route,
@@ -120,6 +121,14 @@ def plan_scan(index: int, draft: ScanDraft, columns: dict[int, Column], *, pushd
     else:
         filters, dropped = within_depth(filters, table.max_filter_depth)
     local.extend(pushed_nodes[i] for i in dropped if i < len(pushed_nodes))
+    kept_nodes = [pushed_nodes[i] for i in range(len(pushed_nodes)) if i not in dropped]
+    filters, chunks, too_long = _within_length(table, draft, routes, filters, kept_nodes, chunks)
+    local.extend(too_long + ([chunk_source] if chunks is None and chunk_source is not None
+                             and chunk_source not in local else []))
+    if too_long or (chunk_source is not None and chunks is None):
+        scan.notes.append(
+            f"conditions kept local because with them the request URL would pass "
+            f"{MAX_URL_LENGTH:,} characters (Graph answers 414 URI Too Long)")
     advanced = table.advanced_needs_eventual and (search is not None or any(
         p.advanced for p in filters + (chunks or [])))
     top = None
@@ -301,6 +310,41 @@ def _queries(table: Table, draft: ScanDraft, base: ODataQuery, routes: list[Rout
                                    address=tuple(address.items()), params=params))
             fills.append(fill)
     return queries, fills
+
+
+#: Longest request URL (path and query string, percent-encoded) the planner sends. Graph's
+#: front end (HTTP.sys) refuses request lines past 16 KB (MaxFieldLength) with 414, and the
+#: known-issues page puts advanced directory queries at 2,048 characters
+#: (graph-semantics §2.2); half of 16 KB leaves room for the base URL and headers.
+MAX_URL_LENGTH = 8192
+
+
+def _within_length(table: Table, draft: ScanDraft, routes: list[Route], filters: list[Pushed],
+                   nodes: list[exp.Expr], chunks: list[Pushed] | None
+                   ) -> tuple[list[Pushed], list[Pushed] | None, list[exp.Expr]]:
+    """Leave the longest ``$filter`` conjuncts (then a chunked IN list) to the local engine
+    until every request URL fits ``MAX_URL_LENGTH``. Returns the kept filters and chunks and
+    the conjuncts moved to local."""
+    def longest() -> int:
+        base = ODataQuery(template="", select=_select_list(table, tuple(draft.ref.columns.values())))
+        chunk_nodes: list[FilterNode | None] = [c.node for c in chunks] if chunks else [None]
+        queries, _ = _queries(table, draft, base, routes, [p.node for p in filters], chunk_nodes)
+        # Slots a join fills at run time are measured as an Outlook id (about 150 characters).
+        requests = [render(q.with_address(**{
+            name: "x" * 160 for name in re.findall(r"\{([^{}]+)\}", q.template)
+            if name.lower() not in {k.lower() for k, _ in q.address}})) for q in queries]
+        return max((len(r.path) + 1 + len(r.query_string()) for r in requests), default=0)
+
+    moved: list[exp.Expr] = []
+    filters, nodes = list(filters), list(nodes)
+    while (filters or chunks) and longest() > MAX_URL_LENGTH:
+        if filters:
+            index = max(range(len(filters)), key=lambda i: len(render_filter(filters[i].node)))
+            filters.pop(index)
+            moved.append(nodes.pop(index))
+        else:
+            chunks = None
+    return filters, chunks, moved
 
 
 def within_depth(filters: list[Pushed], depth: int | None) -> tuple[list[Pushed], list[int]]:

@@ -26,9 +26,9 @@ def generated(examples: int) -> Any:
 def connect(emu: Emulator, **props: Any) -> Any:
     """A connection to ``emu`` with a delegated token of its first user."""
     token = emu.mint_token(user=emu.users[0], scopes=SCOPES)
-    return o365sql.connect(GraphURL=emu.graph_url, AuthorityURL=emu.authority,
-                           AzureTenant=emu.tenant_id, SSLServerCert=emu.ca_path,
-                           OAuthAccessToken=token, **props)
+    return o365sql.connect(**{"GraphURL": emu.graph_url, "AuthorityURL": emu.authority,
+                              "AzureTenant": emu.tenant_id, "SSLServerCert": emu.ca_path,
+                              "OAuthAccessToken": token, **props})
 
 
 def segments(raw_path: str) -> list[str]:
