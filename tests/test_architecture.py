@@ -113,6 +113,32 @@ def test_no_cli_command_imports_the_entry_point() -> None:
     assert not wrong
 
 
+SPARK = "o365sql.spark"
+
+
+def _imports_spark(module: str) -> set[str]:
+    """What ``module`` imports of Spark (``pyspark``) or of ``o365sql.spark``."""
+    return {t for t in _imports(MODULES[module], runtime_only=False)
+            if _part_of(t, "pyspark") or _part_of(t, SPARK)}
+
+
+def test_nothing_outside_the_spark_package_imports_spark() -> None:
+    # DESIGN §5.4: Spark calls the driver, never the other way round.
+    wrong = [f"{m} imports {t}" for m in MODULES if not _part_of(m, SPARK)
+             for t in _imports_spark(m)]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_only_the_spark_surface_imports_pyspark() -> None:
+    # The rest of o365sql.spark is pure planning or the driver's own calls, testable without
+    # a Spark session; only source.py (and the package, re-exporting it) names pyspark.
+    modules = [m for m in MODULES if _part_of(m, SPARK)]
+    assert len(modules) >= 5
+    wrong = [f"{m} imports {t}" for m in modules if m not in (SPARK, f"{SPARK}.source")
+             for t in _imports_spark(m) if _part_of(t, "pyspark")]
+    assert not wrong, "\n".join(wrong)
+
+
 def test_every_package_says_what_it_is() -> None:
     missing = [str(p.relative_to(ROOT)) for p in PACKAGE.rglob("__init__.py")
                if not ast.get_docstring(ast.parse(p.read_text(encoding="utf-8")))]

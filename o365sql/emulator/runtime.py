@@ -211,6 +211,26 @@ class Emulator:
             app.thumbprint = _sha1_hex(pems[0])
         return self.apps.add(app)
 
+    def scope_app(self, mailboxes: Iterable[str], *, client_id: str | None = None,
+                  access_right: str = "RestrictAccess") -> None:
+        """An application access policy (``New-ApplicationAccessPolicy``): with
+        ``RestrictAccess`` the app (default: the demo app) opens only ``mailboxes`` (UPNs or
+        object ids) app-only, with ``DenyAccess`` every mailbox but those; the others answer
+        403 ``ErrorAccessDenied`` (``tenant/access_policies.py``)."""
+        owners = []
+        for mailbox in mailboxes:
+            user = self.tenant.user(mailbox)
+            if user is None:
+                raise ValueError(f"no user {mailbox!r} in the tenant")
+            owners.append(str(user["id"]))
+        self.tenant.access_policies.add(client_id or self.app.client_id, frozenset(owners),
+                                        access_right)
+
+    def unscope_app(self, client_id: str | None = None) -> None:
+        """Remove the app's access policies (``Remove-ApplicationAccessPolicy``); with no
+        ``client_id``, the demo app's."""
+        self.tenant.access_policies.remove(client_id or self.app.client_id)
+
     # -- tokens ------------------------------------------------------------------------------
 
     def mint_token(self, user: str | None = None, scopes: str | Iterable[str] | None = None,

@@ -65,6 +65,13 @@ def access_denied() -> GraphError:
     return GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
 
 
+def policy_denied() -> GraphError:
+    """What Exchange answers when an application access policy (or RBAC for Applications)
+    keeps an app-only token out of a mailbox (https://learn.microsoft.com/graph/auth-limit-mailbox-access)."""
+    return GraphError(403, "ErrorAccessDenied", "Access to OData is disabled: [RAOP] : Blocked by "
+                      "tenant configured AppOnly AccessPolicy settings.")
+
+
 def privileges_denied() -> GraphError:
     return GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 
@@ -82,8 +89,11 @@ def check_scopes(principal: Principal, need: Need, *, directory: bool = False) -
 def check_mailbox(tenant: Tenant, principal: Principal, mb: Mailbox, need: Need) -> None:
     """May this token use this mailbox for an operation needing ``need``?"""
     if principal.app_only:
-        if not principal.roles & need.application or mb.user_id in tenant.app_denied:
+        if not principal.roles & need.application:
             raise access_denied()
+        if mb.user_id in tenant.app_denied or not tenant.access_policies.allows(
+                principal.client_id, mb.user_id):
+            raise policy_denied()
         return
     if principal.user_id == mb.user_id:
         if not principal.scopes & need.delegated:

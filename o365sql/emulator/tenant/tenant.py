@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import item_ids
+from .access_policies import AccessPolicies
 from .calendar_store import CalendarStore
 from .contact_store import ContactStore
 from .mail_store import MailStore
@@ -104,7 +105,8 @@ class Tenant:
         self._people_index: dict[str, int] = {}
         self.mailboxes: dict[str, Mailbox] = {}
         self.shared_with: dict[str, set[str]] = {}  # mailbox owner id -> user ids granted access
-        self.app_denied: set[str] = set()  # mailboxes applications are scoped away from
+        self.app_denied: set[str] = set()  # mailboxes every application is scoped away from
+        self.access_policies = AccessPolicies()  # which mailboxes each app may open app-only
         self.lock = threading.RLock()
         self._conversations = itertools.count(1)
         self._by_key: dict[str, dict[str, Any]] = {}
