@@ -229,7 +229,8 @@ def from_storage(value: Any, sql_type: str | None) -> Any:
             return bool(value)
         if sql_type in ("DOUBLE", "DECIMAL") and isinstance(value, int):
             return float(value)
-        if FORMS[sql_type].python is str and isinstance(value, (int, float)):
+        form = FORMS.get(sql_type)
+        if form is not None and form.python is str and isinstance(value, (int, float)):
             return str(value)  # a text column SQLite computed a number for (CASE ... 1 ...)
     except ValueError:
         return value

@@ -155,8 +155,14 @@ def _items(graph: Any, requests: Sequence[GraphRequest]
 
 def storage_rows(scan: Scan, fill: dict[str, Any], page: list[dict[str, Any]]
                  ) -> list[tuple[Any, ...]]:
-    """Convert one Graph page into storage tuples (``DataError`` names the table and column)."""
+    """Convert one Graph page into storage tuples (``DataError`` names the table and column).
+
+    A scan that reads no column (``SELECT 1 FROM Users``, ``COUNT(*)`` done locally) still
+    has one row per entity: its storage table has one placeholder column (``residual.py``),
+    so each row is ``(None,)``."""
     table = scan.table.name
+    if not scan.columns:
+        return [(None,)] * len(page)
     readers: list[Reader] = []
     for column in scan.columns:
         key = column.name.lower()

@@ -29,6 +29,7 @@ from dataclasses import replace
 from typing import Any
 
 from sqlglot import exp
+from sqlglot.optimizer.scope import Scope
 
 from ..catalog import Column, Table
 from ..exceptions import ProgrammingError
@@ -51,7 +52,14 @@ def link_joins(drafts: list[ScanDraft], columns: dict[int, Column]) -> None:
     for draft in drafts:
         groups.setdefault(id(draft.ref.scope), []).append(draft)
     for group in groups.values():
-        if len(group) < 2:
+        # A table in a subquery (EXISTS, IN, a scalar one) may be addressed by the tables of
+        # the queries around it, as a join would be: ``EXISTS (SELECT 1 FROM
+        # MessageAttachments a WHERE a.MessageId = m.Id)`` reads the attachments of every
+        # message m; the residual query still evaluates the subquery itself. Those outer
+        # tables are sources only (they never wait on the subquery's tables).
+        outer = [d for scope in _enclosing(group[0].ref.scope)
+                 for d in groups.get(id(scope), [])]
+        if len(group) + len(outer) < 2:
             continue
         # Tables that cannot be addressed without a join choose their sources first; then
         # the others, last in the FROM clause first, so that a table fans out over the rows
@@ -59,17 +67,40 @@ def link_joins(drafts: list[ScanDraft], columns: dict[int, Column]) -> None:
         graph_drafts = [d for d in group if not d.ref.is_system]
         ordered = [d for d in graph_drafts if _needs_join(d)] + [
             d for d in reversed(graph_drafts) if not _needs_join(d)]
-        waits: dict[int, set[int]] = {id(d.ref): set() for d in group}  # ref -> refs it waits on
+        sources = outer + group  # the subquery's own aliases shadow outer ones
+        waits: dict[int, set[int]] = {id(d.ref): set() for d in sources}
         for draft in ordered:
             if draft.subquery is not None and not _needs_join(draft):
                 continue
-            options = _options(draft, group, columns)
+            options = _options(draft, sources, columns)
             blocked = {id(d.ref) for d in group if _waits_on(waits, id(d.ref), id(draft.ref))}
-            chosen = _choose(draft, options, blocked, [d.ref for d in group])
+            chosen = _choose(draft, options, blocked, [d.ref for d in sources])
             if chosen:
                 draft.joins = chosen
                 draft.subquery = None
                 waits[id(draft.ref)] |= {id(ref) for ref, _ in chosen.values()}
+
+
+def _enclosing(scope: Scope) -> list[Scope]:
+    """The scopes whose tables a subquery scope may name (outermost first); none for the
+    others (a derived table or CTE cannot see the query around it)."""
+    found: list[Scope] = []
+    while scope.is_subquery and scope.parent is not None:
+        scope = scope.parent
+        found.insert(0, scope)
+    return found
+
+
+def _in_link(draft: ScanDraft) -> tuple[exp.Expr, exp.Expr] | None:
+    """``outer IN (SELECT inner FROM <draft's table> ...)``: (outer, inner), which the
+    subquery's rows satisfy as they would the join equality ``inner = outer``."""
+    select = draft.ref.scope.expression
+    holder = select.parent
+    node = holder.parent if holder is not None else None
+    if not isinstance(select, exp.Select) or not isinstance(node, exp.In) or \
+            node.args.get("query") is not holder or len(select.selects) != 1:
+        return None
+    return node.this, select.selects[0].unalias()
 
 
 def _needs_join(draft: ScanDraft) -> bool:
@@ -127,6 +158,11 @@ def _options(draft: ScanDraft, group: list[ScanDraft], columns: dict[int, Column
             if pair is not None:
                 owner = other.ref.alias if candidate.outer and other is not draft else ""
                 edges[id(candidate.node)] = (pair[0], pair[1], owner)
+    link = _in_link(draft)
+    if link is not None:
+        pair = _sides(link[0], link[1], refs, columns)
+        if pair is not None:
+            edges[id(link[0])] = (pair[0], pair[1], "")
     present = {ref.alias}
     used: set[int] = set()
     progressed = True
@@ -161,11 +197,19 @@ def _column_pair(node: exp.Expr, refs: dict[str, TableRef], columns: dict[int, C
     """``x.a = y.b`` between two table references of the scope, as two keyed columns."""
     if not isinstance(node, exp.EQ):
         return None
+    return _sides(node.this, node.expression, refs, columns)
+
+
+def _sides(first: exp.Expr, second: exp.Expr, refs: dict[str, TableRef],
+           columns: dict[int, Column]) -> tuple[tuple[Key, Column], tuple[Key, Column]] | None:
+    """Two column expressions of two different table references, as keyed columns."""
     sides = []
-    for side in (node.this, node.expression):
+    for side in (first, second):
         while isinstance(side, exp.Paren):
             side = side.this
-        column = columns.get(id(side)) if isinstance(side, exp.Column) else None
+        if not isinstance(side, exp.Column):
+            return None
+        column = columns.get(id(side))
         if column is None or side.table not in refs:
             return None
         sides.append(((side.table, column.name.lower()), column))

@@ -91,7 +91,8 @@ def build_plan(resolved: Resolved, *, pushdown: bool = True, pagesize: int | Non
                     max_rows=None if plan.aggregate else max_rows)
     _rename_tables(tree, refs, scans)
     plan.output = [
-        OutputColumn(name, "DATETIME" if kind == NAIVE_DATETIME else kind, True, kind)
+        OutputColumn(name, "DATETIME" if kind == NAIVE_DATETIME else kind or "VARCHAR", True,
+                     kind)
         for name, kind in zip(resolved.output_names, kinds)]
     local_tree = rewrite_for_sqlite(tree)
     for draft, scan in zip(drafts, scans):

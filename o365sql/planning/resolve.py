@@ -114,6 +114,7 @@ def resolve(tree: exp.Query, catalog: Catalog) -> Resolved:
         if node.args.get("db") or node.args.get("catalog"):
             _drop_schema(node)
         tables[node.name.lower()] = lookup_table(catalog, node.name)
+    named = _name_table_function_columns(tree)
     _expand_stars(tree, tables, cte_names)
     _check_qualified_columns(tree, tables)
     output_names = _output_names(tree, tables)
@@ -129,6 +130,8 @@ def resolve(tree: exp.Query, catalog: Catalog) -> Resolved:
     except OptimizeError as exc:
         raise _column_error(str(exc), tables, spelling) from None
     assert isinstance(qualified, exp.Query)
+    for alias in named:
+        alias.set("columns", None)  # SQLite takes no column list after a table alias
     refs, column_nodes = _table_refs(qualified, tables)
     if any(n.startswith("_col_") for n in output_names) or len(output_names) != len(
             qualified.selects):
@@ -150,6 +153,33 @@ def _drop_schema(node: exp.Table) -> None:
             f"{node.name})")
     node.set("db", None)
     node.set("catalog", None)
+
+
+#: The columns of SQLite's table-valued JSON functions (https://sqlite.org/json1.html#jeach).
+TABLE_FUNCTION_COLUMNS: dict[str, tuple[str, ...]] = {
+    name: ("key", "value", "type", "atom", "id", "parent", "fullkey", "path")
+    for name in ("json_each", "json_tree")}
+
+
+def _name_table_function_columns(tree: exp.Expr) -> list[exp.TableAlias]:
+    """Give ``json_each(...) j`` its column list for qualification, so that ``j.value`` and
+    an alias of it (``... AS who ... GROUP BY who``) resolve; returns the aliases changed (the
+    caller removes the lists again once the query is qualified)."""
+    changed: list[exp.TableAlias] = []
+    for table in tree.find_all(exp.Table):
+        function = table.this
+        names = TABLE_FUNCTION_COLUMNS.get(str(function.this).lower()) if isinstance(
+            function, exp.Anonymous) else None
+        if names is None:
+            continue
+        alias = table.args.get("alias")
+        if alias is None:
+            alias = exp.TableAlias(this=exp.to_identifier(str(function.this).lower()))
+            table.set("alias", alias)
+        if not alias.columns:
+            alias.set("columns", [exp.to_identifier(n) for n in names])
+            changed.append(alias)
+    return changed
 
 
 def _expand_stars(tree: exp.Expr, tables: dict[str, Table], cte_names: set[str]) -> None:
@@ -319,7 +349,12 @@ def _source_columns(source: object, tables: dict[str, Table]) -> list[str] | Non
         table = tables.get(source.name.lower())
         return [c.name for c in table_columns(table)] if table is not None else None
     if isinstance(source, Scope):
-        alias = source.expression.parent.args.get("alias") if source.expression.parent else None
+        holder = source.expression.parent
+        while isinstance(holder, exp.SetOperation):
+            # A recursive CTE's own name, seen from its recursive part, is its first SELECT:
+            # the column list is on the CTE around the set operation.
+            holder = holder.parent
+        alias = holder.args.get("alias") if holder is not None else None
         named = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
         if named:
             return named

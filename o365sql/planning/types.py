@@ -169,10 +169,11 @@ def annotate(tree: exp.Expr, refs: list[TableRef]) -> bool:
 
 
 def convert_form(node: exp.Expr | None) -> str:
-    """The convert form (SQL type, or DATETIME_NAIVE) of an annotated expression; VARCHAR
-    when unknown."""
+    """The convert form (SQL type, or DATETIME_NAIVE) of an annotated expression; ``""``
+    when its type is unknown (``json_each``'s ``value``: any SQLite value, passed as is and
+    described as VARCHAR)."""
     kind = _kind(node)
-    return _BACK.get(kind, "VARCHAR") if kind is not None else "VARCHAR"
+    return _BACK.get(kind, "") if kind is not None else ""
 
 
 def output_types(annotated: exp.Query) -> list[str]:
