@@ -1,6 +1,9 @@
 """Example web application (Flask): visitors sign in with their Microsoft 365 account and see
-their inbox, contacts and next week's events, all read with SQL through o365sql, and can reply
-to a message and accept an invitation (the ReplyToMessage and RespondToEvent procedures).
+their inbox (page by page, each message readable with its body shown safely), contacts and next
+week's events, all read with SQL through o365sql, and can reply to a message and accept an
+invitation (the ReplyToMessage and RespondToEvent procedures). Times are shown in the viewer's
+time zone (the page carries UTC instants; the browser formats them). The sign-in page shows only
+the site's own notices, never text taken from the URL.
 
 Stage: an application on top of o365sql's PEP 249 surface. It signs people in with the OAuth
 stored procedures (``EXEC GetOAuthAuthorizationURL`` / ``GetOAuthAccessToken`` /
@@ -114,13 +117,15 @@ def _add_routes(app: Flask) -> None:
     @app.errorhandler(NotSignedIn)
     def _not_signed_in(err: NotSignedIn) -> Response:
         session.pop("user", None)
-        return redirect(url_for("index", reason=err.reason) if err.reason else url_for("index"))
+        return redirect(url_for("index", reason="expired") if err.reason else url_for("index"))
 
     @app.get("/")
     def index() -> str | Response:
         if session.get("user") and _mail().vault.has(session["user"]):
             return redirect(url_for("inbox"))
-        return render_template("signin.html", reason=request.args.get("reason"))
+        # Only the site's own notices, chosen by a key: text from the URL is never shown.
+        kind, text = SIGNIN_NOTICES.get(request.args.get("reason", ""), ("", ""))
+        return render_template("signin.html", reason=text, reason_kind=kind)
 
     @app.post("/login")
     def login() -> Response:
@@ -145,9 +150,8 @@ def _add_routes(app: Flask) -> None:
                 "browser session (state mismatch).",
             ), 400
         if "error" in request.args:
-            return render_template(
-                "signin.html", reason=request.args.get("error_description") or request.args["error"]
-            ), 401
+            return render_template("signin.html", reason=signin_error_text(request.args["error"]),
+                                   reason_kind="warning"), 401
         code = request.args.get("code")
         if not code:
             abort(400, "the callback has no code")
@@ -169,13 +173,33 @@ def _add_routes(app: Flask) -> None:
         if user:
             _mail().vault.drop(user)
         session.clear()
-        return redirect(url_for("index", reason="You are signed out."))
+        return redirect(url_for("index", reason="signed-out"))
 
     @app.get("/inbox")
     def inbox() -> str:
-        rows = _mail().query(_signed_in_user(), MailboxSQL.INBOX, {"folder": "inbox"})
-        return render_template("inbox.html", messages=rows,
+        page = _page_number(request.args.get("page"))
+        size = MailboxSQL.PAGE_SIZE
+        rows = _mail().query(_signed_in_user(), MailboxSQL.INBOX,
+                             {"folder": "inbox", "offset": (page - 1) * size})
+        return render_template("inbox.html", messages=rows[:size], page=page,
+                               has_next=len(rows) > size,
                                notice=_NOTICES.get(request.args.get("done", "")))
+
+    @app.get("/message")
+    def message() -> str | Response:
+        item = request.args.get("id", "")
+        if not item:
+            abort(400, "which message? (?id=...)")
+        rows = _mail().query(_signed_in_user(), MailboxSQL.MESSAGE, {"id": item})
+        if not rows:
+            abort(404, "no such message in your mailbox")
+        found = rows[0]
+        found["To"] = MailboxSQL.addresses(found.pop("ToRecipients"))
+        response = current_app.make_response(render_template("message.html", m=found))
+        # The body is someone else's HTML: shown in a sandboxed frame (no scripts, forms or
+        # same-origin access) and, by this policy, without remote images or other loads.
+        response.headers["Content-Security-Policy"] = MESSAGE_POLICY
+        return response
 
     @app.post("/reply")
     def reply() -> str | Response | tuple[str, int]:
@@ -211,6 +235,38 @@ def _add_routes(app: Flask) -> None:
 
 
 _NOTICES = {"replied": "Reply sent.", "accepted": "Invitation accepted."}
+
+#: The sign-in page's notices by key: (kind, text); "info" is news, "warning" a problem.
+SIGNIN_NOTICES = {
+    "signed-out": ("info", "You are signed out."),
+    "expired": ("warning", "Your Microsoft sign-in has expired. Please sign in again."),
+}
+#: What a sign-in that came back with an error says, by OAuth error code.
+_SIGNIN_ERRORS = {
+    "access_denied": "You declined the sign-in, or the permissions the site asks for.",
+    "consent_required": "The site needs your consent (or an administrator's) to read your mail.",
+    "login_required": "Microsoft asked you to sign in again.",
+}
+MESSAGE_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+                  "img-src data:; frame-src 'self'; form-action 'self'; base-uri 'none'")
+
+
+def signin_error_text(code: str) -> str:
+    """The sign-in page's text for an OAuth error code: a known code's own sentence, else the
+    code itself when it looks like one (letters and underscores), never free text."""
+    if code in _SIGNIN_ERRORS:
+        return _SIGNIN_ERRORS[code]
+    if re.fullmatch(r"[a-z_]{1,40}", code):
+        return f"Microsoft did not sign you in ({code})."
+    return "Microsoft did not sign you in."
+
+
+def _page_number(text: str | None) -> int:
+    if not text:
+        return 1
+    if not text.isdigit() or not 1 <= int(text) <= 10_000:
+        abort(400, "page must be a number from 1")
+    return int(text)
 
 
 def _action(sql: str, page: str, done: str) -> str | Response | tuple[str, int]:

@@ -109,11 +109,18 @@ class TokenVault:
 class MailboxSQL:
     """Sign-in and queries for the web app, all as SQL over o365sql."""
 
-    #: The newest 20 messages of the Inbox folder ('inbox' is Graph's well-known folder name).
+    #: Messages on an Inbox page ('inbox' is Graph's well-known folder name): PAGE_SIZE of them
+    #: from :offset, plus one to tell whether a next page exists.
+    PAGE_SIZE = 20
     INBOX = (
         "SELECT Id, Subject, From_EmailAddress_Name, From_EmailAddress_Address, ReceivedDateTime, "
         "IsRead FROM Messages WHERE ParentFolderId = :folder "
-        "ORDER BY ReceivedDateTime DESC LIMIT 20"
+        "ORDER BY ReceivedDateTime DESC LIMIT 21 OFFSET :offset"
+    )
+    #: One message with its body, for the message view.
+    MESSAGE = (
+        "SELECT Id, Subject, From_EmailAddress_Name, From_EmailAddress_Address, ToRecipients, "
+        "ReceivedDateTime, Body_ContentType, Body_Content FROM Messages WHERE Id = :id"
     )
     #: The contacts of the default contacts folder, by name.
     CONTACTS = (
@@ -217,6 +224,16 @@ class MailboxSQL:
             raise
         except o365sql.Error as err:
             raise ActionFailed(str(err)) from None
+
+    @staticmethod
+    def addresses(recipients: str | None) -> str:
+        """``Name <address>, ...`` of a recipients value (Graph's array as JSON text)."""
+        out = []
+        for item in json.loads(recipients or "[]"):
+            email = item.get("emailAddress") or {}
+            name, address = email.get("name") or "", email.get("address") or ""
+            out.append(f"{name} <{address}>" if name and name != address else address)
+        return ", ".join(out)
 
     @staticmethod
     def first_address(email_addresses: str | None) -> str:

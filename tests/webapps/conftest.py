@@ -28,7 +28,7 @@ def app_kind(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="module")
 def emulator(app_kind: str) -> Iterator[Emulator]:
     # One per app: each scenario signs a different user in, so each sees the consent page.
-    with Emulator(seed=1) as emu:
+    with Emulator(seed=1, users=7) as emu:  # users[6]: the app-feel scenario
         yield emu
 
 

@@ -9,8 +9,11 @@ scenario signs in a different demo user, so each sees the consent page.
 
 from __future__ import annotations
 
+from typing import Any
+
 from webapp_browser import Chromium, Page
 from webapp_scenarios import (
+    app_feel,
     declined_consent,
     full_journey,
     refresh_after_rejection,
@@ -63,3 +66,13 @@ def test_reply_to_a_message_and_accept_an_invitation(
     page: Page, site: AppServer, emulator: Emulator
 ) -> None:
     reply_and_accept(page, site, emulator, emulator.users[5], emulator.users[0])
+
+
+def test_message_view_paging_time_zone_and_notices_feel_like_an_app(
+    page: Page, site: AppServer, emulator: Emulator, tmp_path_factory: Any
+) -> None:
+    shots = tmp_path_factory.mktemp("screenshots")
+    app_feel(page, site, emulator, emulator.users[6], emulator.users[3], shots)
+    for name in ("message", "inbox", "signed-out"):
+        png = (shots / f"{site.name}-{name}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000

@@ -28,6 +28,7 @@ __all__ = [
     "check_inbox",
     "css_string",
     "grants",
+    "notice_colour",
     "sign_in",
 ]
 
@@ -173,3 +174,58 @@ def check_cookies(page: Page, app: AppServer) -> None:
         for form in _decoded_forms(cookie["value"]):
             assert not _JWT.search(form), cookie["name"]
             assert not re.search(r"token", form, re.IGNORECASE), cookie["name"]
+
+
+def notice_colour(page: Page, selector: str) -> tuple[int, int, int]:
+    """The average colour of a screenshot of the element ``selector`` (its box on the screen)."""
+    box = page.evaluate(f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
+                        ".getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })()")
+    x, y, width, height = box
+    data = page._send("Page.captureScreenshot", {
+        "format": "png", "clip": {"x": x, "y": y, "width": width, "height": height, "scale": 1}})
+    pixels = _png_pixels(base64.b64decode(data["data"]))
+    count = len(pixels)
+    assert count > 100, "the notice is too small to see"
+    return tuple(sum(p[i] for p in pixels) // count for i in range(3))  # type: ignore[return-value]
+
+
+def _png_pixels(png: bytes) -> list[tuple[int, ...]]:
+    """The pixels of an 8-bit RGB or RGBA PNG (what chromium's screenshots are)."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, chunks, header = 8, [], b""
+    while pos < len(png):
+        length = int.from_bytes(png[pos:pos + 4], "big")
+        kind, body = png[pos + 4:pos + 8], png[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            chunks.append(body)
+        pos += 12 + length
+    width, height = int.from_bytes(header[:4], "big"), int.from_bytes(header[4:8], "big")
+    depth, colour = header[8], header[9]
+    assert depth == 8 and colour in (2, 6), (depth, colour)
+    size = 3 if colour == 2 else 4
+    raw = zlib.decompress(b"".join(chunks))
+    stride = width * size
+    rows: list[bytearray] = []
+    previous = bytearray(stride)
+    for r in range(height):
+        start = r * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        for i in range(stride):
+            a = line[i - size] if i >= size else 0
+            b = previous[i]
+            c = previous[i - size] if i >= size else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 255
+            elif kind == 2:
+                line[i] = (line[i] + b) & 255
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(line)
+        previous = line
+    return [tuple(line[i:i + 3]) for line in rows for i in range(0, stride, size)]

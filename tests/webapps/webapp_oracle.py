@@ -47,12 +47,14 @@ class GraphOracle:
             url = body.get("@odata.nextLink")
         return items
 
-    def inbox(self) -> list[tuple[str, str, str, str, str]]:
-        """(subject, from, from address, received, read) of the newest 20 Inbox messages."""
+    def inbox(self, skip: int = 0) -> list[tuple[str, str, str, str, str]]:
+        """(subject, from, from address, received, read) of the newest 20 Inbox messages after
+        the newest ``skip``."""
         query = _query({
             "$select": "subject,from,receivedDateTime,isRead",
             "$orderby": "receivedDateTime desc",
             "$top": "20",
+            **({"$skip": str(skip)} if skip else {}),
         })
         resp = self.session.get(
             f"{self.graph_url}/me/mailFolders/inbox/messages?{query}",

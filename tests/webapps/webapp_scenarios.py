@@ -13,7 +13,7 @@ import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from webapp_browser import Chromium, Page
 from webapp_checks import (
@@ -24,6 +24,7 @@ from webapp_checks import (
     check_inbox,
     css_string,
     grants,
+    notice_colour,
     sign_in,
 )
 from webapp_oracle import GraphOracle
@@ -32,6 +33,7 @@ from webapp_servers import AppServer
 import o365sql
 
 __all__ = [
+    "app_feel",
     "declined_consent",
     "full_journey",
     "refresh_after_rejection",
@@ -247,3 +249,94 @@ def reply_and_accept(page: Page, app: AppServer, emulator: Any, user: str, other
         assert answers == {user.lower(): "accepted"}
     finally:
         organizer.close()
+
+
+HOSTILE = ("<p id='greeting'>Hello <b>there</b></p>"
+           "<script>parent.document.title = 'pwned by script'</script>"
+           "<img src=x onerror=\"parent.document.title = 'pwned by onerror'\">"
+           "<form action='https://evil.example/'><input name=q></form>")
+
+
+def app_feel(page: Page, app: AppServer, emulator: Any, user: str, other: str,
+             shots: Any) -> None:
+    """What makes the example feel like an app: a message view that shows someone else's HTML
+    safely, paging through the inbox, times in the viewer's zone, a signed-out notice styled
+    as information, and a sign-in page that shows no text from its URL. Screenshots of the
+    pages are taken, and the notices' colours read from them."""
+    subject = "Hostile HTML " + secrets.token_hex(4)
+    sender = o365sql.connect(
+        GraphURL=emulator.graph_url, AuthorityURL=emulator.authority,
+        AzureTenant=emulator.tenant_id, SSLServerCert=emulator.ca_path,
+        OAuthAccessToken=emulator.mint_token(user=other, scopes=["Mail.ReadWrite", "Mail.Send"]))
+    try:
+        sender.cursor().execute(
+            "EXEC SendMail @ToRecipients = :to, @Subject = :s, @Content = :c, @ContentType = 'html'",
+            {"to": user, "s": subject, "c": HOSTILE})
+    finally:
+        sender.close()
+    sign_in(page, app, emulator, user)
+    oracle = GraphOracle(emulator, user)
+    first, second = oracle.inbox(), oracle.inbox(skip=20)
+    assert first[0][0] == subject and second  # the new mail tops an inbox of over one page
+    assert page.text("#page-info").startswith("Page 1: messages 1 to 20")
+    page_title = page.evaluate("document.title")
+
+    # The message view: the body in a sandboxed frame, its script and handlers inert.
+    page.evaluate("document.querySelector('#messages tr.message .subject a').click()")
+    page.wait_for_url(app.url + "/message?id=")
+    assert page.text("#message-subject") == subject
+    assert user.lower() in page.text("#message-to").lower()
+    assert page.attribute("#body", "sandbox") == ""
+    assert "<script>" in (page.attribute("#body", "srcdoc") or "")  # kept, as text, inert
+    assert page.evaluate("document.querySelector('#body').contentDocument") is None  # no same origin
+    page.evaluate("new Promise(r => setTimeout(r, 500))")  # time for a script to have run
+    assert "pwned" not in page.evaluate("document.title")
+    page.screenshot(str(shots / f"{app.name}-message.png"))
+    page.click("#back-to-inbox")
+    page.wait_for_url(app.url + "/inbox")
+    assert page.evaluate("document.title") == page_title
+
+    # Paging: the second page is Graph's next 20, and back.
+    page.click("#next-page")
+    page.wait_for_url(app.url + "/inbox?page=2")
+    assert page.text("#page-info").startswith(f"Page 2: messages 21 to {20 + len(second)}")
+    shown = app_rows(page, "#messages tr.message", [(".subject", None), (".from", None),
+                                                      (".from", "title"), (".received", None),
+                                                      (".is-read", None)])
+    assert shown == second
+    page.click("#previous-page")
+    page.wait_for_url(app.url + "/inbox?page=1")
+    assert not page.exists("#previous-page")
+    page.screenshot(str(shots / f"{app.name}-inbox.png"))
+
+    # Times in the viewer's time zone: the same instants, shown nine hours later in Tokyo.
+    page._send("Emulation.setTimezoneOverride", {"timezoneId": "Asia/Tokyo"})
+    try:
+        page.goto(app.url + "/inbox")
+        assert page.text("#time-zone") == "Asia/Tokyo"
+        received = [r[0] for r in app_rows(page, "#messages tr.message", [(".received", None)])]
+        tokyo = [(datetime.strptime(r[3], "%Y-%m-%d %H:%M") + timedelta(hours=9))
+                 .strftime("%Y-%m-%d %H:%M") for r in first]
+        assert received == tokyo
+    finally:
+        page._send("Emulation.setTimezoneOverride", {"timezoneId": "UTC"})
+
+    # Signed out: an information notice (blue), not a warning (red).
+    page.click("#signout-button")
+    page.wait_for_url(app.url + "/?")
+    assert page.text("#reason") == "You are signed out."
+    assert page.attribute("#reason", "role") == "status"
+    page.screenshot(str(shots / f"{app.name}-signed-out.png"))
+    red, green, blue = notice_colour(page, "#reason")
+    assert blue > red + 20, (red, green, blue)
+
+    # The sign-in page shows its own notices only, chosen by key, never the URL's text.
+    page.goto(app.url + "/?reason=" + quote("Your account is locked: call +1 555 0100"))
+    assert not page.exists("#reason") and "locked" not in page.text()
+    page.goto(app.url + "/?reason=expired")
+    assert "sign in again" in page.text("#reason")
+    red, green, blue = notice_colour(page, "#reason")
+    assert red > blue + 20, (red, green, blue)  # a problem: the warning colour
+    page.goto(app.url + "/callback?state=x&error=access_denied&error_description="
+              + quote("Call +1 555 0100 to unlock"))
+    assert "555" not in page.text()

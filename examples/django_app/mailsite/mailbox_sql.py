@@ -41,10 +41,18 @@ __all__ = [
 #: Session key of the visitor's tokens: {"access_token", "refresh_token", "expires_at"}.
 SESSION_TOKENS = "o365sql_tokens"
 
-#: The newest 20 messages of the Inbox folder ('inbox' is Graph's well-known folder name).
+#: Messages on an Inbox page ('inbox' is Graph's well-known folder name): PAGE_SIZE of them
+#: from :offset, plus one to tell whether a next page exists.
+PAGE_SIZE = 20
 INBOX = (
     "SELECT Id, Subject, From_EmailAddress_Name, From_EmailAddress_Address, ReceivedDateTime, "
-    "IsRead FROM Messages WHERE ParentFolderId = :folder ORDER BY ReceivedDateTime DESC LIMIT 20"
+    "IsRead FROM Messages WHERE ParentFolderId = :folder "
+    "ORDER BY ReceivedDateTime DESC LIMIT 21 OFFSET :offset"
+)
+#: One message with its body, for the message view.
+MESSAGE = (
+    "SELECT Id, Subject, From_EmailAddress_Name, From_EmailAddress_Address, ToRecipients, "
+    "ReceivedDateTime, Body_ContentType, Body_Content FROM Messages WHERE Id = :id"
 )
 #: The contacts of the default contacts folder, by name.
 CONTACTS = (
@@ -178,6 +186,16 @@ def act(session: MutableMapping[str, Any], sql: str, params: Mapping[str, Any]) 
         raise
     except o365sql.Error as err:
         raise ActionFailed(str(err)) from None
+
+
+def addresses(recipients: str | None) -> str:
+    """``Name <address>, ...`` of a recipients value (Graph's array as JSON text)."""
+    out = []
+    for item in json.loads(recipients or "[]"):
+        email = item.get("emailAddress") or {}
+        name, address = email.get("name") or "", email.get("address") or ""
+        out.append(f"{name} <{address}>" if name and name != address else address)
+    return ", ".join(out)
 
 
 def first_address(email_addresses: str | None) -> str:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("callback", views.callback, name="callback"),
     path("logout", views.logout, name="logout"),
     path("inbox", views.inbox, name="inbox"),
+    path("message", views.message, name="message"),
     path("contacts", views.contacts, name="contacts"),
     path("events", views.events, name="events"),
     path("reply", views.reply, name="reply"),

@@ -1,5 +1,8 @@
-"""Views of the example site: sign-in with Microsoft, the callback, sign-out, the inbox,
-contacts and events pages, and two actions: reply to a message, accept an invitation.
+"""Views of the example site: sign-in with Microsoft, the callback, sign-out, the inbox (page by
+page), a message with its body shown safely, contacts and events pages, and two actions: reply
+to a message, accept an invitation. The sign-in page shows only the site's own notices, chosen by
+a key, never text taken from the URL; times go to the page as UTC instants that the browser shows
+in the viewer's time zone.
 
 Stage: HTTP handling, on top of ``mailbox_sql`` (which runs all SQL). The sign-in state is a
 random value per attempt, kept in the session and compared with the callback's ``state``
@@ -11,13 +14,20 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -46,7 +56,7 @@ def signed_in_only(view: View) -> View:
         try:
             return view(request, *args, **kwargs)
         except NotSignedIn as err:
-            return _to_signin(err.reason)
+            return _to_signin("expired" if err.reason else None)
 
     return wrapper
 
@@ -59,7 +69,9 @@ def _callback_url(request: HttpRequest) -> str:
 def index(request: HttpRequest) -> HttpResponse:
     if mailbox_sql.signed_in(request.session):
         return redirect("inbox")
-    return render(request, "mailsite/signin.html", {"reason": request.GET.get("reason")})
+    # Only the site's own notices, chosen by a key: text from the URL is never shown.
+    kind, text = SIGNIN_NOTICES.get(request.GET.get("reason", ""), ("", ""))
+    return render(request, "mailsite/signin.html", {"reason": text, "reason_kind": kind})
 
 
 @require_POST
@@ -86,8 +98,9 @@ def callback(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     if "error" in request.GET:
-        reason = request.GET.get("error_description") or request.GET["error"]
-        return render(request, "mailsite/signin.html", {"reason": reason}, status=401)
+        reason = signin_error_text(request.GET["error"])
+        return render(request, "mailsite/signin.html",
+                      {"reason": reason, "reason_kind": "warning"}, status=401)
     code = request.GET.get("code")
     if not code:
         return HttpResponseBadRequest("the callback has no code")
@@ -108,18 +121,69 @@ def callback(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
     request.session.flush()
-    return _to_signin("You are signed out.")
+    return _to_signin("signed-out")
 
 
 @require_GET
 @signed_in_only
 def inbox(request: HttpRequest) -> HttpResponse:
-    rows = mailbox_sql.query(request.session, mailbox_sql.INBOX, {"folder": "inbox"})
-    return render(request, "mailsite/inbox.html",
-                  {"messages": rows, "notice": _NOTICES.get(request.GET.get("done", ""))})
+    text = request.GET.get("page", "1")
+    if not text.isdigit() or not 1 <= int(text) <= 10_000:
+        return HttpResponseBadRequest("page must be a number from 1")
+    page, size = int(text), mailbox_sql.PAGE_SIZE
+    rows = mailbox_sql.query(request.session, mailbox_sql.INBOX,
+                             {"folder": "inbox", "offset": (page - 1) * size})
+    return render(request, "mailsite/inbox.html", {
+        "messages": rows[:size], "page": page, "has_next": len(rows) > size,
+        "first": (page - 1) * size + 1 if rows else 0, "last": (page - 1) * size + len(rows[:size]),
+        "previous_page": page - 1, "next_page": page + 1,
+        "notice": _NOTICES.get(request.GET.get("done", ""))})
+
+
+@require_GET
+@signed_in_only
+def message(request: HttpRequest) -> HttpResponse:
+    item = request.GET.get("id", "")
+    if not item:
+        return HttpResponseBadRequest("which message? (?id=...)")
+    rows = mailbox_sql.query(request.session, mailbox_sql.MESSAGE, {"id": item})
+    if not rows:
+        raise Http404("no such message in your mailbox")
+    found = rows[0]
+    found["To"] = mailbox_sql.addresses(found.pop("ToRecipients"))
+    found["is_html"] = (found.get("Body_ContentType") or "").lower() == "html"
+    response = render(request, "mailsite/message.html", {"m": found})
+    # The body is someone else's HTML: shown in a sandboxed frame (no scripts, forms or
+    # same-origin access) and, by this policy, without remote images or other loads.
+    response["Content-Security-Policy"] = MESSAGE_POLICY
+    return response
 
 
 _NOTICES = {"replied": "Reply sent.", "accepted": "Invitation accepted."}
+
+#: The sign-in page's notices by key: (kind, text); "info" is news, "warning" a problem.
+SIGNIN_NOTICES = {
+    "signed-out": ("info", "You are signed out."),
+    "expired": ("warning", "Your Microsoft sign-in has expired. Please sign in again."),
+}
+#: What a sign-in that came back with an error says, by OAuth error code.
+_SIGNIN_ERRORS = {
+    "access_denied": "You declined the sign-in, or the permissions the site asks for.",
+    "consent_required": "The site needs your consent (or an administrator's) to read your mail.",
+    "login_required": "Microsoft asked you to sign in again.",
+}
+MESSAGE_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+                  "img-src data:; frame-src 'self'; form-action 'self'; base-uri 'none'")
+
+
+def signin_error_text(code: str) -> str:
+    """The sign-in page's text for an OAuth error code: a known code's own sentence, else the
+    code itself when it looks like one (letters and underscores), never free text."""
+    if code in _SIGNIN_ERRORS:
+        return _SIGNIN_ERRORS[code]
+    if re.fullmatch(r"[a-z_]{1,40}", code):
+        return f"Microsoft did not sign you in ({code})."
+    return "Microsoft did not sign you in."
 
 
 def _action(request: HttpRequest, sql: str, page: str, done: str) -> HttpResponse:
