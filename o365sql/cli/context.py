@@ -84,13 +84,17 @@ def collect_properties(args: argparse.Namespace, environ: Mapping[str, str]) -> 
 
 
 def cli_defaults(props: dict[str, str], environ: Mapping[str, str]) -> dict[str, str]:
-    """The CLI's defaults on top of the driver's: a token file, and ``InitiateOAuth=REFRESH``
+    """The CLI's defaults on top of the driver's: a token file and a replica beside it, and
+    ``InitiateOAuth=REFRESH``
     for a delegated sign-in without a given access token (so the tokens of ``o365sql login``
     are used, and a command never opens a browser by surprise)."""
     keys = {k.lower().replace("_", ""): k for k in props}
     out = dict(props)
     if "oauthsettingslocation" not in keys:
         out["OAuthSettingsLocation"] = default_settings_location(environ)
+    if "cachelocation" not in keys:  # the replica beside the token file (REPLICATE, --offline)
+        out["CacheLocation"] = os.path.join(os.path.dirname(default_settings_location(environ)),
+                                            "replica.db")
     scheme = props.get(keys.get("authscheme", ""), "AzureAD").lower()
     if ("initiateoauth" not in keys and "oauthaccesstoken" not in keys
             and scheme == "azuread" and "oauthclientid" in keys):
