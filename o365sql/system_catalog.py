@@ -77,7 +77,8 @@ SYS_PROCEDUREPARAMETERS_COLUMNS: Layout = (
 
 # o365sql's own: one row per replicated table, mailbox and folder (issue 13), from the replica at
 # CacheLocation. Folder is the folder id a delta link tracks, 'folders' for the folder list of a
-# per-folder table, NULL for a collection; DeltaLinkAge is in seconds.
+# per-folder table, the window 'start/end' of CalendarView, NULL for another collection;
+# DeltaLinkAge is in seconds.
 SYS_REPLICAS_COLUMNS: Layout = (
     ("TableName", "VARCHAR"), ("UserId", "VARCHAR"), ("Folder", "VARCHAR"), ("Rows", "INTEGER"),
     ("LastRefresh", "DATETIME"), ("DeltaLinkAge", "INTEGER"), ("LastError", "VARCHAR"),
@@ -217,8 +218,9 @@ def sys_replicas_rows(replicas: Iterable[Any], scopes: Iterable[Any], location: 
         mailbox = state.mailbox or None
         owned = by_owner.get((state.table, state.mailbox), [])
         for scope in owned or [None]:
-            folder = None if scope is None or not scope.scope else (
-                "folders" if scope.scope.startswith("#") else scope.scope)
+            # The folder a link tracks; for CalendarView, the window ("start/end").
+            folder = None if scope is None else (
+                "folders" if scope.scope.startswith("#") else scope.scope or scope.parent)
             age = (None if scope is None or scope.link_time is None
                    else max(0, int(now - scope.link_time)))
             count = 0 if scope is None else scope.rows

@@ -123,7 +123,8 @@ def choose(plan: Any, source: ReplicaSource, offline: bool) -> ReplicaScans | No
 def refresher(context: Any) -> Refresher:
     props = context.properties
     return Refresher(context.connection.replica_store, context.graph, context.catalog,
-                     concurrency=int(getattr(props, "max_concurrency", 4) or 4))
+                     concurrency=int(getattr(props, "max_concurrency", 4) or 4),
+                     window_days=int(getattr(props, "replicate_window", 365) or 365))
 
 
 def run_replicate(statement: Any, params: Any, context: Any,

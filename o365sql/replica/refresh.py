@@ -25,6 +25,7 @@ agree value for value.
 from __future__ import annotations
 
 import concurrent.futures
+import datetime as _dt
 import queue
 import threading
 import time
@@ -71,6 +72,8 @@ class _Job:
     path: str
     link: str | None
     known: bool
+    params: tuple[tuple[str, str], ...] = ()
+    select: str | None = None  # None: the replicated columns; "": no $select
 
 
 @dataclass
@@ -106,11 +109,12 @@ class Refresher:
     """Refreshes replicated tables of one connection (its Graph client and catalog)."""
 
     def __init__(self, store: ReplicaStore, graph: Any, catalog: Catalog, *,
-                 concurrency: int = 4) -> None:
+                 concurrency: int = 4, window_days: int = 365) -> None:
         self.store = store
         self.graph = graph
         self.catalog = catalog
         self.concurrency = max(1, min(concurrency, 4))
+        self.window_days = window_days
 
     def refresh(self, table_name: str, mailboxes: Sequence[str]) -> list[Outcome]:
         """Copy or refresh ``table_name`` for each mailbox (``''`` for directory tables)."""
@@ -151,13 +155,38 @@ class Refresher:
         columns = self.store.ensure_table(self.store.db, table)
         path = spec.items if not spec.mailbox else mailbox_path(mailbox) + "/" + spec.items
         stored = self.store.scopes(table.name, mailbox).get("")
-        job = _Job("", path, stored.link if stored else None, stored is not None)
+        params: tuple[tuple[str, str], ...] = ()
+        window = None
+        if spec.window:
+            start, end = self.window()
+            window = f"{_iso(start)}/{_iso(end)}"
+            params = (("startDateTime", _iso(start)), ("endDateTime", _iso(end)))
+            if stored is not None and stored.parent != window:
+                stored = None  # another window: copied again from scratch
+        job = _Job("", path, stored.link if stored else None, stored is not None, params,
+                   None if spec.selectable else "")
+        pseudo = self._pseudo(window)
         with self.store.transaction() as db:
-            links = self._stream(db, table, columns, mailbox, [job], None, outcome)
+            links = self._stream(db, table, columns, mailbox, [job], None, outcome, pseudo)
             rows = self._count(db, table, mailbox, None)
-            self.store.set_scope(db, table.name, mailbox, "", links[""], rows)
+            self.store.set_scope(db, table.name, mailbox, "", links[""], rows, window)
             self.store.mark(db, table, mailbox, error=None, refreshed=True)
         outcome.rows = rows
+
+    def window(self) -> tuple[_dt.datetime, _dt.datetime]:
+        """``ReplicateWindow`` days either side of today (UTC midnight)."""
+        today = _dt.datetime.now(_dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        span = _dt.timedelta(days=self.window_days)
+        return today - span, today + span
+
+    @staticmethod
+    def _pseudo(window: str | None) -> dict[str, Any]:
+        """Pseudo-column values the rows of a window get (as a live read's address gives)."""
+        if window is None:
+            return {}
+        start, end = window.split("/")
+        return {"startdatetime": _dt.datetime.fromisoformat(start),
+                "enddatetime": _dt.datetime.fromisoformat(end)}
 
     def _per_folder(self, spec: Tracking, table: Table, mailbox: str, outcome: Outcome) -> None:
         assert spec.folders is not None
@@ -200,7 +229,8 @@ class Refresher:
         outcome.resynced += int(folder_round.restarted)
 
     def _stream(self, db: Any, table: Table, columns: Sequence[Column], mailbox: str,
-                jobs: Sequence[_Job], by_folder: bool | None, outcome: Outcome) -> dict[str, str]:
+                jobs: Sequence[_Job], by_folder: bool | None, outcome: Outcome,
+                pseudo: dict[str, Any] | None = None) -> dict[str, str]:
         """Run the jobs' delta rounds (a few at once) and apply their pages as they arrive,
         inside the caller's transaction; returns each scope's new delta link. Memory stays
         bounded: at most ``_QUEUED`` pages wait between the readers and the writer."""
@@ -245,7 +275,7 @@ class Refresher:
                 elif kind == "link":
                     links[scope] = value
                 else:
-                    self._apply(db, table, columns, mailbox, folder, value, outcome)
+                    self._apply(db, table, columns, mailbox, folder, value, outcome, pseudo)
         finally:
             stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
@@ -262,7 +292,7 @@ class Refresher:
         knows the link, or a nextLink of it; the round starts over without one), ``link``."""
         headers = (("Prefer", f"odata.maxpagesize={table.max_page_size}"),)
         request = (_request(job.link, self.graph.base_url, headers) if job.link is not None
-                   else self._first(job.path, columns, None, headers))
+                   else self._first(job.path, columns, job.select, headers, job.params))
         for attempt in range(3):
             try:
                 for payload in self.graph.payloads(request):
@@ -277,7 +307,7 @@ class Refresher:
                 if exc.status != 410 or attempt == 2:
                     raise
             put(("restart", job.scope, None))
-            request = self._first(job.path, columns, None, headers)
+            request = self._first(job.path, columns, job.select, headers, job.params)
 
     def _round(self, scope: str, path: str, link: str | None, table: Table | None,
                select: str | None = None) -> _Round:
@@ -296,8 +326,9 @@ class Refresher:
 
     @staticmethod
     def _first(path: str, columns: Sequence[Column], select: str | None,
-               headers: tuple[tuple[str, str], ...]) -> GraphRequest:
-        params: list[tuple[str, str]] = []
+               headers: tuple[tuple[str, str], ...],
+               extra: tuple[tuple[str, str], ...] = ()) -> GraphRequest:
+        params: list[tuple[str, str]] = list(extra)
         chosen = select if select is not None else select_list(columns)
         if chosen:
             params.append(("$select", chosen))
@@ -317,8 +348,9 @@ class Refresher:
 
     # -- SQLite ------------------------------------------------------------------------------
     def _apply(self, db: Any, table: Table, columns: Sequence[Column], mailbox: str,
-               folder: str | None, items: Sequence[dict[str, Any]], outcome: Outcome) -> None:
-        readers = _readers(table, columns, mailbox)
+               folder: str | None, items: Sequence[dict[str, Any]], outcome: Outcome,
+               pseudo: dict[str, Any] | None = None) -> None:
+        readers = _readers(table, columns, {"userid": mailbox, **(pseudo or {})})
         names = ", ".join(q(c.name) for c in columns)
         marks = ", ".join("?" for _ in columns)
         upsert = f"INSERT OR REPLACE INTO {q(table.name)} ({names}) VALUES ({marks})"
@@ -368,12 +400,13 @@ def _owner(table: Table, mailbox: str) -> tuple[str, list[Any]]:
     return "", []
 
 
-def _readers(table: Table, columns: Sequence[Column], mailbox: str) -> list[Reader]:
-    """Per column, Graph entity → storage value, as the live path reads it (``scan.py``)."""
+def _readers(table: Table, columns: Sequence[Column], pseudo: dict[str, Any]) -> list[Reader]:
+    """Per column, Graph entity → storage value, as the live path reads it (``scan.py``);
+    pseudo-columns get the values a live read's address gives them (``pseudo``)."""
     readers: list[Reader] = []
     for column in columns:
         if column.pseudo:
-            value = mailbox if column.name.lower() == "userid" else column.default_value
+            value = pseudo.get(column.name.lower(), column.default_value)
             readers.append(_constant(to_storage(value, column.sql_type)))
         else:
             readers.append(storage_reader(column, table.name))
@@ -382,6 +415,10 @@ def _readers(table: Table, columns: Sequence[Column], mailbox: str) -> list[Read
 
 def _constant(value: Any) -> Reader:
     return lambda entity: value
+
+
+def _iso(value: _dt.datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _describe(exc: Error) -> str:

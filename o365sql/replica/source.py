@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from datetime import UTC, datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -90,17 +91,34 @@ class ReplicaSource:
         return Coverage(True, age=max(ages) if ages else None)
 
     def _address_problem(self, name: str, query: Any, fill: dict[str, Any]) -> str:
+        spec = tracking(name)
+        window = spec is not None and spec.window
         if fill.get("searchterms") is not None:
             return f"{name}: SearchTerms is answered by Graph's $search only"
-        if getattr(query, "params", ()):
-            return f"{name}: {', '.join(k for k, _ in query.params)} needs Graph"
+        params = [k for k, _ in getattr(query, "params", ())
+                  if not (window and k.lower() in ("startdatetime", "enddatetime"))]
+        if params:
+            return f"{name}: {', '.join(params)} needs Graph"
         for slot, value in getattr(query, "address", ()):
-            if slot.lower() == "userid":
+            if slot.lower() == "userid" or (window and slot.lower() in ("startdatetime",
+                                                                         "enddatetime")):
                 continue
             if slot.lower() == "parentfolderid" and scan_folder_id(value):
                 continue
             return f"{name}: reading by {slot} = {value!r} needs Graph"
+        if window:
+            kept = self._window(name, _mailbox_of(fill))
+            asked = _window_text(fill.get("startdatetime"), fill.get("enddatetime"))
+            if kept is not None and asked != kept:
+                return (f"{name}: the replica keeps the window {kept.replace('/', ' to ')}, "
+                        f"not {asked.replace('/', ' to ')}")
         return ""
+
+    def _window(self, table: str, mailbox: str) -> str | None:
+        for scope in self.store.all_scopes():
+            if scope.table == table and scope.mailbox.lower() == mailbox.lower() and not scope.scope:
+                return scope.parent
+        return None
 
     def _age(self, table: str, mailbox: str) -> float | None:
         for state in self.store.replicas(table):
@@ -211,6 +229,15 @@ def _literal(value: Any) -> str:
     if isinstance(value, bytes):
         return "X'" + value.hex() + "'"
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def _window_text(start: Any, end: Any) -> str:
+    def text(value: Any) -> str:
+        if isinstance(value, datetime):
+            moment = value.astimezone(UTC) if value.tzinfo else value
+            return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return str(value)
+    return f"{text(start)}/{text(end)}"
 
 
 def scan_folder_id(value: Any) -> bool:

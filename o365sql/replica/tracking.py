@@ -48,7 +48,11 @@ REPLICATION_DOC: tuple[str, ...] = (
     ("Graph's limits: message and contact delta are per folder; message "
     "delta takes `$filter` only on `receivedDateTime ge|gt` and no `$search`; no other delta "
     "takes `$filter`, `$orderby` or `$search`; calendarView delta (v1.0) covers the primary "
-    "calendar within a window and takes no `$select` (not replicated yet). Outlook allows 4 "
+    "calendar within a window and takes no `$select`: REPLICATE CalendarView keeps "
+    "`ReplicateWindow` days either side of today (UTC) and answers scans of that same window "
+    "(`StartDateTime = '<start>' AND EndDateTime = '<end>'`, shown in `sys_replicas.Folder`); a "
+    "new day moves the window and the next refresh copies it again. v1.0 has no delta for "
+    "Events (series masters) or other calendars. Outlook allows 4 "
     "concurrent requests per mailbox and 10,000 per 10 minutes: REPLICATE reads at most "
     "`MaxConcurrency` (at most 4) folders of a mailbox at once, and a refresh with nothing "
     "changed costs one request per folder plus one for the folder list."),
@@ -69,6 +73,10 @@ class Tracking:
             parent is no folder of the tree), ``default-items`` (items of the default folder:
             the top folder) or ``default-children`` (children of the default folder).
         folder_table: the table whose rows are the folders (for ``visible``).
+        window: the delta function needs a window (calendarView: ``startDateTime`` and
+            ``endDateTime``, from ``ReplicateWindow`` days either side of today, UTC); a scan
+            is answered when it asks for that same window.
+        selectable: the delta function takes ``$select`` (calendarView delta does not).
         indexes: columns indexed (after the mailbox) for the repeat analytic queries the
             replica is for: newest first (top-N) and GROUP BY sender read an index.
         directory_type: removed objects' reason is ``changed`` (soft delete).
@@ -81,6 +89,8 @@ class Tracking:
     visible: str = "all"
     folder_table: str | None = None
     indexes: tuple[str, ...] = ()
+    window: bool = False
+    selectable: bool = True
 
 
 TRACKED: dict[str, Tracking] = {t.table.lower(): t for t in (
@@ -90,6 +100,7 @@ TRACKED: dict[str, Tracking] = {t.table.lower(): t for t in (
     Tracking("Contacts", True, "contactFolders/{folder}/contacts/delta",
              folders="contactFolders/delta", visible="default-items", folder_table="contacts"),
     Tracking("ContactFolders", True, "contactFolders/delta", visible="default-children"),
+    Tracking("CalendarView", True, "calendarView/delta", window=True, selectable=False),
     Tracking("Users", False, "/users/delta"),
     Tracking("Groups", False, "/groups/delta"),
 )}

@@ -14,7 +14,8 @@ from o365sql.emulator import Emulator
 SCOPES = ["Mail.ReadWrite", "Mail.Send", "User.Read.All", "Calendars.ReadWrite",
           "Contacts.ReadWrite", "Group.Read.All"]
 #: The tables the differential test keeps in a replica and compares with live reads.
-TABLES = ("Messages", "MailFolders", "Contacts", "ContactFolders", "Users", "Groups")
+TABLES = ("Messages", "MailFolders", "Contacts", "ContactFolders", "CalendarView", "Users",
+          "Groups")
 
 
 def connect(emulator: Emulator, location: str, user: str | None = None, **props: Any) -> Any:
@@ -29,6 +30,13 @@ def rows(connection: Any, sql: str) -> list[tuple[Any, ...]]:
     cur = connection.cursor()
     cur.execute(sql)
     return [tuple(r) for r in cur.fetchall()]
+
+
+def window_where(offline: Any) -> str:
+    """The WHERE that asks CalendarView for the window the replica keeps (sys_replicas)."""
+    found = rows(offline, "SELECT Folder FROM sys_replicas WHERE TableName = 'CalendarView'")
+    start, end = found[0][0].split("/")
+    return f" WHERE StartDateTime = '{start}' AND EndDateTime = '{end}'"
 
 
 def same_rows(live: Any, offline: Any, sql: str) -> int:
