@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import UTC, datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from ..conversion import to_storage

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import os
 import random
-from datetime import UTC, datetime, timedelta
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
