@@ -32,7 +32,7 @@ from o365sql.auth.certificate import ClientCertificate, load_certificate
 from o365sql.auth.settings import AuthSettings
 from o365sql.auth.signin_errors import Redactor, error_from_exception, install_log_scrubber
 from o365sql.auth.store import StoreState
-from o365sql.auth.tls_session import PinnedCASession, ca_bundle_path
+from o365sql.auth.tls_session import PinnedCASession, TransientFailuresForgotten, ca_bundle_path
 
 if TYPE_CHECKING:
     # msal ships no type information (no py.typed, no stubs): its objects are Any to mypy.
@@ -145,6 +145,7 @@ def app_for(settings: AuthSettings, *, doing: str = "signing in") -> AppHandle:
         common: dict[str, Any] = {
             "authority": settings.authority,
             "http_client": PinnedCASession(verify, settings.timeout),
+            "http_cache": TransientFailuresForgotten(),
             "token_cache": cache,
             "instance_discovery": None if well_known else False,
         }

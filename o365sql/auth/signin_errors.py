@@ -205,6 +205,16 @@ def error_from_exception(exc: BaseException, doing: str, authority: str,
         return OperationalError(
             f"{doing} failed: the TLS certificate of the sign-in service at {host} is not "
             "trusted (SSLError); set SSLServerCert to the CA file that signs it")
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    from o365sql.auth.tls_session import SignInUnavailable
+
+    if isinstance(exc, SignInUnavailable):  # the retries ran out (tls_session.py)
+        return OperationalError(f"{doing} failed: the sign-in service at {host} answered "
+                                f"{redact(str(exc))}", status=status)
+    if isinstance(exc, requests.exceptions.Timeout) and "timed out after" in str(exc):
+        # PinnedCASession's deadline (tls_session.py): its message names the Timeout.
+        return OperationalError(f"{doing} failed: the sign-in service at {host} did not "
+                                f"answer in time: {exc}")
     if isinstance(exc, requests.exceptions.RequestException):
         return OperationalError(
             f"{doing} failed: could not reach the sign-in service at {host} ({name})")
@@ -215,6 +225,5 @@ def error_from_exception(exc: BaseException, doing: str, authority: str,
             f"authority ({text}); check AzureTenant and AuthorityURL")
     if isinstance(exc, ValueError):
         return ProgrammingError(f"{doing} failed: {text}")
-    status = getattr(getattr(exc, "response", None), "status_code", None)
     return OperationalError(f"{doing} failed: the sign-in service at {host} answered with an "
                             f"error ({name}: {text})", status=status)

@@ -102,6 +102,9 @@ class Router:
         if decision.drop:
             outcome.drop = True
             entry.fault = "drop"
+        if decision.trickle:
+            outcome.trickle = decision.trickle
+            entry.fault = entry.fault or "trickle"
         entry.status = outcome.status
         entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
         self.log.record(entry)

@@ -19,7 +19,6 @@ from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
 from o365sql.exceptions import (
@@ -29,6 +28,7 @@ from o365sql.exceptions import (
     OperationalError,
     ProgrammingError,
 )
+from o365sql.graph.deadline import Deadline, DeadlineAdapter, deadline
 from o365sql.graph.errors import (
     GraphErrorInfo,
     connection_error,
@@ -131,7 +131,9 @@ class GraphClient:
         self.stats = ClientStats()
         self.session = requests.Session()
         # Our own retry policy replaces urllib3's; the pool holds one socket per worker.
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max_concurrency + 1, max_retries=0)
+        # Its connections obey each call's deadline (deadline.py): Timeout bounds the call.
+        adapter = DeadlineAdapter(pool_connections=2, pool_maxsize=max_concurrency + 1,
+                                  max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self._headers = {
@@ -347,31 +349,38 @@ class GraphClient:
                 "client-request-id": str(uuid.uuid4()),
             }
             started = time.monotonic()
+            watch: Deadline | None = None
             try:
-                response = self.session.request(
-                    method,
-                    url,
-                    headers=sent_headers,
-                    # Text (a base64 MIME message, sent with Content-Type: text/plain) as is;
-                    # anything else as JSON.
-                    json=None if isinstance(body, (str, bytes)) else body,
-                    data=body.encode("utf-8") if isinstance(body, str) else
-                    body if isinstance(body, bytes) else None,
-                    # Each wait (connect, each read) is cut to what is left of the call's
-                    # Timeout, so a slow answer ends the call instead of being retried.
-                    timeout=state.remaining(),
-                    verify=self.verify,  # per request: beats REQUESTS_CA_BUNDLE (msal.md §4)
-                    stream=stream,
-                )
-                if not stream:
-                    _ = response.content  # read now: a drop mid-body must be retried here
+                # The whole attempt (connect, send, headers, body) ends at the deadline, even
+                # when the server trickles its answer within each read's timeout.
+                with deadline(state.remaining()) as watch:
+                    response = self.session.request(
+                        method,
+                        url,
+                        headers=sent_headers,
+                        # Text (a base64 MIME message, sent with Content-Type: text/plain) as
+                        # is; anything else as JSON.
+                        json=None if isinstance(body, (str, bytes)) else body,
+                        data=body.encode("utf-8") if isinstance(body, str) else
+                        body if isinstance(body, bytes) else None,
+                        # Each wait (connect, each read) is cut to what is left of the call's
+                        # Timeout, so a slow answer ends the call instead of being retried.
+                        timeout=state.remaining(),
+                        verify=self.verify,  # per request: beats REQUESTS_CA_BUNDLE (msal.md §4)
+                        stream=stream,
+                    )
+                    if not stream:
+                        _ = response.content  # read now: a drop mid-body must be retried here
             except requests.exceptions.SSLError as exc:
                 self.stats.add(requests=1)
+                if watch is not None and watch.passed:
+                    state.give_up("deadline")
+                    raise self._timed_out(line, state, exc) from exc
                 raise connection_error(exc, line) from exc
             except _NETWORK_ERRORS as exc:
                 self.stats.add(requests=1)
                 log.debug("%s -> %s", line, type(exc).__name__)
-                if state.expired():
+                if state.expired() or (watch is not None and watch.passed):
                     state.give_up(type(exc).__name__)
                     raise self._timed_out(line, state, exc) from exc
                 delay = None

@@ -1,5 +1,5 @@
-"""Fault injection: latency, holds, 5xx answers with Retry-After, and connections dropped
-mid-response, for all requests or those whose path contains a filter, a limited number of times
+"""Fault injection: latency, holds, 5xx answers with Retry-After, connections dropped
+mid-response, and answers trickled out one byte at a time (a slow server or link), for all requests or those whose path contains a filter, a limited number of times
 or for a seeded random fraction of requests.
 
 Stage: ``server.py`` asks ``FaultInjector.pick`` once per request (test-control requests under
@@ -21,15 +21,18 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-_KINDS = ("latency", "status", "drop", "hold")
+_KINDS = ("latency", "status", "drop", "hold", "trickle")
 HOLD_CAP = 30.0  # seconds a hold keeps a request at most when the rule gives no ``delay``
+TRICKLE_CAP = 120.0  # seconds a trickled answer takes at most; the rest then goes at once
 
 
 @dataclass
 class FaultRule:
     """One rule. ``kind``: ``latency`` (sleep ``delay`` s), ``status`` (answer ``status``, e.g.
     503/504, with ``retry_after``), ``drop`` (send headers and part of the body, then close),
-    ``hold`` (wait until the rule is released, at most ``delay`` s or ``HOLD_CAP``).
+    ``hold`` (wait until the rule is released, at most ``delay`` s or ``HOLD_CAP``),
+    ``trickle`` (send the answer, status line and headers included, one byte every ``delay``
+    s, for at most ``TRICKLE_CAP`` s, then the rest at once).
     ``path``: substring the request path must contain (None = all); ``method``: only this
     method; ``fraction``: probability a matching request is hit (seeded); ``count``: how many
     more times it fires (None = unlimited). ``fired`` counts the hits, ``held`` the requests a
@@ -75,6 +78,7 @@ class Decision:
     drop: bool = False
     rule_ids: tuple[int, ...] = ()
     holds: tuple[int, ...] = ()
+    trickle: float = 0.0  # seconds between the bytes of the answer (0: sent at once)
 
     @property
     def active(self) -> bool:
@@ -118,6 +122,10 @@ class FaultInjector:
 
     def drop(self, **values: Any) -> FaultRule:
         return self.add(kind="drop", **values)
+
+    def trickle(self, delay: float = 1.0, **values: Any) -> FaultRule:
+        """Send matching answers one byte every ``delay`` seconds (see ``FaultRule``)."""
+        return self.add(kind="trickle", delay=delay, **values)
 
     def hold(self, **values: Any) -> FaultRule:
         """Keep matching requests waiting in the server until ``release`` (see the module doc)."""
@@ -176,6 +184,7 @@ class FaultInjector:
         status: int | None = None
         retry_after: float | None = None
         drop = False
+        trickle = 0.0
         ids: list[int] = []
         holds: list[int] = []
         with self._lock:
@@ -195,6 +204,9 @@ class FaultInjector:
                 if rule.kind == "hold":
                     holds.append(rule.id)
                     continue
+                if rule.kind == "trickle":
+                    trickle = max(trickle, float(rule.delay))
+                    continue
                 delay += float(rule.delay)
                 if rule.kind == "status":
                     status, retry_after = int(rule.status), rule.retry_after
@@ -202,7 +214,7 @@ class FaultInjector:
                     drop = True
         if not ids:
             return NO_FAULT
-        return Decision(delay, status, retry_after, drop, tuple(ids), tuple(holds))
+        return Decision(delay, status, retry_after, drop, tuple(ids), tuple(holds), trickle)
 
     def wait_at_holds(self, decision: Decision) -> None:
         """Where a request caught by hold rules waits (called by the server after the mailbox

@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
+from .faults import TRICKLE_CAP
 from .transport import HttpRequest, Outcome
 
 log = logging.getLogger("o365sql.emulator")
@@ -299,7 +300,22 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
-        self.wfile.write(data)
+        if outcome.trickle:
+            self._trickle(data, outcome.trickle)
+        else:
+            self.wfile.write(data)
         if not keep_alive:
             self.close_connection = True
+
+    def _trickle(self, data: bytes, gap: float) -> None:
+        """One byte every ``gap`` seconds (trickle fault), until ``TRICKLE_CAP`` or the
+        client hangs up; a client that gave up only costs this thread."""
+        until = time.monotonic() + TRICKLE_CAP
+        for index in range(len(data)):
+            if time.monotonic() >= until:
+                self.wfile.write(data[index:])
+                return
+            self.wfile.write(data[index:index + 1])
+            self.wfile.flush()
+            time.sleep(gap)
 

@@ -108,3 +108,4 @@ class Outcome:
     content_type: str
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
+    trickle: float = 0.0  # seconds between bytes (trickle fault)
