@@ -53,9 +53,27 @@ RULES: tuple[tuple[str, str], ...] = (
       "table whose mailbox is not bound is a ProgrammingError before any request "
       "(planning/joins.py).")),
     ("LIMIT and OFFSET",
-     ("`LIMIT`, `TOP` and `OFFSET` take non-negative integers (literals or parameters); "
-      "`LIMIT -1` (SQLite's \"no limit\"), `1.5` or `'2'` is a ProgrammingError naming the "
+     ("`LIMIT`, `TOP` and `OFFSET` take non-negative integers (literals or parameters); a "
+      "text parameter is read as one (`LIMIT :n` with `n='3'`, as `-P n=3` gives); "
+      "`LIMIT -1` (SQLite's \"no limit\"), `1.5` or `'two'` is a ProgrammingError naming the "
       "value (planning/ordering.py, planning/bind.py).")),
+    ("Subqueries over addressed tables",
+     ("`EXISTS`, `IN` and scalar subqueries over a table that needs an address "
+      "(MessageAttachments, EventAttachments, EventInstances, GroupMembers) may take it from "
+      "the query around them, as a join does: `WHERE EXISTS (SELECT 1 FROM "
+      "MessageAttachments a WHERE a.MessageId = m.Id)` and `WHERE m.Id IN (SELECT a.MessageId "
+      "FROM MessageAttachments a)` read the attachments of every message m "
+      "(planning/joins.py).")),
+    ("Table-valued JSON functions",
+     ("`json_each(collection)` and `json_tree(...)` have the columns `key`, `value`, `type`, "
+      "`atom`, `id`, `parent`, `fullkey`, `path`; an alias of an expression over them works in "
+      "GROUP BY and ORDER BY (planning/resolve.py).")),
+    ("Time-relative expressions",
+     ("`datetime('now', ...)`, `date('now')`, `julianday('now')`, `CURRENT_TIMESTAMP`, "
+      "`CURRENT_DATE`, `CURRENT_TIME` and interval arithmetic (`CURRENT_TIMESTAMP - INTERVAL "
+      "'30' DAY`, units SECOND to YEAR) read one clock reading per statement; compared with a "
+      "column they become a literal before planning, so Graph filters by it and EXPLAIN "
+      "shows it (planning/time_relative.py).")),
     ("U+0000 in strings",
      ("A string may hold U+0000 (a bound parameter): `=`, `<>`, `<`, `IN`, `LIKE`, `||`, "
       "`UPPER`/`LOWER` see every character, and such comparisons are evaluated locally (never "
@@ -69,16 +87,28 @@ RULES: tuple[tuple[str, str], ...] = (
       "`$search=\"displayName:adele\"`), `'property:value'`, or Graph's own `'\"displayName:a\" "
       "OR \"description:b\"'` form, with searchable properties only "
       "(planning/search_terms.py).")),
-    ("Datetime literals",
-     ("A literal compared with a DATETIME or DATE column must be ISO 8601 text "
-      "(`'2026-01-31'`, `'2026-01-31T09:30:00+01:00'`); anything else (`'yesterday'`, `5`) "
-      "is a DataError naming the column and the value.")),
+    ("Text compared with typed values",
+     ("Text (a quoted literal or a `str` parameter) compared with a BOOLEAN, INTEGER, DOUBLE, "
+      "DATETIME, DATE or TIME expression is read as that type, as PostgreSQL does: "
+      "`IsRead = 'false'` (also `'f'`, `'no'`, `'off'`, `'0'`), `Size > '100'`, "
+      "`COALESCE(ReceivedDateTime, SentDateTime) >= '2026-10-23T05:41:44+02:00'`. This holds "
+      "for any expression (a derived table's or CTE's column, `CASE`, `HAVING MAX(...)`, "
+      "`IN (SELECT '...')`, `BETWEEN`, set operations). Datetimes compare as instants (ISO "
+      "8601 text with any offset; Graph's `0001-01-01T00:00:00Z` is a datetime like any "
+      "other). Text that is no value of the type (`'yesterday'`, `'maybe'`), or a number "
+      "compared with a datetime, is a DataError naming the column "
+      "(planning/typed_text.py, value_model.py).")),
     ("SQL the local engine rewrites",
      ("Parenthesised operands of set operations (`(SELECT ... LIMIT 1) UNION ALL (SELECT ... "
       "LIMIT 1)`) and quantified comparisons (`x > ALL (SELECT ...)`, `x = ANY (...)`, with "
       "SQL's NULL rules) are rewritten for SQLite; `INTERSECT ALL`/`EXCEPT ALL` are "
       "NotSupportedError (planning/sqlite_rewrite.py).")),
     ("Result types",
-     ("`SUM`/`TOTAL`/`AVG`/`COUNT` and arithmetic over BOOLEAN columns are numbers; `MIN`/"
-      "`MAX` keep the column's type (planning/types.py).")),
+     ("Each result column's type is derived from its expression: `COALESCE`, `CASE`, "
+      "`NULLIF`, `MIN`/`MAX`, window functions, set operations, derived tables, CTEs and "
+      "scalar subqueries keep their operands' type (wall-clock `*_DateTime` columns stay naive "
+      "datetimes); `SUM`/`TOTAL`/`AVG`/`COUNT` and arithmetic over BOOLEAN columns are "
+      "numbers, arithmetic over datetimes or text is a DOUBLE (SQLite reads "
+      "`'2026-...' + 0` as 2026); `julianday` is a DOUBLE, `unixepoch` a BIGINT "
+      "(planning/types.py).")),
 )

@@ -12,6 +12,7 @@ the WHERE clause, so pushdown only narrows what is fetched (DESIGN §3.1). Hands
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import replace
 
 from sqlglot import exp
@@ -30,6 +31,7 @@ from .pushdown import CONTAINS_VALUE, column_of, conjuncts
 from .resolve import Resolved, TableRef
 from .scan_plan import join_equality, only_this_ref, plan_scan, sql_text
 from .sqlite_rewrite import rewrite_for_sqlite
+from .time_relative import fix_time
 from .typed_text import read_typed_text
 from .types import annotate, output_types
 
@@ -52,6 +54,8 @@ def build_plan(resolved: Resolved, *, pushdown: bool = True, pagesize: int | Non
     _check_functions(tree)
     check_limits(tree)
     refs = resolved.refs
+    # Every reading of the clock in this statement is this one (time_relative.py).
+    fix_time(tree, _dt.datetime.now(_dt.UTC))
     if annotate(tree, refs):
         read_typed_text(tree, columns, {ref.alias: ref.table.name for ref in refs})
         kinds = output_types(tree)

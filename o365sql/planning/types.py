@@ -125,6 +125,8 @@ def _metadata() -> dict[type[exp.Expr], dict[str, Any]]:
                                 else T.TIMESTAMPTZ)
         elif name == "TIME":
             annotator._set_type(node, T.TIME)
+        elif name == "DATE":
+            annotator._set_type(node, T.DATE)
         else:
             annotator._set_type(node, T.UNKNOWN)
         return node

@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from differential_support import delegated_properties, world_over_emulator
@@ -620,3 +621,61 @@ def test_subqueries_over_addressed_tables(world: World,
     # EXAMPLES draws, hence the lower floor.
     assert sum(compared.values()) >= min(EXAMPLES, 40), compared
     assert len(compared) == 5, compared
+
+
+# --------------------------------------------------------------------------- time-relative
+
+_RELATIVE: list[tuple[str, Callable[[dt.datetime, int], dt.datetime]]] = [
+    ("datetime('now', '-{n} days')", lambda now, n: now - dt.timedelta(days=n)),
+    ("CURRENT_TIMESTAMP - INTERVAL '{n}' DAY", lambda now, n: now - dt.timedelta(days=n)),
+    ("datetime('now', '-{n} hours')", lambda now, n: now - dt.timedelta(hours=n)),
+    ("CURRENT_TIMESTAMP - INTERVAL '{n}' HOUR", lambda now, n: now - dt.timedelta(hours=n)),
+    ("date('now', '-{n} days')", lambda now, n: dt.datetime.combine(
+        now.date() - dt.timedelta(days=n), dt.time(), dt.UTC)),
+    ("CURRENT_DATE - INTERVAL '{n}' DAY", lambda now, n: dt.datetime.combine(
+        now.date() - dt.timedelta(days=n), dt.time(), dt.UTC)),
+    ("datetime(CURRENT_TIMESTAMP, '-{n} days')", lambda now, n: now - dt.timedelta(days=n)),
+]
+
+
+def test_time_relative_filters_are_sent_as_literals(world: World) -> None:
+    """``datetime('now', ...)``, ``CURRENT_TIMESTAMP - INTERVAL ...`` and the like are read
+    once per statement and sent to Graph as a literal (checked on the requests the emulator
+    received), with the rows the dump gives for that instant."""
+    cases = [(d, c) for d, c in _cases(world, {"DATETIME"})
+             if c.filter_ops & {"ge", "lt"} and not is_naive_datetime(c)
+             and d.table not in SAME_ENTITY]
+    assert cases
+    compared = Counter[str]()
+
+    @SETTINGS
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        dump, column = data.draw(st.sampled_from(cases))
+        text, instant = data.draw(st.sampled_from(_RELATIVE))
+        values = dump.values(column)
+        now = dt.datetime.now(dt.UTC)
+        # Days back to a value of the data, so that the boundary falls among the rows.
+        value = data.draw(st.sampled_from([v for v in values if v is not None]))
+        n = max(0, (now - value).days + data.draw(st.integers(-2, 2)))
+        if "hour" in text.lower():
+            n *= 24
+        ops = {">=": "ge", "<": "lt"}
+        op = data.draw(st.sampled_from([o for o, name in ops.items() if name in
+                                        column.filter_ops]))
+        sql = dump.sql("COUNT(*)", f"{column.name} {op} {text.format(n=n)}")
+        world.emulator.clear_log()
+        before = dt.datetime.now(dt.UTC)
+        (on,) = run(world.on, sql)[0]
+        after = dt.datetime.now(dt.UTC)
+        sent = [unquote(e.query) for e in world.emulator.log if e.kind == "graph"]
+        pushed = f"{column.select} {ops[op]} "
+        assert any("$filter=" in q and pushed in q for q in sent), (sql, sent)
+        (off,) = run(world.off, sql)[0]
+        expected = {sum(1 for v in values if v is not None and _OPS[op](v, instant(t, n)))
+                    for t in (before, after)}
+        assert on == off and on in expected, (sql, on, off, expected)
+        compared[text.split("(")[0].split(" ")[0]] += 1
+
+    check()
+    assert sum(compared.values()) >= EXAMPLES, compared
