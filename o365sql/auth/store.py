@@ -10,7 +10,8 @@ changed.
   never opened wider. Every read-modify-write runs under an exclusive ``fcntl.flock`` on a
   sidecar ``<file>.lock``, so processes sharing the file cannot lose each other's
   refresh-token rotation; the file is replaced atomically (temp file in the same directory,
-  ``fsync``, ``os.replace``) so a reader never sees half a file.
+  ``fsync``, ``os.replace``) so a reader never sees half a file. A writer killed before the
+  replace leaves its 0600 temp file; the next transaction, holding the lock, deletes it.
 * ``memory://<id>``: process memory, shared by every connection that names the same id
   (CData's meaning of the same value).
 
@@ -182,9 +183,35 @@ def _encode(state: StoreState) -> str:
     return json.dumps(data, indent=1, sort_keys=True)
 
 
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def remove_stale_temps(path: Path) -> int:
+    """Delete the temporary files earlier writers of ``path`` left behind (a process killed
+    between ``mkstemp`` and ``os.replace``): they may hold tokens. Call it holding the store's
+    lock, so no live writer's file is among them. Returns how many were removed."""
+    removed = 0
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return 0
+    prefix = _temp_prefix(path)
+    for name in names:
+        if not name.startswith(prefix):
+            continue
+        stale = path.parent / name
+        with contextlib.suppress(OSError):
+            if stale.is_symlink() or not stale.is_file():
+                continue
+            stale.unlink()
+            removed += 1
+    return removed
+
+
 def _atomic_write_private(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` as a 0600 file, all or nothing."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp: 0600
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), dir=path.parent)  # mkstemp: 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -230,6 +257,7 @@ class FileTokenStore:
                 ) from None
             try:
                 fcntl.flock(lock_fd, fcntl.LOCK_EX)
+                remove_stale_temps(self.path)
                 state = self._read()
                 yield state
                 if state.dirty:
