@@ -270,3 +270,14 @@ def test_every_action_procedure_is_listed_with_its_parameters(me: Any) -> None:
                                          "sys_procedureparameters WHERE Direction = 1"):
         found.setdefault(procedure, set()).add(parameter)
     assert {p: found.get(p) for p in PROCEDURES} == PROCEDURES
+
+
+def test_send_mail_without_saving_to_sent_items(me: Any, other: Any,
+                                                emulator: Emulator) -> None:
+    subject = tag()
+    me.cursor().execute("EXEC SendMail @ToRecipients = ?, @Subject = ?, @SaveToSentItems = false, "
+                        "@ContentType = 'html', @Content = '<b>bold</b>', @CCRecipients = ?",
+                        [emulator.users[1], subject, emulator.users[2]])
+    assert rows(other, "SELECT Body_ContentType FROM Messages WHERE ParentFolderId = 'Inbox' "
+                       "AND Subject = ?", [subject]) == [("html",)]
+    assert rows(me, "SELECT Id FROM Messages WHERE Subject = ?", [subject]) == []

@@ -246,3 +246,46 @@ def test_a_failing_row_neither_hides_nor_stops_the_others(me: Any) -> None:
     assert [o.ok for o in outcomes] == [True, False, True]
     assert sorted(rows(me, "SELECT GivenName FROM Contacts WHERE Surname = ?", [surname])) == [
         ("one",), ("three",)]
+
+
+def test_insert_select_copies_rows_through_the_read_path(me: Any) -> None:
+    surname = tag()
+    cur = me.cursor()
+    cur.executemany("INSERT INTO Contacts (GivenName, Surname, CompanyName) VALUES (?, ?, ?)",
+                    [["Ann", surname, "Contoso"], ["Bo", surname, "Fabrikam"]])
+    cur.execute("INSERT INTO Contacts (GivenName, Surname, CompanyName) "
+                "SELECT GivenName || ' (copy)', Surname, UPPER(CompanyName) FROM Contacts "
+                "WHERE Surname = ? RETURNING GivenName", [surname])
+    assert cur.rowcount == 2 and sorted(cur.fetchall()) == [("Ann (copy)",), ("Bo (copy)",)]
+    assert sorted(rows(me, "SELECT GivenName, CompanyName FROM Contacts WHERE Surname = ?",
+                       [surname])) == [("Ann", "Contoso"), ("Ann (copy)", "CONTOSO"),
+                                       ("Bo", "Fabrikam"), ("Bo (copy)", "FABRIKAM")]
+
+
+def test_insert_chooses_the_folder_or_calendar_by_its_address_columns(me: Any) -> None:
+    subject = tag()
+    cur = me.cursor()
+    cur.execute("INSERT INTO Messages (Subject, ParentFolderId) VALUES (?, 'Archive') "
+                "RETURNING ParentFolderId", [subject])
+    (folder,), = cur.fetchall()
+    assert rows(me, "SELECT Id FROM MailFolders WHERE Id = 'Archive'") == [(folder,)]
+    cur.execute("INSERT INTO Calendars (Name) VALUES (?) RETURNING Id", [subject])
+    (calendar,), = cur.fetchall()
+    cur.execute("INSERT INTO Events (Subject, Start_DateTime, Start_TimeZone, End_DateTime, "
+                "End_TimeZone, CalendarId) VALUES (?, '2031-02-03T10:00:00', 'UTC', "
+                "'2031-02-03T10:30:00', 'UTC', ?)", [subject, calendar])
+    assert rows(me, "SELECT Subject FROM Events WHERE CalendarId = ?", [calendar]) == [
+        (subject,)]
+
+
+def test_bulk_writes_are_never_throttled_for_mailbox_concurrency(me: Any) -> None:
+    """The 20 writes of a batch form one dependsOn chain: a mailbox never sees a fifth
+    concurrent request, so Outlook's MailboxConcurrency 429 never comes."""
+    surname = tag()
+    before = me.graph.stats.throttled
+    cur = me.cursor()
+    cur.executemany("INSERT INTO Contacts (GivenName, Surname) VALUES (?, ?)",
+                    [[f"n{n}", surname] for n in range(60)])
+    cur.execute("UPDATE Contacts SET JobTitle = 'x' WHERE Surname = ?", [surname])
+    cur.execute("DELETE FROM Contacts WHERE Surname = ?", [surname])
+    assert cur.rowcount == 60 and me.graph.stats.throttled == before
