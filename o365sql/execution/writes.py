@@ -93,7 +93,7 @@ def run_writes(statement: Statement, param_sets: Sequence[Params], context: Any,
     outcomes = send_writes(context.graph, [w.request for w in writes],
                            [w.marker for w in writes])
     done = [o for o in outcomes if o.ok]
-    failures = [(w, o) for w, o in zip(writes, outcomes) if not o.ok]
+    failures = [(w, o) for w, o in zip(writes, outcomes) if not o.ok and not o.missing]
     if failures:
         raise _failure(table, writes, outcomes, failures, len(done))
     returning = plans[0].returning if plans else ()

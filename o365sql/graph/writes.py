@@ -15,7 +15,9 @@ Outcomes, item by item (a failing row neither hides the others' results nor stop
 * 424 Failed Dependency: the item was not run because an earlier one of its chain failed; it
   is sent again in the next batch.
 * 429/503: not done; sent again after its own ``Retry-After``.
-* DELETE answered 404 "no such item": done (already gone, e.g. by a retry after a lost answer).
+* DELETE answered 404 "no such item": done (already gone, e.g. by a retry after a lost answer);
+  PATCH answered so: not done and not failed (the item was deleted since it was read), so
+  ``rowcount`` does not count it.
 * A write whose answer was lost (504, dropped connection, timeout after it was sent): PATCH and
   DELETE set or remove the same state again, so they are repeated; a POST is not blindly (it
   would create a second item): a create that carries a client marker (``with_marker``) is
@@ -62,16 +64,20 @@ class WriteOutcome:
         body: Graph's answer (the created item of a POST), or None.
         error: the PEP 249 exception when the write failed, else None.
         unknown: no answer arrived to a POST that may have been carried out.
+        missing: a PATCH found no such item (deleted since it was read): nothing changed,
+            and nothing failed.
     """
 
     status: int = 0
     body: Any = None
     error: Error | None = None
     unknown: bool = False
+    missing: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.error is None and not self.unknown
+        """The write was carried out (an update of an item that no longer exists was not)."""
+        return self.error is None and not self.unknown and not self.missing
 
 
 @dataclass
@@ -178,6 +184,8 @@ def _send_one(client: GraphClient, request: GraphRequest) -> WriteOutcome:
     except Error as exc:
         if method == "DELETE" and is_missing_item(exc.status, exc.code):
             return WriteOutcome(status=404)
+        if method == "PATCH" and is_missing_item(exc.status, exc.code):
+            return WriteOutcome(status=exc.status or 404, missing=True)
         if method == "POST" and _maybe_done(exc):
             return WriteOutcome(status=exc.status or 0, error=exc, unknown=True)
         return WriteOutcome(status=exc.status or 0, error=exc)
@@ -266,6 +274,8 @@ def _outcome(client: GraphClient, pending: _Pending, answer: dict[str, Any]
     method = pending.request.method.upper()
     if method == "DELETE" and is_missing_item(status, info.code):
         return WriteOutcome(status=status)
+    if method == "PATCH" and is_missing_item(status, info.code):
+        return WriteOutcome(status=status, missing=True)
     if status in RETRY_STATUSES and (status != 504 or method in _REPEATABLE):
         client.stats.add(throttled=1)
         delay = pending.state.next_delay(info.reason(), parse_retry_after(info.retry_after))

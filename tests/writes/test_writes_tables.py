@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -289,3 +290,36 @@ def test_bulk_writes_are_never_throttled_for_mailbox_concurrency(me: Any) -> Non
     cur.execute("UPDATE Contacts SET JobTitle = 'x' WHERE Surname = ?", [surname])
     cur.execute("DELETE FROM Contacts WHERE Surname = ?", [surname])
     assert cur.rowcount == 60 and me.graph.stats.throttled == before
+
+
+def test_rowcount_leaves_out_rows_deleted_between_the_read_and_the_update(
+        me: Any, other: Any, emulator: Emulator) -> None:
+    """A row the WHERE found but someone deleted before its PATCH is not counted, and is no
+    error (the emulator holds the PATCHes until the deletion is done)."""
+    surname = tag()
+    cur = me.cursor()
+    cur.executemany("INSERT INTO Contacts (GivenName, Surname) VALUES (?, ?)",
+                    [["a", surname], ["b", surname], ["c", surname]])
+    (victim,), = rows(me, "SELECT Id FROM Contacts WHERE Surname = ? AND GivenName = 'b'",
+                      [surname])
+    rule = emulator.faults.hold(method="POST", path="/$batch", count=1)
+    result: dict[str, Any] = {}
+
+    def update() -> None:
+        c = me.cursor()
+        c.execute("UPDATE Contacts SET JobTitle = 'x' WHERE Surname = ?", [surname])
+        result["rowcount"] = c.rowcount
+
+    worker = threading.Thread(target=update)
+    worker.start()
+    try:
+        assert emulator.faults.wait_held(1)
+        deleter = connect(emulator, emulator.users[0], ["Contacts.ReadWrite"])
+        deleter.cursor().execute("DELETE FROM Contacts WHERE Id = ?", [victim])
+        deleter.close()
+    finally:
+        emulator.faults.release(rule.id)
+        worker.join(30)
+    assert result == {"rowcount": 2}
+    assert sorted(rows(me, "SELECT GivenName, JobTitle FROM Contacts WHERE Surname = ?",
+                       [surname])) == [("a", "x"), ("c", "x")]
