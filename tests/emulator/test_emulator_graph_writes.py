@@ -275,3 +275,37 @@ def test_batch_applies_mailbox_limits_per_inner_request(client: Client) -> None:
     out = client.service.handle(req).body
     assert {r["id"]: r["status"] for r in out["responses"]} == {"1": 200, "2": 429, "3": 200}
     assert limits.entered == [me] and limits.left == [me]
+
+
+def test_event_shapes_match_the_documented_examples(client: Client) -> None:
+    """outlook-calendar-meeting-proposals.md: an event carries ``uid``; a named location is
+    in ``locations`` with its name as ``uniqueId`` (``private``); an attendee who proposes a
+    new time shows it to the organizer as ``attendees[].proposedNewTime``."""
+    bob = client.tenant.users[1]
+    status, ev, _ = client.call("POST", "/me/events", body={
+        "subject": "Let's go for lunch", "body": {"contentType": "HTML", "content": "Noon?"},
+        "start": {"dateTime": "2026-12-16T12:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-16T14:00:00", "timeZone": "UTC"},
+        "location": {"displayName": "Harry's Bar"},
+        "attendees": [{"emailAddress": {"address": bob["mail"]}, "type": "required"}]})
+    assert status == 201
+    assert ev["uid"] == ev["iCalUId"] and ev["uid"]
+    assert ev["locations"] == [{"displayName": "Harry's Bar", "locationType": "default",
+                                "uniqueId": "Harry's Bar", "uniqueIdType": "private"}]
+    assert "proposedNewTime" not in ev["attendees"][0]
+    _, view, _ = client.call("GET", "/me/calendarView",
+                             "startDateTime=2026-12-16T00:00:00Z&endDateTime=2026-12-17T00:00:00Z",
+                             user=1)
+    copy = next(e for e in view["value"] if e["subject"] == "Let's go for lunch")
+    assert copy["uid"] == ev["uid"]
+    proposal = {"start": {"dateTime": "2026-12-16T18:00:00", "timeZone": "UTC"},
+                "end": {"dateTime": "2026-12-16T20:00:00", "timeZone": "UTC"}}
+    assert client.call("POST", f"/me/events/{copy['id']}/tentativelyAccept", user=1, body={
+        "comment": "Lunch or dinner?", "sendResponse": True, "proposedNewTime": proposal})[0] == 202
+    _, mine, _ = client.call("GET", f"/me/events/{ev['id']}")
+    assert mine["attendees"][0]["status"]["response"] == "tentativelyAccepted"
+    assert mine["attendees"][0]["proposedNewTime"] == proposal
+    _, seeded, _ = client.call("GET", "/me/events", "$top=50")
+    assert all("uid" in e for e in seeded["value"])
+    assert all("uniqueId" in loc for e in seeded["value"] for loc in e["locations"]
+               if loc.get("displayName"))

@@ -323,7 +323,9 @@ def _location(value: dict[str, Any], single: bool) -> dict[str, Any]:
     out["locationType"] = out["locationType"][0].lower() + out["locationType"][1:]
     if value.get("locationEmailAddress"):
         out["locationEmailAddress"] = value["locationEmailAddress"]
-    if single or value.get("address") or value.get("coordinates"):
+    if single or name or value.get("address") or value.get("coordinates"):
+        # A named location gets its name as uniqueId, in ``location`` and in each of
+        # ``locations`` (event-post-events.md: "uniqueId": "Harry's Bar", "private").
         out["uniqueId"] = value.get("uniqueId") or name
         out["uniqueIdType"] = "private"
     else:
@@ -525,6 +527,7 @@ def respond(ctx: Ctx, mb: Mailbox, rec: EventRecord, action: str, body: dict[str
     uid = rec.data.get("iCalUId")
     if org_mb is None or org_mb is mb or not uid:
         return
+    proposed = body.get("proposedNewTime") if action != "accept" else None
 
     def record(org_mb: Mailbox = org_mb) -> None:
         with org_mb.lock:
@@ -534,6 +537,10 @@ def respond(ctx: Ctx, mb: Mailbox, rec: EventRecord, action: str, body: dict[str
             for attendee in master.data.get("attendees", []):
                 if attendee["emailAddress"]["address"].lower() == mb.address.lower():
                     attendee["status"] = {"response": response, "time": stamp}
+                    if proposed is not None:
+                        # The organizer sees the attendee's proposal on the attendee
+                        # (outlook-calendar-meeting-proposals.md: attendees[].proposedNewTime).
+                        attendee["proposedNewTime"] = proposed
             master.change += 1
             org_mb.version += 1
     ctx.after.append(record)
