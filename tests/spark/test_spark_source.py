@@ -239,3 +239,21 @@ def test_pushed_filters_reach_graph_and_reused_dataframes_stay_exact(
     assert _spark_rows(plain.filter(where)) == expected
     everything = _driver_rows(driver, f"SELECT {COLUMNS} FROM Messages WHERE UserId IN {ALL}")
     assert plain.count() == len(everything) > len(expected)
+
+
+def test_a_mailbox_that_is_gone_is_skipped_with_its_404(spark: Any, tmp_path: Path) -> None:
+    with Emulator(seed=5, users=3, messages_per_user=6, events_per_user=0,
+                  contacts_per_user=0, groups=1) as small:
+        gone = small.users[1]
+        small.tenant.remove_mailbox(gone)  # unlicensed, inactive or moved on-premises
+        report = tmp_path / "gone"
+        df = (spark.read.format("o365sql").options(**source_options(small))
+              .option("table", "Messages").option("mailboxes", ",".join(small.users))
+              .option("onMailboxError", "skip").option("mailboxErrorsPath", str(report))
+              .load().select("UserId", "Id"))
+        got = sorted(tuple(r) for r in df.collect())
+        assert {r[0] for r in got} == {small.users[0], small.users[2]}
+        assert len(got) >= 2 * 6
+        lines = [json.loads(line) for f in report.glob("part-*.jsonl")
+                 for line in f.read_text().splitlines()]
+        assert [(r["mailbox"], r["status"]) for r in lines] == [(gone, 404)]
