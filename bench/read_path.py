@@ -53,12 +53,12 @@ TYPICAL = [
 
 
 class Emulator:
-    """``python -m o365sql.emulator --users 1 --messages-per-user N`` in its own process."""
+    """``python -m o365sql.emulator --users U --messages-per-user N`` in its own process."""
 
-    def __init__(self, messages: int) -> None:
+    def __init__(self, messages: int, users: int = 1) -> None:
         started = time.perf_counter()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "o365sql.emulator", "--users", "1",
+            [sys.executable, "-m", "o365sql.emulator", "--users", str(users),
              "--messages-per-user", str(messages)],
             stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         assert self.process.stdout is not None

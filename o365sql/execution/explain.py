@@ -75,7 +75,9 @@ def explain_rows(plan: QueryPlan, sources: dict[int, str] | None = None) -> list
                 add("fan-out", f"{name}: {len(requests)} requests through $batch")
             for request in requests:
                 add("graph", request.line() + _headers(request.headers))
-        if scan.count:
+        if scan.count and scan.count_property:
+            add("count", f"{name}: COUNT(*) answered by the folder's {scan.count_property}")
+        elif scan.count:
             add("count", f"{name}: COUNT(*) answered by Graph's /$count")
         for note in scan.notes:
             add("note", f"{name}: {note}")
@@ -85,6 +87,8 @@ def explain_rows(plan: QueryPlan, sources: dict[int, str] | None = None) -> list
         for pushed in scan.pushed:
             if "re-checked" in pushed:
                 add("re-check", f"{name}: {pushed.replace('  (re-checked locally)', '')}")
+        if scan.top_n:
+            add("top-n", f"{name}: {scan.top_n}")
         if scan.row_limit is not None:
             add("early stop", f"{name}: stop after {scan.row_limit} rows")
     for step in plan.steps:

@@ -203,7 +203,7 @@ def _constant(value: Any) -> Reader:
 
 
 def count(scan: Scan, graph: Any) -> int:
-    """``COUNT(*)`` answered by Graph's ``/$count`` segment."""
+    """``COUNT(*)`` answered by Graph's ``/$count`` segment or by the folder's own count."""
     request = requests_for(scan)[0]
     try:
         answer = graph.send(request)
@@ -211,6 +211,11 @@ def count(scan: Scan, graph: Any) -> int:
         if scan.missing_ok and missing(exc):
             return 0  # the folder/item named in the path does not exist: no rows to count
         raise with_table(exc, scan.table.name) from None
+    if scan.count_property:
+        # The folder's own count (planning/folder_counts.py): {"totalItemCount": n, ...}.
+        answer = answer.get(scan.count_property) if isinstance(answer, dict) else None
+        if isinstance(answer, int) and not isinstance(answer, bool):
+            return answer
     try:
         return int(str(answer).strip().lstrip("\ufeff"))
     except ValueError:

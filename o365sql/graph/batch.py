@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from o365sql.exceptions import InternalError, OperationalError
 from o365sql.graph.errors import deadline_hint, error_for, error_info, is_missing_item
-from o365sql.graph.paging import next_link, page_rows, relative_url
+from o365sql.graph.paging import RowBudget, next_link, page_rows, relative_url
 from o365sql.graph.request import GraphRequest
 from o365sql.graph.retry import RETRY_STATUSES, RetryState, parse_retry_after
 
@@ -170,6 +170,9 @@ def fan_out(
     yields one empty page instead of ending the whole fan-out with its error.
     """
     ready: deque[_Item] = deque(_first_item(client, i, r) for i, r in enumerate(requests))
+    # Each scan's pages arrive in order (one outstanding page per scan), so its budget sees
+    # them in order and a top-N scan asks for no page past its rows (GraphRequest.limit).
+    budgets = [RowBudget(r.limit, r.ties) for r in requests]
     delayed: list[_Delayed] = []
     seq = itertools.count()
     in_flight: set[Future[list[_Outcome]]] = set()
@@ -204,7 +207,8 @@ def fan_out(
                         due = time.monotonic() + outcome.retry_in
                         heapq.heappush(delayed, _Delayed(due, next(seq), outcome.item))
                         continue
-                    if outcome.follow is not None:
+                    wanted = budgets[outcome.item.index].more(outcome.rows or [])
+                    if outcome.follow is not None and wanted:
                         ready.append(outcome.follow)
                     pages.append((outcome.item.index, outcome.rows or []))
             # Keep the pool busy with the follow-up pages before handing rows to the consumer.

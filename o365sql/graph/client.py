@@ -38,7 +38,7 @@ from o365sql.graph.errors import (
     is_missing_item,
     timeout_error,
 )
-from o365sql.graph.paging import check_same_origin, next_link, page_rows
+from o365sql.graph.paging import RowBudget, check_same_origin, next_link, page_rows
 from o365sql.graph.request import GraphRequest
 from o365sql.graph.retry import (
     RETRY_STATUSES,
@@ -191,10 +191,19 @@ class GraphClient:
     def pages(self, request: GraphRequest) -> Generator[list[dict[str, Any]], None, None]:
         """The rows of a collection, one list per Graph page, following ``@odata.nextLink``.
 
-        Stops when Graph sends no nextLink or when the caller stops iterating.
+        Stops when Graph sends no nextLink, when the caller stops iterating, or when the rows
+        the request wants (``GraphRequest.limit``, ``paging.RowBudget``) have arrived.
         """
-        for payload in self.payloads(request):
-            yield page_rows(payload)
+        budget = RowBudget(request.limit, request.ties)
+        payloads = self.payloads(request)
+        try:
+            for payload in payloads:
+                rows = page_rows(payload)
+                yield rows
+                if not budget.more(rows):
+                    return
+        finally:
+            payloads.close()
 
     def fan_out(
         self, requests: Sequence[GraphRequest], *, missing_ok: bool = False

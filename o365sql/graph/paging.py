@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from o365sql.exceptions import InternalError, OperationalError
 
-__all__ = ["check_same_origin", "next_link", "page_rows", "relative_url"]
+__all__ = ["RowBudget", "check_same_origin", "next_link", "page_rows", "relative_url"]
 
 
 def page_rows(payload: Any) -> list[dict[str, Any]]:
@@ -86,3 +86,49 @@ def relative_url(link: str, base_url: str) -> str:
         )
     path = path[len(root) :] or "/"
     return path + (f"?{parts.query}" if parts.query else "")
+
+
+class RowBudget:
+    """How many pages of one request the caller wants (``GraphRequest.limit``/``ties``).
+
+    Without a limit every page is wanted. With one, paging stops once ``limit`` rows have
+    arrived, unless ``ties`` names properties: then it goes on while the rows after the
+    ``limit``-th all equal it on them (the next page may begin with more of the tie).
+
+    Example:
+        >>> b = RowBudget(3, ("d",))
+        >>> b.more([{"d": 1}, {"d": 2}]), b.more([{"d": 2}, {"d": 2}]), b.more([{"d": 3}])
+        (True, True, False)
+    """
+
+    __slots__ = ("_boundary", "_limit", "_seen", "_ties")
+
+    def __init__(self, limit: int | None = None, ties: tuple[str, ...] = ()) -> None:
+        self._limit = limit
+        self._ties = tuple(tuple(t.split("/")) for t in ties)
+        self._seen = 0
+        self._boundary: tuple[Any, ...] | None = None
+
+    def more(self, rows: list[dict[str, Any]]) -> bool:
+        """Count one page of rows (pages in order); True while the next page is wanted."""
+        if self._limit is None:
+            return True
+        before = self._seen
+        self._seen += len(rows)
+        if self._boundary is None:
+            if self._seen < self._limit:
+                return True
+            if not self._ties or self._limit == 0:
+                return False
+            self._boundary = self._key(rows[self._limit - before - 1])
+            rows = rows[self._limit - before:]
+        return all(self._key(row) == self._boundary for row in rows)
+
+    def _key(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        values = []
+        for path in self._ties:
+            value: Any = row
+            for part in path:
+                value = value.get(part) if isinstance(value, dict) else None
+            values.append(value)
+        return tuple(values)

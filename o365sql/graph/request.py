@@ -28,6 +28,10 @@ class GraphRequest:
             them. They are what the ``Pushdown=false`` connection property leaves out, so when
             Graph rejects the query, errors (``errors.py``) advise it only for these. Not part
             of the request's identity (equality, golden files).
+        limit: the caller wants only the first ``limit`` rows (a top-N per mailbox): no
+            further page is requested once that many have arrived, or None for every page.
+        ties: with ``limit``, also the rows after the ``limit``-th that equal it on these
+            properties (``/``-separated paths): paging goes on while a page ends in such a tie.
     """
 
     method: str
@@ -36,6 +40,8 @@ class GraphRequest:
     headers: tuple[tuple[str, str], ...] = ()
     body: Any = None
     pushed_down: tuple[str, ...] = field(default=(), compare=False)
+    limit: int | None = None
+    ties: tuple[str, ...] = ()
 
     def query_string(self) -> str:
         """The query string as sent: OData punctuation kept readable, the rest percent-encoded."""

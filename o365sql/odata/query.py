@@ -34,6 +34,8 @@ class ODataQuery:
         pushed_down: the options the planner added only because pushdown is on (``$filter``,
             ``$orderby``, ``$count``, ``/$count``); handed on as ``GraphRequest.pushed_down``
             so a rejection's advice is accurate. Not part of the query's identity.
+        limit / ties: only the first ``limit`` rows are wanted (plus those tied with the last
+            on the ``ties`` paths): ``GraphRequest.limit``/``ties``, a top-N per request.
     """
 
     template: str
@@ -48,6 +50,8 @@ class ODataQuery:
     params: tuple[tuple[str, str], ...] = ()
     headers: tuple[tuple[str, str], ...] = ()
     pushed_down: tuple[str, ...] = field(default=(), compare=False)
+    limit: int | None = None
+    ties: tuple[str, ...] = ()
 
     def with_address(self, **values: str) -> ODataQuery:
         """The same query addressed at other template values (fan-out)."""
@@ -120,7 +124,8 @@ def render(query: ODataQuery) -> GraphRequest:
         params.append(("$count", "true"))
     sent = {name for name, _ in params} | ({"/$count"} if query.count_segment else set())
     return GraphRequest(method="GET", path=path, params=tuple(params), headers=query.headers,
-                        pushed_down=tuple(o for o in query.pushed_down if o in sent))
+                        pushed_down=tuple(o for o in query.pushed_down if o in sent),
+                        limit=None if query.count_segment else query.limit, ties=query.ties)
 
 
 def search_expression(terms: str) -> str:

@@ -20,6 +20,7 @@ from .bind import bind_in_place, fold_booleans, parameter_values
 from .depth import deep_recursion
 from .parse import Statement, parse_statement
 from .plan import ProcedurePlan, QueryPlan
+from .plan_cache import PlanCache
 from .planner import build_plan
 from .resolve import Resolved, resolve
 
@@ -54,14 +55,67 @@ def _resolved_for(statement: Statement, catalog: Catalog) -> Resolved:
     return result
 
 
+#: Plans of statements executed before (``plan_cache.py``); shared by every connection (the
+#: key holds the catalog and the settings that shape a plan).
+PLANS = PlanCache()
+
+
 def plan_query(statement: Statement, params: Params, catalog: Catalog, *, pushdown: bool = True,
                pagesize: int | None = None, max_rows: int | None = None,
                app_only: bool = False) -> QueryPlan:
     """Bind ``params`` and plan a SELECT statement (``max_rows``: the MaxRows property;
-    ``app_only``: the connection signs in as an application, so nothing may read ``/me``)."""
+    ``app_only``: the connection signs in as an application, so nothing may read ``/me``).
+    A statement seen before with values of the same classes re-uses its plan with the new
+    values put in (``plan_cache.py``)."""
     if statement.kind != "select":
         raise ProgrammingError("plan_query needs a SELECT statement")
     values = parameter_values(statement, params)
+    def build() -> QueryPlan:
+        return _plan_uncached(statement, values, catalog, pushdown=pushdown, pagesize=pagesize,
+                              max_rows=max_rows, app_only=app_only)
+
+    counted, clock = _facts(statement)
+    if clock:
+        return build()  # "now" is read when the statement is planned (time_relative.py)
+    settings = (pushdown, pagesize, max_rows, app_only, statement.explain)
+    plan: QueryPlan = PLANS.plan(statement.sql, settings, values, catalog, counted, build)
+    return plan
+
+
+def _facts(statement: Statement) -> tuple[frozenset[str], bool]:
+    """What the plan cache must know of a statement: the parameters bound to LIMIT/OFFSET/
+    FETCH (their values shape the plan: ``$top``), and whether it reads the clock (``'now'``,
+    ``CURRENT_TIMESTAMP`` ...: each execution is planned, at its own "now")."""
+    cached = _statement_facts.get(statement.sql)
+    if cached is not None:
+        return cached
+    from sqlglot import exp
+
+    names: set[str] = set()
+    clock = False
+    if statement.tree is not None:
+        for node in statement.tree.find_all(exp.Placeholder):
+            if isinstance(node.parent, (exp.Limit, exp.Offset, exp.Fetch)):
+                names.add(node.name)
+        clock = any(
+            isinstance(node, (exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime,
+                              exp.CurrentDatetime)) or
+            (isinstance(node, exp.Literal) and node.is_string and
+             node.this.strip().lower() == "now")
+            for node in statement.tree.walk())
+    result = (frozenset(names), clock)
+    if len(_statement_facts) > _RESOLVED_CACHE_SIZE:
+        _statement_facts.clear()
+    _statement_facts[statement.sql] = result
+    return result
+
+
+_statement_facts: dict[str, tuple[frozenset[str], bool]] = {}
+
+
+def _plan_uncached(statement: Statement, values: dict[str, Any], catalog: Catalog, *,
+                   pushdown: bool, pagesize: int | None, max_rows: int | None,
+                   app_only: bool) -> QueryPlan:
     with deep_recursion():  # statements nest up to MAX_NESTING levels (depth.py)
         resolved = _resolved_for(statement, catalog).copy()
         typed = _parameter_projections(resolved.tree, values)

@@ -13,11 +13,12 @@ from dataclasses import replace
 
 from sqlglot import exp
 
-from ..catalog import Column
+from ..catalog import Column, Table
 from ..conversion import parse_datetime
 from ..exceptions import ProgrammingError
 from ..odata.filter import Compare, FilterNode, Junction
 from ..odata.query import ODataQuery
+from .folder_counts import folder_count_query
 from .plan import QueryPlan, Scan
 from .pushdown import column_of, literal_value
 from .resolve import TableRef
@@ -82,6 +83,9 @@ def plan_single(plan: QueryPlan, tree: exp.Select, columns: dict[int, Column], *
         scan.queries = (replace(query, count_segment=True, count=False, top=None, select=(),
                                 headers=headers),)
         scan.count = True
+        from_folder = folder_count_query(query)
+        if from_folder is not None:
+            scan.queries, scan.count_property = (from_folder[0],), from_folder[1]
         return
     if aggregate:
         return
@@ -92,17 +96,14 @@ def plan_single(plan: QueryPlan, tree: exp.Select, columns: dict[int, Column], *
         ordered_ok = False
         if pushdown and not fan_out and (query.search is None or
                                          table.search_combines_with_orderby):
-            orderby = _pushable_order(order, tree, scan, columns) or []
+            orderby = pushable_order(order, tree, scan, columns) or []
             ordered_ok = bool(orderby)
     if order is not None and ordered_ok:
-        filter_node = query.filter
-        if filter_node is not None and table.orderby_must_lead_filter:
-            filter_node = _lead_with_order(filter_node, [p for p, _ in orderby])
-        query = replace(query, orderby=tuple(orderby), filter=filter_node)
-        if filter_node is not None and table.filter_orderby_needs_eventual:
-            query = advanced_query(query)  # directory: $filter with $orderby is advanced
-        elif filter_node is not None and not table.orderby_with_filter:
-            query, ordered_ok = scan.queries[0], False
+        ordered = order_query(query, table, orderby)
+        if ordered is None:
+            ordered_ok = False
+        else:
+            query = ordered
     if order is not None and not ordered_ok:
         return  # local sort: needs every row
     limit, offset = limit_offset(tree)
@@ -120,6 +121,23 @@ def plan_single(plan: QueryPlan, tree: exp.Select, columns: dict[int, Column], *
             query = replace(query, top=max(1, min(wanted, query.top)))
     scan.queries = (query,)
     plan.direct_columns = _direct_columns(tree, scan) if scan.exact else ()
+
+
+def order_query(query: ODataQuery, table: Table, orderby: list[tuple[str, bool]]
+                ) -> ODataQuery | None:
+    """``query`` sorted by ``orderby`` with what Graph's rules for ``$orderby`` need, or None
+    when Graph cannot sort this query (a ``$search`` or a ``$filter`` it will not combine)."""
+    if query.search is not None and not table.search_combines_with_orderby:
+        return None
+    filter_node = query.filter
+    if filter_node is not None and table.orderby_must_lead_filter:
+        filter_node = _lead_with_order(filter_node, [p for p, _ in orderby])
+    query = replace(query, orderby=tuple(orderby), filter=filter_node)
+    if filter_node is not None and table.filter_orderby_needs_eventual:
+        return advanced_query(query)  # directory: $filter with $orderby is advanced
+    if filter_node is not None and not table.orderby_with_filter:
+        return None
+    return query
 
 
 def _count_blocker(scan: Scan, query: ODataQuery, tree: exp.Select, fan_out: bool) -> str | None:
@@ -216,7 +234,7 @@ def limit_offset(tree: exp.Select) -> tuple[int | None, int | None]:
     return number(tree.args.get("limit")), number(tree.args.get("offset"))
 
 
-def _pushable_order(order: exp.Order, tree: exp.Select, scan: Scan,
+def pushable_order(order: exp.Order, tree: exp.Select, scan: Scan,
                     columns: dict[int, Column]) -> list[tuple[str, bool]] | None:
     """``$orderby`` keys when Graph's order is provably SQLite's, else None.
 

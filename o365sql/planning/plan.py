@@ -86,7 +86,9 @@ class Scan:
         exact: every WHERE conjunct of this scan was pushed exactly (no local re-check).
         pushed: human descriptions of what Graph does, for EXPLAIN.
         local: human descriptions of conjuncts evaluated locally, for EXPLAIN.
-        count: the scan is a ``/$count`` call answering ``COUNT(*)``.
+        count: the scan is a ``/$count`` call answering ``COUNT(*)``, or with
+            ``count_property`` a GET of the folder whose property holds it
+            (``folder_counts.py``).
         items: the queries are single-item GETs (``/me/messages/{Id}``); a missing item
             (404) is no row, and nothing but ``$select`` is sent.
         dedupe: requests may return the same item (chunks of a long IN list on a loosely
@@ -96,6 +98,8 @@ class Scan:
         notes: human explanations for EXPLAIN (why a COUNT(*) was not pushed ...).
         folder_names: well-known folder names the residual query compares ``ParentFolderId``
             with (lower-case): execution resolves them per mailbox (``planning/folders.py``).
+        top_n: a bounded ranking pushed into every request (``top_n.py``): its description
+            for EXPLAIN, or empty.
         missing_ok: the requests address a folder (``ParentFolderId = x``): Graph's "no such
             item"/"malformed id" answer for one of them means no rows, not an error.
     """
@@ -121,6 +125,8 @@ class Scan:
     notes: list[str] = field(default_factory=list)
     folder_names: tuple[str, ...] = ()
     missing_ok: bool = False
+    top_n: str = ""
+    count_property: str = ""
 
     @property
     def storage(self) -> str:

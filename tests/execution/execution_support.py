@@ -3,6 +3,8 @@ rows of a statement as plain tuples."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import o365sql
@@ -24,3 +26,15 @@ def rows(connection: Any, sql: str, params: Any = None) -> list[tuple[Any, ...]]
     cur = connection.cursor()
     cur.execute(sql, params)
     return [tuple(r) for r in cur.fetchall()]
+
+
+@contextmanager
+def on_and_off(emu: Emulator, token: str | None = None, **props: Any
+               ) -> Iterator[tuple[Any, Any]]:
+    """Two connections with one token: pushdown on, and off (the reference answer)."""
+    on, off = connect(emu, token, **props), connect(emu, token, Pushdown=False, **props)
+    try:
+        yield on, off
+    finally:
+        on.close()
+        off.close()

@@ -309,7 +309,7 @@ def test_explain_shows_max_rows_and_why_a_count_is_local() -> None:
     assert not any("§" in r or "graph-semantics" in r for r in rows), rows  # not in the repo
     rows = _explain("SELECT COUNT(*) FROM Messages WHERE ParentFolderId = 'Inbox' AND "
                     "IsRead = false")
-    assert rows[0] == "graph: GET /me/mailFolders/Inbox/messages/$count?$filter=isRead eq false"
+    assert rows[0] == "graph: GET /me/mailFolders/Inbox?$select=unreadItemCount"
 
 
 def test_explain_names_empty_scans_and_folder_resolution() -> None:

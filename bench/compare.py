@@ -1,0 +1,625 @@
+"""o365sql against the alternatives, side by side on the emulator (issue 12): one entry point.
+
+Not part of the test suite; timings are printed, never asserted. For each workload and each
+latency (none, 50 ms per request, injected by the emulator's fault rules), the same work is
+done by
+
+* **floor**: a bare ``requests`` + ``json`` loop over the same pages (for the fan-out, the
+  best hand-written client: ``$batch`` bodies of 20 mailboxes, 4 batches in flight; and the
+  one-by-one loop);
+* **python-o365** (PyPI ``O365``) and **msgraph-sdk** (raw JSON through the SDK's adapter, and
+  its typed models, the latter on at most ``--typed-rows`` rows: they cost ~7 ms a message);
+* **o365sql**;
+
+and each one's median of ``--runs`` runs, its ratio to the floor and to o365sql, the HTTP
+requests the emulator served (its counters), the client's peak traced memory (one extra run
+under ``tracemalloc``), and the CPU seconds the client and the emulator process spent are
+printed. The peers are installed by this script into ``bench/.peers`` (``pip install
+--target``; not the test extra). The emulator runs in its own process (``python -m
+o365sql.emulator``), so it does not share the client's GIL.
+
+Two o365sql-only measures follow: the client overhead of a repeated parameterised execute
+(cProfile: time in o365sql minus time inside ``requests``), and the first query of a fresh
+process after ``import o365sql``.
+
+    python bench/compare.py --quick      # minutes on the 2-core machine
+    python bench/compare.py              # the issue's sizes (100,000 messages, 201 mailboxes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gc
+import json
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+import o365sql
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import read_path
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEERS = os.path.join(HERE, ".peers")
+COLUMNS = "Id, Subject, ReceivedDateTime, IsRead, From_EmailAddress_Address"
+SELECT = "id,subject,receivedDateTime,isRead,from"
+TOP50_FILTER = "receivedDateTime ge 2000-01-01T00:00:00Z and isRead eq false"
+
+
+# --------------------------------------------------------------------------- set-up
+
+def install_peers() -> None:
+    """python-o365 and msgraph-sdk into ``bench/.peers`` (once), importable after ours."""
+    marker = os.path.join(PEERS, ".installed")
+    if not os.path.exists(marker):
+        print("installing python-o365 and msgraph-sdk into bench/.peers ...", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", PEERS,
+                        "O365", "msgraph-sdk"], check=True)
+        with open(marker, "w") as handle:
+            handle.write("O365 msgraph-sdk\n")
+    if PEERS not in sys.path:
+        sys.path.append(PEERS)  # after the project's own packages: ours win on overlap
+
+
+class Emulator(read_path.Emulator):
+    """The read-path bench's emulator process, plus an application's credentials and token,
+    injected latency and the process's CPU time."""
+
+    def __init__(self, users: int, messages: int) -> None:
+        super().__init__(messages, users)
+        # python-o365's requests session has no verify option: REQUESTS_CA_BUNDLE (which every
+        # requests call honours; this process talks to the emulator only).
+        os.environ["REQUESTS_CA_BUNDLE"] = self.ca
+        self.base = self.info["graph_url"]
+        self.app_id = self.info["client_id"]
+        self.app_secret = self.info["client_secret"]
+        self.app_token = self._post("/_emulator/token", {
+            "roles": ["Mail.Read", "User.Read.All"], "client_id": self.app_id})["access_token"]
+
+    def latency(self, seconds: float) -> None:
+        requests.delete(self.info["base_url"] + "/_emulator/faults", verify=self.ca, timeout=60)
+        if seconds:
+            self._post("/_emulator/faults", {"kind": "latency", "delay": seconds})
+
+    def cpu(self) -> float:
+        """CPU seconds the emulator process has used (``/proc/<pid>/stat``)."""
+        with open(f"/proc/{self.process.pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def connect(self, app: bool = False, **props: Any) -> Any:
+        if not app:
+            return super().connect(**props)
+        return o365sql.connect(
+            AuthScheme="AzureServicePrincipal", OAuthClientId=self.app_id,
+            OAuthClientSecret=self.app_secret, GraphURL=self.base,
+            AuthorityURL=self.info["base_url"], AzureTenant=self.info["tenant_id"],
+            SSLServerCert=self.ca, **props)
+
+
+# --------------------------------------------------------------------------- clients
+
+def _session(token: str) -> requests.Session:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    return session
+
+
+def floor_pages(emu: Emulator, path: str, params: dict[str, Any] | str,
+                limit: int | None = None,
+                token: str | None = None) -> int:
+    """GET a collection page by page (reference/baselines-and-browser.md §2(a))."""
+    session = _session(token or emu.token)
+    url: str | None = emu.base + path
+    sent: dict[str, Any] | str | None = params
+    rows = 0
+    while url:
+        data = session.get(url, params=sent, verify=emu.ca, timeout=120).json()
+        rows += len(data["value"])
+        if limit is not None and rows >= limit:
+            break
+        url, sent = data.get("@odata.nextLink"), None
+    session.close()
+    return min(rows, limit) if limit is not None else rows
+
+
+def floor_batch_top(emu: Emulator, users: list[str], n: int, concurrency: int = 4) -> int:
+    """The best hand-written fan-out: ``$batch`` bodies of 20 mailboxes (one item each, within
+    Outlook's 4 per mailbox), ``concurrency`` POSTs in flight."""
+    session = _session(emu.app_token)
+    query = f"$select={SELECT}&$orderby=receivedDateTime%20desc&$top={n}"
+    chunks = [users[i:i + 20] for i in range(0, len(users), 20)]
+
+    def post(chunk: list[str]) -> int:
+        body = {"requests": [{"id": str(i), "method": "GET",
+                              "url": f"/users/{u}/messages?{query}"}
+                             for i, u in enumerate(chunk)]}
+        answer = session.post(emu.base + "/$batch", json=body, verify=emu.ca, timeout=120)
+        return sum(len(r["body"]["value"]) for r in answer.json()["responses"])
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        rows = sum(pool.map(post, chunks))
+    session.close()
+    return rows
+
+
+def floor_one_by_one_top(emu: Emulator, users: list[str], n: int) -> int:
+    session = _session(emu.app_token)
+    rows = 0
+    for user in users:
+        rows += len(session.get(
+            f"{emu.base}/users/{user}/messages?$select={SELECT}"
+            f"&$orderby=receivedDateTime%20desc&$top={n}", verify=emu.ca,
+            timeout=120).json()["value"])
+    session.close()
+    return rows
+
+
+def o365sql_rows(connection: Any, sql: str, params: Any = None) -> int:
+    cur = connection.cursor()
+    cur.execute(sql, params)
+    rows = 0
+    while batch := cur.fetchmany(500):
+        rows += len(batch)
+    return rows
+
+
+class PythonO365:
+    """python-o365 pointed at the emulator (reference/baselines-and-browser.md §2(b))."""
+
+    def __init__(self, emu: Emulator, token: str) -> None:
+        from O365 import Account
+        from O365.connection import MSGraphProtocol
+        from O365.utils import BaseTokenBackend
+
+        class Protocol(MSGraphProtocol):  # type: ignore[misc]
+            def __init__(self, base_url: str, **kw: Any) -> None:
+                self._protocol_url = base_url.rsplit("/v1.0", 1)[0] + "/"
+                super().__init__(**kw)
+
+        class StaticToken(BaseTokenBackend):  # type: ignore[misc]
+            def __init__(self, secret: str) -> None:
+                super().__init__()
+                self._secret = secret
+
+            def load_token(self) -> bool:
+                return True
+
+            def save_token(self, force: bool = False) -> bool:
+                return True
+
+            def get_access_token(self, *, username: str | None = None) -> dict[str, str]:
+                return {"secret": self._secret, "expires_on": str(int(time.time()) + 3600)}
+
+        self.account = Account(("emulator", "unused"), protocol=Protocol(emu.base),
+                               token_backend=StaticToken(token), requests_delay=0)
+
+    def mailbox(self, resource: str | None = None) -> Any:
+        if resource:
+            return self.account.mailbox(resource=f"users/{resource}")
+        return self.account.mailbox()
+
+    def scan(self, limit: int | None) -> int:
+        mailbox = self.mailbox()
+        query = mailbox.new_query().select("subject", "receivedDateTime", "isRead", "from")
+        rows = 0
+        for message in mailbox.get_messages(limit=limit, batch=1000, query=query):
+            _ = (message.object_id, message.subject, message.received, message.is_read,
+                 message.sender.address if message.sender else None)
+            rows += 1
+        return rows
+
+    def top50(self) -> int:
+        mailbox = self.mailbox()
+        q = mailbox.new_query()
+        query = (q.select("subject", "receivedDateTime")
+                 & q.greater_equal("receivedDateTime", _dt2000()) & q.equals("isRead", False)
+                 & q.orderby(("receivedDateTime", False)))
+        return sum(1 for _ in mailbox.get_messages(limit=50, batch=50, query=query))
+
+    def folder_count(self) -> int:
+        return int(self.mailbox().get_folder(folder_id="inbox").total_items_count)
+
+    def lookup(self, ids: list[str]) -> int:
+        mailbox = self.mailbox()
+        return sum(1 for i in ids if mailbox.get_message(object_id=i) is not None)
+
+    def fan_out(self, users: list[str], n: int) -> int:
+        rows = 0
+        for user in users:
+            mailbox = self.mailbox(user)
+            q = mailbox.new_query()
+            query = q.select("subject", "receivedDateTime") & q.orderby(
+                ("receivedDateTime", False))
+            rows += sum(1 for _ in mailbox.get_messages(limit=n, batch=n, query=query))
+        return rows
+
+
+def _dt2000() -> Any:
+    import datetime as dt
+
+    return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+class MsGraph:
+    """msgraph-sdk pointed at the emulator (reference/baselines-and-browser.md §2(c))."""
+
+    def __init__(self, emu: Emulator, token: str) -> None:
+        self.user = emu.info["users"][0]
+        import httpx
+        from kiota_abstractions.authentication import (
+            AccessTokenProvider,
+            AllowedHostsValidator,
+            BaseBearerTokenAuthenticationProvider,
+        )
+        from msgraph import GraphRequestAdapter, GraphServiceClient
+        from msgraph_core import GraphClientFactory
+
+        class Static(AccessTokenProvider):  # type: ignore[misc]
+            async def get_authorization_token(self, uri: str,
+                                              additional_authentication_context: Any = None
+                                              ) -> str:
+                return token
+
+            def get_allowed_hosts_validator(self) -> Any:
+                return AllowedHostsValidator([])
+
+        http = GraphClientFactory.create_with_default_middleware(
+            client=httpx.AsyncClient(verify=emu.ca, timeout=120))
+        self.adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(Static()),
+                                           client=http)
+        self.adapter.base_url = emu.base
+        self.client = GraphServiceClient(request_adapter=self.adapter)
+        self.loop = asyncio.new_event_loop()
+
+    def run(self, coroutine: Any) -> Any:
+        return self.loop.run_until_complete(coroutine)
+
+    async def _raw(self, url: str, limit: int | None = None) -> int:
+        from kiota_abstractions.method import Method
+        from kiota_abstractions.request_information import RequestInformation
+
+        rows = 0
+        next_url: str | None = url
+        while next_url:
+            info = RequestInformation(Method.GET)
+            info.url = next_url
+            data = json.loads(await self.adapter.send_primitive_async(info, "bytes", None))
+            rows += len(data.get("value", [data]))
+            if limit is not None and rows >= limit:
+                return limit
+            next_url = data.get("@odata.nextLink")
+        return rows
+
+    def raw(self, path: str, limit: int | None = None) -> int:
+        return int(self.run(self._raw(self.adapter.base_url + path, limit)))
+
+    def raw_each(self, paths: list[str], limit: int | None = None) -> int:
+        async def go() -> int:
+            total = 0
+            for path in paths:
+                total += await self._raw(self.adapter.base_url + path, limit)
+            return total
+        return int(self.run(go()))
+
+    def typed(self, limit: int) -> int:
+        from kiota_abstractions.base_request_configuration import RequestConfiguration
+        from msgraph.generated.users.item.messages.messages_request_builder import (
+            MessagesRequestBuilder,
+        )
+
+        async def go() -> int:
+            params = MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(
+                select=["subject", "receivedDateTime", "isRead", "from"], top=min(limit, 1000))
+            # /users/{upn}: the SDK's /me rewrite (UrlReplaceHandler) is not in this pipeline
+            messages = self.client.users.by_user_id(self.user).messages
+            page = await messages.get(
+                request_configuration=RequestConfiguration(query_parameters=params))
+            rows = 0
+            while page is not None:
+                for message in page.value or []:
+                    _ = (message.id, message.subject, message.received_date_time,
+                         message.is_read)
+                    rows += 1
+                if rows >= limit or not page.odata_next_link:
+                    break
+                page = await messages.with_url(page.odata_next_link).get()
+            return min(rows, limit)
+        return int(self.run(go()))
+
+
+# --------------------------------------------------------------------------- measuring
+
+@dataclass
+class Measure:
+    client: str
+    seconds: list[float] = field(default_factory=list)
+    requests: int = 0
+    rows: int = 0
+    peak: int = 0
+    client_cpu: float = 0.0
+    emulator_cpu: float = 0.0
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds) if self.seconds else float("nan")
+
+
+def measure(emu: Emulator, name: str, work: Callable[[], int], runs: int,
+            memory: bool) -> Measure:
+    result = Measure(name)
+    try:
+        work()  # warm-up: imports, pools, caches, the emulator's query cache
+        for _ in range(runs):
+            gc.collect()
+            emu.clear()
+            cpu, emulator_cpu = time.process_time(), emu.cpu()
+            started = time.perf_counter()
+            result.rows = work()
+            result.seconds.append(time.perf_counter() - started)
+            result.client_cpu += (time.process_time() - cpu) / runs
+            result.emulator_cpu += (emu.cpu() - emulator_cpu) / runs
+            result.requests = emu.requests_served()
+        if memory:
+            gc.collect()
+            tracemalloc.start()
+            work()
+            result.peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+    except Exception as exc:  # noqa: BLE001 - a peer that cannot do the work is reported
+        result.note = f"{type(exc).__name__}: {str(exc)[:120]}"
+    return result
+
+
+def report(title: str, measures: list[Measure]) -> None:
+    floor = next((m for m in measures if m.client.startswith("floor") and m.seconds), None)
+    ours = next((m for m in measures if m.client == "o365sql" and m.seconds), None)
+    print(f"\n### {title}\n")
+    print("| client | median s | × floor | × o365sql | requests | rows | peak MiB | "
+          "client CPU s | emulator CPU s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for m in measures:
+        if not m.seconds:
+            print(f"| {m.client} | — | | | | | | | | {m.note}")
+            continue
+        to_floor = f"{m.median / floor.median:.2f}" if floor else ""
+        to_ours = f"{m.median / ours.median:.2f}" if ours else ""
+        peak = f"{m.peak / 2**20:.1f}" if m.peak else ""
+        print(f"| {m.client} | {m.median:.3f} | {to_floor} | {to_ours} | {m.requests} | "
+              f"{m.rows} | {peak} | {m.client_cpu:.3f} | {m.emulator_cpu:.3f} |")
+    sys.stdout.flush()
+
+
+# --------------------------------------------------------------------------- workloads
+
+def single_mailbox(args: argparse.Namespace, latency: float) -> None:
+    emu = Emulator(1, args.messages)
+    try:
+        emu.latency(latency)
+        tag = f"{'no added latency' if not latency else f'{latency * 1000:.0f} ms per request'}"
+        o365 = PythonO365(emu, emu.token)
+        graph = MsGraph(emu, emu.token)
+        ours = emu.connect()
+        scan_path = "/me/messages"
+        scan_params = {"$select": SELECT, "$top": 1000}
+        url = f"/me/messages?$select={SELECT}&$top=1000"
+        runs = args.runs
+        for title, cap in ((f"scan of {args.messages:,} messages, five columns", None),
+                           ("first 2,000 rows", 2000)):
+            typed = min(cap or args.messages, args.typed_rows)
+            sql = f"SELECT {COLUMNS} FROM Messages" + (f" LIMIT {cap}" if cap else "")
+            report(f"{title} ({tag})", [
+                measure(emu, "floor (requests)",
+                        lambda n=cap: floor_pages(emu, scan_path, scan_params, n), runs, True),
+                measure(emu, "python-o365", lambda n=cap: o365.scan(n), runs, True),
+                measure(emu, "msgraph-sdk raw", lambda n=cap: graph.raw(url, n), runs, True),
+                measure(emu, f"msgraph-sdk typed ({typed:,} rows)",
+                        lambda n=typed: graph.typed(n), 1, False),
+                measure(emu, "o365sql", lambda q=sql: o365sql_rows(ours, q), runs, True),
+            ])
+        # A space in $orderby must be %20: Outlook reads "+" literally there ("OrderBy not
+        # supported", emulator/odata/options.py), so the query is passed pre-encoded.
+        top50 = {"$select": "subject,receivedDateTime", "$filter": TOP50_FILTER,
+                 "$orderby": "receivedDateTime%20desc", "$top": 50}
+        top50_query = "&".join(f"{k}={v}" for k, v in top50.items())
+        report(f"filtered, ordered top 50 ({tag})", [
+            measure(emu, "floor (requests)",
+                    lambda: floor_pages(emu, "/me/messages", top50_query, 50), runs, False),
+            measure(emu, "python-o365", o365.top50, runs, False),
+            measure(emu, "msgraph-sdk raw", lambda: graph.raw("/me/messages?" + top50_query, 50),
+                runs, False),
+            measure(emu, "o365sql", lambda: o365sql_rows(
+                ours, "SELECT Subject, ReceivedDateTime FROM Messages WHERE IsRead = false AND "
+                "ReceivedDateTime >= '2000-01-01' ORDER BY ReceivedDateTime DESC LIMIT 50"),
+                runs, False),
+        ])
+        report(f"folder count ({tag})", [
+            measure(emu, "floor (requests)", lambda: int(_session(emu.token).get(
+                emu.base + "/me/mailFolders/inbox/messages/$count", verify=emu.ca,
+                timeout=60).text.lstrip("\ufeff")), runs, False),
+            measure(emu, "python-o365", o365.folder_count, runs, False),
+            measure(emu, "msgraph-sdk raw", lambda: graph.raw(
+                "/me/mailFolders/inbox?$select=totalItemCount"), runs, False),
+            measure(emu, "o365sql", lambda: o365sql_rows(
+                ours, "SELECT COUNT(*) FROM Messages WHERE ParentFolderId = 'Inbox'"),
+                runs, False),
+        ])
+        ids = [row[0] for row in _fetch(ours, f"SELECT Id FROM Messages LIMIT {args.repeat}")]
+        session = _session(emu.token)
+
+        def floor_lookups() -> int:
+            for message_id in ids:
+                session.get(f"{emu.base}/me/messages/{requests.utils.quote(message_id, safe='')}",
+                            params={"$select": "subject,receivedDateTime"}, verify=emu.ca,
+                            timeout=60).json()
+            return len(ids)
+
+        def ours_lookups() -> int:
+            cur = ours.cursor()
+            for message_id in ids:
+                cur.execute("SELECT Subject, ReceivedDateTime FROM Messages WHERE Id = ?",
+                            (message_id,))
+                cur.fetchall()
+            return len(ids)
+
+        report(f"repeated parameterised statement ×{len(ids):,} ({tag})", [
+            measure(emu, "floor (requests)", floor_lookups, runs, False),
+            measure(emu, "python-o365", lambda: o365.lookup(ids), 1, False),
+            measure(emu, "msgraph-sdk raw", lambda: graph.raw_each(
+                [f"/me/messages/{requests.utils.quote(i, safe='')}?$select=subject,"
+                 "receivedDateTime" for i in ids]), 1, False),
+            measure(emu, "o365sql", ours_lookups, runs, False),
+        ])
+        if not latency:
+            overhead(ours, ids)
+        ours.close()
+    finally:
+        emu.close()
+
+
+def _fetch(connection: Any, sql: str) -> list[tuple[Any, ...]]:
+    cur = connection.cursor()
+    cur.execute(sql)
+    return [tuple(r) for r in cur.fetchall()]
+
+
+def overhead(connection: Any, ids: list[str]) -> None:
+    """Client time per repeated execute outside HTTP: the loop under cProfile, minus the time
+    inside ``requests.Session.request``; and the plan cache's own share (``plan_query``)."""
+    cur = connection.cursor()
+    sql = "SELECT Subject, ReceivedDateTime FROM Messages WHERE Id = ?"
+    profile = cProfile.Profile()
+    started = time.perf_counter()
+    profile.enable()
+    for message_id in ids:
+        cur.execute(sql, (message_id,))
+        cur.fetchall()
+    profile.disable()
+    elapsed = time.perf_counter() - started
+    inside = planning = 0.0
+    for (filename, _, name), row in pstats.Stats(profile).stats.items():  # type: ignore[attr-defined]
+        if name == "request" and filename.endswith(os.path.join("requests", "sessions.py")):
+            inside = max(inside, row[3])
+        if name == "plan_query" and filename.endswith(os.path.join("planning", "__init__.py")):
+            planning = max(planning, row[3])
+    per = 1000 / len(ids)
+    print(f"\nrepeated execute under cProfile ({len(ids)} executes, {elapsed:.3f} s): "
+          f"{elapsed * per:.3f} ms each, {inside * per:.3f} ms of it inside requests (HTTP), "
+          f"client overhead {(elapsed - inside) * per:.3f} ms each, of which plan_query "
+          f"(the plan cache) {planning * per:.3f} ms (profiler-inflated figures)")
+
+
+def fan_out(args: argparse.Namespace, per_mailbox: int, latency: float) -> None:
+    emu = Emulator(args.mailboxes, per_mailbox)
+    try:
+        emu.latency(latency)
+        tag = f"{'no added latency' if not latency else f'{latency * 1000:.0f} ms per request'}"
+        session = _session(emu.app_token)
+        users = [u["id"] for u in session.get(emu.base + "/users", params={
+            "$select": "id", "$top": 999}, verify=emu.ca, timeout=60).json()["value"]]
+        ours = emu.connect(app=True)
+        whole = emu.connect(app=True, Pushdown=False)
+        o365 = PythonO365(emu, emu.app_token)
+        graph = MsGraph(emu, emu.app_token)
+        sql = ("SELECT UserId, Subject, ReceivedDateTime FROM (SELECT UserId, Subject, "
+               "ReceivedDateTime, ROW_NUMBER() OVER (PARTITION BY UserId ORDER BY "
+               "ReceivedDateTime DESC) AS rn FROM Messages WHERE UserId IN (SELECT Id FROM "
+               "Users)) t WHERE rn <= 10")
+        paths = [f"/users/{u}/messages?$select={SELECT}&$orderby=receivedDateTime%20desc&$top=10"
+                 for u in users]
+        report(f"top 10 of each of {len(users)} mailboxes, {per_mailbox:,} messages each "
+               f"({tag})", [
+                   measure(emu, "floor ($batch, 4 in flight)",
+                           lambda: floor_batch_top(emu, users, 10), args.runs, False),
+                   measure(emu, "floor one by one",
+                           lambda: floor_one_by_one_top(emu, users, 10), args.runs, False),
+                   measure(emu, "python-o365 (one by one)",
+                           lambda: o365.fan_out(users, 10), 1, False),
+                   measure(emu, "msgraph-sdk raw (one by one)",
+                           lambda: graph.raw_each(paths, 10), 1, False),
+                   measure(emu, "o365sql", lambda: o365sql_rows(ours, sql), args.runs, True),
+                   measure(emu, "o365sql, Pushdown=false (reads every mailbox whole)",
+                           lambda: o365sql_rows(whole, sql), 1, False),
+               ])
+        ours.close()
+        whole.close()
+    finally:
+        emu.close()
+
+
+def first_query() -> None:
+    """A fresh process: ``import o365sql``, then connect + first execute on the emulator."""
+    emu = Emulator(1, 50)
+    try:
+        code = (
+            "import time, sys\n"
+            "t0 = time.perf_counter()\n"
+            "import o365sql\n"
+            "t1 = time.perf_counter()\n"
+            "c = o365sql.connect(GraphURL=sys.argv[1], OAuthAccessToken=sys.argv[2], "
+            "SSLServerCert=sys.argv[3])\n"
+            "cur = c.cursor(); cur.execute('SELECT Subject FROM Messages LIMIT 5'); "
+            "cur.fetchall()\n"
+            "t2 = time.perf_counter()\n"
+            "print(t1 - t0, t2 - t1, len(sys.modules))\n")
+        results = []
+        for _ in range(3):
+            out = subprocess.run([sys.executable, "-c", code, emu.base, emu.token, emu.ca],
+                                 capture_output=True, text=True, check=True).stdout.split()
+            results.append((float(out[0]), float(out[1]), int(out[2])))
+        imp = statistics.median(r[0] for r in results)
+        first = statistics.median(r[1] for r in results)
+        print(f"\nfirst query of a process (median of 3): import o365sql {imp:.3f} s, then "
+              f"connect + first execute + fetch {first:.3f} s ({results[0][2]} modules loaded)")
+    finally:
+        emu.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, minutes in all")
+    parser.add_argument("--runs", type=int, default=None)
+    parser.add_argument("--latency", default="0,0.05", help="seconds per request, comma list")
+    parser.add_argument("--only", default="", help="single,fanout,first (comma list)")
+    args = parser.parse_args()
+    args.messages = 5_000 if args.quick else 100_000
+    args.mailboxes = 21 if args.quick else 201
+    args.fan_sizes = (30, 200) if args.quick else (30, 1000)
+    args.repeat = 100 if args.quick else 1000
+    args.typed_rows = 300 if args.quick else 2000
+    args.runs = args.runs or (3 if args.quick else 5)
+    install_peers()
+    load = os.getloadavg()
+    print(f"# o365sql compare ({'quick' if args.quick else 'full'}): {sys.version.split()[0]}, "
+          f"{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
+          f"runs {args.runs}")
+    only = set(filter(None, args.only.split(",")))
+    latencies = [float(x) for x in args.latency.split(",")]
+    if not only or "first" in only:
+        first_query()
+    for latency in latencies:
+        if not only or "single" in only:
+            single_mailbox(args, latency)
+        if not only or "fanout" in only:
+            for size in args.fan_sizes:
+                fan_out(args, size, latency)
+    load = os.getloadavg()
+    print(f"\nload average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
