@@ -59,3 +59,16 @@ def test_core_insert_update_delete(engine: sa.Engine, raw: o365sql.Connection) -
         assert result.rowcount == 1
     cur.execute("SELECT GivenName FROM Contacts WHERE Surname = ?", [surname])
     assert cur.fetchall() == [("Bo",)]
+
+
+def test_core_insert_returning_gives_the_new_ids(engine: sa.Engine,
+                                                 raw: o365sql.Connection) -> None:
+    surname = "t" + uuid.uuid4().hex[:10]
+    contacts = sa.table("Contacts", sa.column("Id"), sa.column("GivenName"),
+                        sa.column("Surname"))
+    with engine.connect() as conn:
+        new_id = conn.execute(sa.insert(contacts).values(GivenName="Cy", Surname=surname)
+                              .returning(contacts.c.Id)).scalar_one()
+    cur = raw.cursor()
+    cur.execute("SELECT Id, GivenName FROM Contacts WHERE Surname = ?", [surname])
+    assert cur.fetchall() == [(new_id, "Cy")]
