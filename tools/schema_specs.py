@@ -270,7 +270,10 @@ EVENTS = TableSpec(
         {"template": "/me/calendars/{CalendarId}/events", "requires": ["CalendarId"]},
         {"template": "/me/events", "requires": []},
     ],
-    item_endpoints=_items("events"),
+    # A group's events are reached only under the group (group-update-event.md,
+    # group-delete-event.md); a mailbox's, under the mailbox, whatever their calendar.
+    item_endpoints=_items("events") + [{"template": "/groups/{GroupId}/events/{Id}",
+                                        "requires": ["GroupId", "Id"]}],
     table=outlook_table(supports_skip=True, **writes()),
     pseudo=[USER_ID,
             pseudo("CalendarId", "Calendar to read (Calendars.Id); unbound: the mailbox's "

@@ -172,6 +172,8 @@ def _item_path(table: Table, item_id: Any, address: dict[str, Any], app_only: bo
     bound = {k: v for k, v in address.items()
              if v is not None and not is_default(table.column(k), v)}
     wanted = {k.lower() for k in bound} | {table.key.lower()}
+    # The item endpoint using exactly the addresses the row carries (a group's event under
+    # the group, a mailbox's item under the mailbox).
     endpoint = next((e for e in table.item_endpoints
                      if {r.lower() for r in e.requires} == wanted), None)
     if endpoint is None:

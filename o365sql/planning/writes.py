@@ -192,8 +192,11 @@ def _bound(node: exp.Expr, values: dict[str, Any], table: Table, column: Column)
 def _source_select(table: Table, tree: exp.Update | exp.Delete,
                    computed: Sequence[exp.Expr] = ()) -> tuple[str, tuple[Column, ...]]:
     key = table.column_or_error(table.key)
-    mailbox = table.column("UserId")
-    address = (mailbox,) if mailbox is not None else ()
+    # The columns an item endpoint needs besides the key (UserId; GroupId of a group's event):
+    # each row carries them, so it is changed where it was read.
+    needed = {p.lower() for e in table.item_endpoints for p in e.placeholders}
+    address = tuple(c for c in table.columns
+                    if c.pseudo and c.name.lower() in needed and c.name != key.name)
     select = exp.select(*(exp.column(c.name, quoted=True) for c in (key, *address)))
     for number, node in enumerate(computed, 1):
         select = select.select(exp.alias_(node.copy(), f"{SET_PREFIX}{number}"))
