@@ -60,7 +60,17 @@ def graph_body(values: Iterable[tuple[Column, Any]], table: str) -> dict[str, An
             raise DataError(f"{table}.{column.name} cannot be written together with its own "
                             "properties")
         node[leaf] = converted
-    return body
+    return {k: _collapse(v) for k, v in body.items()}
+
+
+def _collapse(value: Any) -> Any:
+    """A complex value whose every flattened column is NULL is one null, as it reads: Graph
+    sends ``"recurrence": null`` for a single event, which reads as NULL in every
+    ``Recurrence_*`` column, and refuses ``{"pattern": {"daysOfWeek": null, ...}}`` back."""
+    if not isinstance(value, dict):
+        return value
+    inner = {k: _collapse(v) for k, v in value.items()}
+    return None if all(v is None for v in inner.values()) else inner
 
 
 def write_value(value: Any, column: Column, table: str) -> Any:

@@ -57,3 +57,15 @@ def test_insert_refuses_computed_values_and_unknown_columns() -> None:
         plan_write(prepare("INSERT INTO Contacts (GivenNme) VALUES ('a')"), None, CATALOG)
     with pytest.raises(o365sql.ProgrammingError, match="2 values for 1 columns"):
         plan_write(prepare("INSERT INTO Contacts (GivenName) VALUES ('a', 'b')"), None, CATALOG)
+
+
+def test_a_complex_value_whose_columns_are_all_null_is_written_as_null() -> None:
+    events = CATALOG.table("Events")
+    recurrence = [c for c in events.columns if c.path[:1] == ("recurrence",)]
+    assert len(recurrence) > 5
+    body = graph_body([(c, None) for c in recurrence]
+                      + [(events.column_or_error("Subject"), "x")], "Events")
+    assert body == {"recurrence": None, "subject": "x"}
+    partial = graph_body([(events.column_or_error("Location_DisplayName"), "Room"),
+                          (events.column_or_error("Location_Address_City"), None)], "Events")
+    assert partial == {"location": {"displayName": "Room", "address": None}}
