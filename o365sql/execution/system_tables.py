@@ -47,6 +47,9 @@ def system_rows(scan: Scan, catalog: Catalog, connection: Any = None) -> list[tu
         rows = sys_procedures_rows(_procedures())
     else:
         rows = sys_procedureparameters_rows(_procedures())
+    if not scan.columns:
+        # Reads no column (COUNT(*), SELECT 1): one placeholder per row, as scan.storage_rows.
+        return [(None,)] * len(rows)
     layout = [c.name.lower() for c in SYSTEM_TABLES[name].columns]
     positions = [layout.index(c.name.lower()) for c in scan.columns]
     return [tuple(to_storage(row[i], scan.columns[k].sql_type) for k, i in enumerate(positions))
