@@ -66,3 +66,36 @@ def test_mime_that_is_not_base64_is_refused(client: Client, path: str) -> None:
     status, body, _ = client.call("POST", path, raw=b"Subject: not encoded\r\n\r\nhi",
                                   headers={"Content-Type": "text/plain"})
     assert status == 400 and code(body) == "ErrorMimeContentInvalidBase64String"
+
+
+def _example(name: str) -> bytes:
+    import json
+    from pathlib import Path
+
+    examples = json.loads((Path("/work/shared/reference") / "graph-examples.json").read_text())
+    found = next(e for e in examples if e.get("example_name") == name)
+    return str(found["request_body"]).encode("ascii")
+
+
+def test_reply_all_with_the_documented_mime_body(client: Client) -> None:
+    """message_replyAll_mime_v1 (message-replyall.md): an S/MIME reply, answered 202; the
+    reply takes the MIME's subject."""
+    _, inbox, _ = client.call("GET", "/me/mailFolders/inbox/messages", "$top=1")
+    original = inbox["value"][0]
+    status, body, _ = client.call("POST", f"/me/messages/{original['id']}/replyAll",
+                                  raw=_example("message_replyAll_mime_v1"),
+                                  headers={"Content-Type": "text/plain"})
+    assert status == 202 and body is None
+    _, sent, _ = client.call("GET", "/me/mailFolders/sentitems/messages", "$top=1")
+    assert sent["value"][0]["subject"] == "Re: Testing S/MIME"
+
+
+def test_create_reply_from_mime(client: Client) -> None:
+    _, inbox, _ = client.call("GET", "/me/mailFolders/inbox/messages", "$top=1")
+    original = inbox["value"][0]
+    status, draft, _ = client.call("POST", f"/me/messages/{original['id']}/createReply",
+                                   raw=_mime(client, "Re: from MIME"),
+                                   headers={"Content-Type": "text/plain"})
+    assert status == 201 and draft["isDraft"] is True
+    assert draft["subject"] == "Re: from MIME"
+    assert draft["conversationId"] == original["conversationId"]

@@ -190,7 +190,13 @@ def message_action(ctx: Ctx, mb: Mailbox, rec: MessageRecord, action: str, conte
     if action not in ACTIONS or action in ("sendmail", "accept", "decline", "tentativelyaccept", "cancel",
                                            "dismissreminder", "snoozereminder"):
         raise bad_segment(action)
-    body = ctx.action_body(action)
+    if is_mime(ctx) and action in ("reply", "replyall", "forward", "createreply",
+                                   "createreplyall", "createforward"):
+        # The response given whole as MIME: its headers (To, Cc, Subject) and body replace the
+        # generated ones (message-reply.md, message-forward.md, message-createreply.md: MIME).
+        body: dict[str, Any] = {"message": message_from_mime(ctx)}
+    else:
+        body = ctx.action_body(action)
     if action == "send":
         _need(ctx, mb, send=True)
         if not rec.flags & DRAFT:
