@@ -18,6 +18,9 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from o365sql.cli.context import CliContext
 
+#: Unread Inbox messages of the last hours the demo tenant adds per mailbox: "today's mail".
+DEMO_RECENT_MAIL = 3
+
 __all__ = ["DEMO_QUERIES", "emulator_properties", "run_demo", "sign_in_demo_user"]
 
 
@@ -64,7 +67,7 @@ def emulator_properties(stderr: IO[str], **options: Any) -> Iterator[dict[str, s
     """Run an emulator for the duration of the block; yield properties of a signed-in user."""
     from o365sql.emulator import Emulator
 
-    with Emulator(**options) as emu:
+    with Emulator(**{"recent_per_user": DEMO_RECENT_MAIL, **options}) as emu:
         props = sign_in_demo_user(emu)
         stderr.write(f"o365sql: emulator at {emu.base_url}, signed in as {emu.users[0]}\n")
         yield props
@@ -92,7 +95,7 @@ def run_demo(ctx: CliContext) -> int:
     from o365sql.emulator import Emulator
 
     ctx.stderr.write("o365sql: starting the built-in emulator (an offline Office 365 tenant)\n")
-    with Emulator() as emu:
+    with Emulator(recent_per_user=DEMO_RECENT_MAIL) as emu:
         from o365sql.cli.context import collect_properties
 
         # $O365SQL_CONNECT describes the user's real tenant: not this one. Explicit -p wins.

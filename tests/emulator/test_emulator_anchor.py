@@ -4,6 +4,7 @@ relative layout for the same seed at any anchor."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -107,3 +108,35 @@ def test_the_command_line_anchors_at_now_or_at_anchor() -> None:
     bad = subprocess.run([sys.executable, "-m", "o365sql.emulator", "--anchor", "soon"],
                          capture_output=True, text=True, env=env, timeout=60, check=False)
     assert bad.returncode == 2 and "ISO 8601" in bad.stderr
+
+
+def test_recent_mail_is_added_after_everything_else() -> None:
+    plain = build_tenant(seed=4, users=3, messages_per_user=30, anchor="2027-01-15T08:00:00Z")
+    demo = build_tenant(seed=4, users=3, messages_per_user=30, anchor="2027-01-15T08:00:00Z",
+                        recent_per_user=3)
+    at = int(demo.anchor.timestamp())
+    for user in demo.users:
+        before = plain.mailboxes[user["id"]].mail.messages
+        after = demo.mailboxes[user["id"]].mail
+        added = [r for serial, r in after.messages.items() if serial not in before]
+        assert len(added) == 3 and len(after.messages) == len(before) + 3
+        assert all(r.folder == after.well_known["inbox"] and not r.flags & 1 for r in added)
+        assert min(at - r.received for r in added) < 3600
+        assert all(0 < at - r.received <= 3 * 86400 for r in added)
+    assert _event_offsets(plain) == _event_offsets(demo)
+    kept = {(user, serial) for user, serial, _, _ in _mail_offsets(plain)}
+    assert [m for m in _mail_offsets(demo) if (m[0], m[1]) in kept] == _mail_offsets(plain)
+
+
+def test_the_demo_tenant_has_todays_mail(monkeypatch: pytest.MonkeyPatch) -> None:
+    from o365sql.cli import main
+
+    monkeypatch.delenv(ANCHOR_ENV)
+    out, err = io.StringIO(), io.StringIO()
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    sql = ("SELECT COUNT(*) AS n FROM Messages WHERE ParentFolderId = 'Inbox' "
+           "AND IsRead = false AND ReceivedDateTime >= :since")
+    code = main(["--emulator", "-f", "csv", "query", sql, "-P", f"since={since}"],
+                stdout=out, stderr=err, environ={})
+    assert code == 0, err.getvalue()
+    assert int(out.getvalue().splitlines()[1]) >= 1

@@ -23,7 +23,8 @@ from .tenant import Tenant, resolve_anchor
 def build_tenant(seed: int = 1, users: int = 6, messages_per_user: int = 150, events_per_user: int = 40,
                  contacts_per_user: int = 25, groups: int = 6, *, domain: str = "contoso.onmicrosoft.com",
                  anchor: datetime | str | None = None, shared_mailbox: bool = True,
-                 drafts_per_user: int | None = None, **options: Any) -> Tenant:
+                 drafts_per_user: int | None = None, recent_per_user: int = 0,
+                 **options: Any) -> Tenant:
     """A deterministic demo tenant.
 
     ``shared_mailbox`` adds one more user, "Contoso Support" (a disabled account, as shared
@@ -32,7 +33,9 @@ def build_tenant(seed: int = 1, users: int = 6, messages_per_user: int = 150, ev
     drafts (default ``seed_mail.draft_count(messages_per_user)``: 1 to 4; 0 for none), added
     last so that they change nothing else in the tenant.
     ``anchor`` is resolved by ``tenant.resolve_anchor`` (explicit, else the environment, else now).
-    Unknown ``options`` are rejected so that typos don't pass silently.
+    ``recent_per_user`` unread Inbox messages from the last hours before the anchor are added
+    after everything else (the demo asks for some, so that "today's mail" finds one; 0 leaves
+    the tenant as it was). Unknown ``options`` are rejected so that typos don't pass silently.
     """
     if options:
         raise TypeError(f"build_tenant() got unexpected options: {', '.join(sorted(options))}")
@@ -56,4 +59,6 @@ def build_tenant(seed: int = 1, users: int = 6, messages_per_user: int = 150, ev
     drafts = seed_mail.draft_count(messages_per_user) if drafts_per_user is None else drafts_per_user
     for user in tenant.users:
         seed_mail.seed_drafts(tenant, tenant.mailboxes[user["id"]], drafts)
+    for user in tenant.users:
+        seed_mail.seed_recent(tenant, tenant.mailboxes[user["id"]], recent_per_user)
     return tenant

@@ -169,3 +169,27 @@ def seed_drafts(tenant: Tenant, mb: Mailbox, count: int) -> None:
         rec = MessageRecord(store.next_serial(), folder, rng.getrandbits(48), saved, saved, flags,
                             owner, to, cc, tenant.new_conversation(), 0, ())
         store.add(rec)
+
+
+def seed_recent(tenant: Tenant, mb: Mailbox, count: int) -> None:
+    """Adds ``count`` unread Inbox messages received in the last hours before the anchor: the
+    demo's "today" and "this week" (the first within the last hour, the others within three
+    days). Like the drafts, they come from a random stream of their own, added after every
+    other item, so the rest of the tenant is what it is without them."""
+    if count <= 0:
+        return
+    rng = random.Random(mb.key + b"recent")
+    store = mb.mail
+    owner = mb.person
+    others = [p for p in range(len(tenant.people)) if p != owner]
+    if not others:
+        return
+    end = int(tenant.anchor.timestamp())
+    for n in range(count):
+        received = end - (rng.randrange(60, 3600) if n == 0 else rng.randrange(3600, 3 * 86400))
+        flags = 1 << IMPORTANCE_SHIFT  # normal importance, unread
+        rec = MessageRecord(store.next_serial(), store.well_known["inbox"], rng.getrandbits(48),
+                            received, received - rng.randrange(1, 30), flags,
+                            rng.choice(others), (owner,), (), tenant.new_conversation(), 0, ())
+        store.add(rec)
+
