@@ -11,6 +11,7 @@ page) to the streaming or residual path.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..conversion import Reader, column_reader, storage_reader, to_storage
@@ -30,9 +31,47 @@ def fetch(scan: Scan, graph: Any, queries: Sequence[ODataQuery] | None = None,
           fills: Sequence[dict[str, Any]] | None = None
           ) -> Generator[tuple[dict[str, Any], list[dict[str, Any]]], None, None]:
     """Raw Graph pages of a scan as ``(fill, page)``: the pseudo-column values of the request
-    the page answers, and its entities. Stopping the iteration stops the paging."""
+    the page answers, and its entities. Stopping the iteration stops the paging.
+
+    A folder-tree scan (``scan.walk``) then reads the ``childFolders`` of every folder it
+    got, level after level (each level's requests through ``$batch``), until no folder has
+    children: Graph's ``/mailFolders`` and ``/contactFolders`` list one level only."""
     queries = list(queries if queries is not None else scan.queries)
     fills = list(fills if fills is not None else scan.fills)
+    seen: set[str] = set()
+    while queries:
+        below: list[ODataQuery] = []
+        below_fills: list[dict[str, Any]] = []
+        for index, page in _fetch_level(scan, graph, queries, fills):
+            fill = fills[index] if fills else {}
+            yield fill, page
+            if not scan.walk:
+                continue
+            for entity in page:
+                folder = entity.get("id")
+                if not isinstance(folder, str) or folder in seen or \
+                        entity.get("childFolderCount") == 0:
+                    continue  # childFolderCount, when selected, spares a request per leaf
+                seen.add(folder)
+                below.append(children_query(scan, queries[index], folder))
+                below_fills.append(fill)
+        queries, fills = below, below_fills
+
+
+def children_query(scan: Scan, query: ODataQuery, folder: str) -> ODataQuery:
+    """The request for the child folders of ``folder``, with ``query``'s mailbox, options and
+    parameters: the table's ``.../{ParentFolderId}/childFolders`` endpoint beside the one
+    ``query`` uses."""
+    current = next(e for e in scan.table.endpoints if e.template == query.template)
+    wanted = {r.lower() for r in current.requires} | {"parentfolderid"}
+    child = next(e for e in scan.table.endpoints if e.template.endswith("/childFolders")
+                 and {r.lower() for r in e.requires} == wanted)
+    return replace(query, template=child.template).with_address(ParentFolderId=folder)
+
+
+def _fetch_level(scan: Scan, graph: Any, queries: list[ODataQuery], fills: list[dict[str, Any]]
+                 ) -> Generator[tuple[int, list[dict[str, Any]]], None, None]:
+    """One round of requests (see :func:`fetch`)."""
     requests = requests_for(scan, queries)
     if scan.items:
         source = _items(graph, requests)
@@ -52,7 +91,7 @@ def fetch(scan: Scan, graph: Any, queries: Sequence[ODataQuery] | None = None,
                     e.get(prop, value) == value for prop, value in checks[index])]
             if seen is not None and key is not None:
                 page = _first_copies(page, key.path, seen)
-            yield (fills[index] if fills else {}), page
+            yield index, page
     except Error as exc:
         raise with_table(exc, scan.table.name) from None
     finally:

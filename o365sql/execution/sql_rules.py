@@ -38,6 +38,16 @@ RULES: tuple[tuple[str, str], ...] = (
       "/me/mailFolders/inbox?$select=id`) and compares the real id. A folder id or name that "
       "names no folder of the mailbox matches no row (it is not an error) "
       "(planning/folders.py).")),
+    ("Folder tables",
+     ("MailFolders and ContactFolders hold every folder of the mailbox at any depth, each with "
+      "its `ParentFolderId` (Graph lists one level per request: o365sql reads each folder's "
+      "`childFolders`, a level at a time through `$batch`; filters and order on them are "
+      "applied locally). Hidden mail folders are listed with `IncludeHiddenFolders = true`. "
+      "`WHERE ParentFolderId = 'x'` reads x's children only. The other tables hold every item "
+      "of their endpoint: Messages every message of the mailbox (hidden folders' too), Events "
+      "and Contacts those of the default calendar and contact folder unless `CalendarId` / "
+      "`ParentFolderId` names another, CalendarView the occurrences in its window "
+      "(planning/planner.py, execution/scan.py).")),
     ("Mailboxes from a subquery",
      ("`UserId IN (SELECT Id FROM Users WHERE ...)` and `UserId = (SELECT ...)` (uncorrelated) "
       "run the subquery first and read each mailbox it names, as `JOIN ... ON m.UserId = "

@@ -102,6 +102,8 @@ class Scan:
             for EXPLAIN, or empty.
         missing_ok: the requests address a folder (``ParentFolderId = x``): Graph's "no such
             item"/"malformed id" answer for one of them means no rows, not an error.
+        walk: a folder table read without a parent: each folder's ``childFolders`` are read
+            too, level by level, so the rows are every folder at any depth.
     """
 
     index: int
@@ -127,6 +129,7 @@ class Scan:
     missing_ok: bool = False
     top_n: str = ""
     count_property: str = ""
+    walk: bool = False
 
     @property
     def storage(self) -> str:

@@ -76,8 +76,14 @@ def build_plan(resolved: Resolved, *, pushdown: bool = True, pagesize: int | Non
         prepare_folder_names(draft.ref, columns)
     scans: list[Scan] = []
     for i, draft in enumerate(drafts):
-        scans.append(plan_scan(i, draft, columns, pushdown=pushdown, pagesize=pagesize,
-                               index_of=index_of, app_only=app_only))
+        walk = walks_folder_tree(draft)
+        # A folder tree is read level by level (execution/scan.py): a filter, order or $top
+        # sent with one level would hide the folders below the ones it leaves out.
+        scans.append(plan_scan(i, draft, columns, pushdown=pushdown and not walk,
+                               pagesize=pagesize, index_of=index_of, app_only=app_only))
+        scans[-1].walk = walk and not scans[-1].items
+        if scans[-1].walk:
+            _walk_whole_tree(scans[-1])
         rewrite_folder_names(draft.ref, scans[-1], columns)
     for draft, scan in zip(drafts, scans):
         if scan.dependency is not None and scan.dependency.sql is not None and \
@@ -95,7 +101,7 @@ def build_plan(resolved: Resolved, *, pushdown: bool = True, pagesize: int | Non
     plan.aggregate = is_aggregate(tree)
     plan.max_rows = None if plan.aggregate else max_rows
     if single is not None and not scans[0].system and scans[0].dependency is None:
-        plan_single(plan, single, columns, pushdown=pushdown,
+        plan_single(plan, single, columns, pushdown=pushdown and not scans[0].walk,
                     max_rows=None if plan.aggregate else max_rows)
     _rename_tables(tree, refs, scans)
     plan.output = [
@@ -119,6 +125,37 @@ def build_plan(resolved: Resolved, *, pushdown: bool = True, pagesize: int | Non
         for scan in scans:
             _mark_pushed_down(scan)
     return plan
+
+
+def walks_folder_tree(draft: ScanDraft) -> bool:
+    """True for a folder table (MailFolders, ContactFolders) read without a parent folder:
+    Graph's ``/mailFolders`` lists the top level only, so the scan reads every level through
+    ``childFolders`` to hold every folder of the mailbox (graph-semantics §3.6-3.7).
+    ``ParentFolderId = 'x'`` still reads only x's children."""
+    table = draft.ref.table
+    if not any(e.template.endswith("/childFolders") for e in table.endpoints):
+        return False
+    return "parentfolderid" not in draft.addresses and "parentfolderid" not in draft.joins \
+        and not (draft.subquery is not None and draft.subquery[0].lower() == "parentfolderid")
+
+
+def _walk_whole_tree(scan: Scan) -> None:
+    """Ask each level for ``childFolderCount`` too (where the table has it), so that leaf
+    folders cost no request, and say in EXPLAIN how the tree is read."""
+    counted = scan.table.column("ChildFolderCount")
+    name = counted.select if counted is not None else None
+    if name:
+        def add(query: ODataQuery) -> ODataQuery:
+            if not query.select or name in query.select:
+                return query
+            return replace(query, select=(*query.select, name))
+        scan.queries = tuple(add(q) for q in scan.queries)
+        scan.templates = tuple(add(q) for q in scan.templates)
+        if scan.template_query is not None:
+            scan.template_query = add(scan.template_query)
+    scan.notes.append("then GET .../{ParentFolderId}/childFolders of "
+                      "every folder with children, level by level ($batch), so that every "
+                      "folder at any depth is read; filters and order stay local")
 
 
 def _mark_pushed_down(scan: Scan) -> None:
