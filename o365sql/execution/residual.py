@@ -67,8 +67,7 @@ def run_full(plan: QueryPlan, context: Any) -> Iterator[tuple[Any, ...]]:
                 continue
             for rows in _scan_batches(scan, context, db, plan):
                 if rows:
-                    # sys_* rows of a scan reading no column are empty tuples.
-                    db.executemany(insert, rows if scan.columns else [(None,)] * len(rows))
+                    db.executemany(insert, rows)
         _resolve_folders(plan, context, db)
         cursor = _execute(db, plan.sql)
         while True:
