@@ -88,6 +88,19 @@ class ReadStatement:
         return found
 
 
+    def group_conjunct(self, count: int) -> exp.Expr:
+        """``UserId IN (:o365sql_mailbox_0, ...)``: several whole mailboxes in one statement,
+        which the driver fans out through ``$batch`` (20 requests a POST)."""
+        assert self.mailbox_column is not None
+        return exp.In(this=column(self.mailbox_column), expressions=[
+            exp.Placeholder(this=f"{MAILBOX_PARAM}_{i}") for i in range(count)])
+
+
+def group_parameters(mailboxes: list[str]) -> dict[str, Any]:
+    """The values of ``ReadStatement.group_conjunct``."""
+    return {f"{MAILBOX_PARAM}_{i}": m for i, m in enumerate(mailboxes)}
+
+
 def column(name: str) -> exp.Column:
     return exp.Column(this=exp.to_identifier(name, quoted=True))
 

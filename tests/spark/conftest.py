@@ -87,3 +87,14 @@ def comparable(row: Any) -> tuple[Any, ...]:
 
 def graph_requests(emu: Emulator) -> list[Any]:
     return [e for e in emu.log if e.kind == "graph"]
+
+
+def message_reads(emu: Emulator) -> list[str]:
+    """The query strings (decoded) of every read of a mailbox's messages, whether sent alone
+    or inside a ``$batch`` POST (how a task reads its group of mailboxes)."""
+    from urllib.parse import unquote
+
+    found = [e.query for e in emu.log if e.kind == "graph" and e.path.endswith("/messages")]
+    found += [i["url"].partition("?")[2] for e in emu.log if e.path.endswith("/$batch")
+              for i in e.inner if i["url"].split("?")[0].endswith("/messages")]
+    return [unquote(q) for q in found]
