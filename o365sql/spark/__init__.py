@@ -17,6 +17,12 @@ connection and its share of the request budget), ``task`` (reading one partition
 
 from __future__ import annotations
 
+try:
+    import pyspark  # noqa: F401
+except ImportError as exc:  # pragma: no cover - only without the extra
+    raise ImportError("o365sql.spark needs pyspark 4.1+ and pyarrow: "
+                      "pip install 'o365sql[spark]'") from exc
+
 from .source import MailboxPartition, O365DataSource
 
 #: The class to register: ``spark.dataSource.register(o365sql.spark.DataSource)``.
