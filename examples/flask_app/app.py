@@ -164,6 +164,7 @@ def _add_routes(app: Flask) -> None:
             _mail().vault.drop(old)
         session.clear()  # a new session for the signed-in user (no fixation)
         session["user"] = _mail().vault.add(tokens)
+        session["name"] = _mail().who(tokens)
         return redirect(url_for("inbox"))
 
     @app.post("/logout")

@@ -117,6 +117,9 @@ class MailboxSQL:
         "IsRead FROM Messages WHERE ParentFolderId = :folder "
         "ORDER BY ReceivedDateTime DESC LIMIT 21 OFFSET :offset"
     )
+    #: Who is signed in: the owner of their default calendar (their own mailbox's name and
+    #: address, read with the Calendars.Read permission the events page needs anyway).
+    WHOAMI = ("SELECT Owner_Name, Owner_Address FROM Calendars WHERE IsDefaultCalendar = true")
     #: One message with its body, for the message view.
     MESSAGE = (
         "SELECT Id, Subject, From_EmailAddress_Name, From_EmailAddress_Address, ToRecipients, "
@@ -224,6 +227,16 @@ class MailboxSQL:
             raise
         except o365sql.Error as err:
             raise ActionFailed(str(err)) from None
+
+    def who(self, tokens: Tokens) -> str:
+        """The name (else address) of the person ``tokens`` (just issued) sign in, for the page
+        header; "" if it cannot be read."""
+        try:
+            rows = self._run(self.WHOAMI, None, oauth_access_token=tokens.access_token,
+                             initiate_oauth="OFF")
+        except o365sql.Error:
+            return ""  # a header without a name is better than no page
+        return str(rows[0]["Owner_Name"] or rows[0]["Owner_Address"] or "") if rows else ""
 
     @staticmethod
     def addresses(recipients: str | None) -> str:

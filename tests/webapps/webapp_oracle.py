@@ -47,6 +47,13 @@ class GraphOracle:
             url = body.get("@odata.nextLink")
         return items
 
+    def display_name(self) -> str:
+        """The signed-in user's displayName (GET /me)."""
+        resp = self.session.get(f"{self.graph_url}/me?$select=displayName", verify=self.verify,
+                                timeout=30)
+        resp.raise_for_status()
+        return str(resp.json()["displayName"])
+
     def inbox(self, skip: int = 0) -> list[tuple[str, str, str, str, str]]:
         """(subject, from, from address, received, read) of the newest 20 Inbox messages after
         the newest ``skip``."""

@@ -276,6 +276,7 @@ def app_feel(page: Page, app: AppServer, emulator: Any, user: str, other: str,
         sender.close()
     sign_in(page, app, emulator, user)
     oracle = GraphOracle(emulator, user)
+    assert page.text("#user-name") == oracle.display_name()  # who is signed in, in the header
     first, second = oracle.inbox(), oracle.inbox(skip=20)
     assert first[0][0] == subject and second  # the new mail tops an inbox of over one page
     assert page.text("#page-info").startswith("Page 1: messages 1 to 20")

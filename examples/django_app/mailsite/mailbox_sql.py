@@ -49,6 +49,9 @@ INBOX = (
     "IsRead FROM Messages WHERE ParentFolderId = :folder "
     "ORDER BY ReceivedDateTime DESC LIMIT 21 OFFSET :offset"
 )
+#: Who is signed in: the owner of their default calendar (their own mailbox's name and
+#: address, read with the Calendars.Read permission the events page needs anyway).
+WHOAMI = ("SELECT Owner_Name, Owner_Address FROM Calendars WHERE IsDefaultCalendar = true")
 #: One message with its body, for the message view.
 MESSAGE = (
     "SELECT Id, Subject, From_EmailAddress_Name, From_EmailAddress_Address, ToRecipients, "
@@ -175,6 +178,16 @@ def query(
         # Revoked, or the clocks disagree: one refresh, one retry.
         tokens = _refresh(session, tokens)
         return _run(sql, params, oauth_access_token=tokens["access_token"], initiate_oauth="OFF")
+
+
+def who(tokens: Mapping[str, Any]) -> str:
+    """The name (else address) of the person ``tokens`` (just issued) sign in, for the page
+    header; "" if it cannot be read."""
+    try:
+        rows = _run(WHOAMI, None, oauth_access_token=tokens["access_token"], initiate_oauth="OFF")
+    except o365sql.Error:
+        return ""  # a header without a name is better than no page
+    return str(rows[0]["Owner_Name"] or rows[0]["Owner_Address"] or "") if rows else ""
 
 
 def act(session: MutableMapping[str, Any], sql: str, params: Mapping[str, Any]) -> None:

@@ -115,6 +115,7 @@ def callback(request: HttpRequest) -> HttpResponse:
         )
     request.session.cycle_key()  # a new session key for the signed-in visitor (no fixation)
     mailbox_sql.store_tokens(request.session, tokens)
+    request.session["o365sql_name"] = mailbox_sql.who(tokens)
     return redirect("inbox")
 
 
