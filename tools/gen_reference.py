@@ -270,14 +270,12 @@ def system_tables_section() -> list[str]:
 def replication_section() -> list[str]:
     """REPLICATE, AutoCache and Offline (``o365sql/replica/tracking.py``)."""
     from o365sql.execution.replica_scans import REPLICATE_COLUMNS
-    from o365sql.replica.tracking import REPLICATION_DOC, TRACKED
+    from o365sql.replica.tracking import REPLICATION_DOC, TRACKED, functions, per
 
     out = ["## Replication", ""]
     out += list(REPLICATION_DOC) + [""]
-    out += _table(["Table", "Graph delta function", "Per"],
-                  ((f"`{t.table}`", f"`{t.folders} + {t.items}`" if t.folders else f"`{t.items}`",
-                    "mailbox and folder" if t.folders else "mailbox" if t.mailbox else "tenant")
-                   for t in TRACKED.values()))
+    out += _table(["Table", "Graph delta functions", "Kept per"],
+                  ((f"`{t.table}`", functions(t), per(t)) for t in TRACKED.values()))
     out += ["", "REPLICATE returns one row per table and mailbox: "
             + ", ".join(f"{c} {t}" for c, t in REPLICATE_COLUMNS) + ".", ""]
     return out

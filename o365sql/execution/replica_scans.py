@@ -85,7 +85,7 @@ class ReplicaScans:
             for fill, page in scan_io.fetch(scan, context.graph, live_q, live_f):
                 rows = scan_io.storage_rows(scan, fill, page)
                 if rows:
-                    db.executemany(insert, rows if scan.columns else [(None,)] * len(rows))
+                    db.executemany(insert, rows)
 
 
 def source_for(context: Any) -> ReplicaSource | None:

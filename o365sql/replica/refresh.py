@@ -135,7 +135,9 @@ class Refresher:
         outcome = Outcome(table.name, mailbox)
         started, before = time.perf_counter(), self.graph.stats.requests
         try:
-            if spec.folders is not None:
+            if spec.visible == "members":
+                self._members(table, outcome)
+            elif spec.folders is not None:
                 self._per_folder(spec, table, mailbox, outcome)
             else:
                 self._collection(spec, table, mailbox, outcome)
@@ -227,6 +229,62 @@ class Refresher:
             self.store.mark(db, table, mailbox, error=None, refreshed=True)
         outcome.rows = total
         outcome.resynced += int(folder_round.restarted)
+
+    def _members(self, table: Table, outcome: Outcome) -> None:
+        """GroupMembers: ``groups/delta`` (with ``members``) says which groups changed,
+        ``users/delta`` which users (a member's columns are its user's); each group concerned
+        is read again through the endpoint a live read uses (``/groups/{id}/members``, the
+        same $select), through $batch, and its rows replaced. The first copy reads them all."""
+        from ..odata.query import render
+        from ..planning import plan_query, prepare
+
+        columns = self.store.ensure_table(self.store.db, table)
+        scopes = self.store.scopes(table.name, "")
+        groups, users = scopes.get("#groups"), scopes.get("#users")
+        group_round = self._round("#groups", "/groups/delta", groups.link if groups else None,
+                                  None, select="id,displayName,members")
+        user_select = select_list([c for c in columns if c.entity_subtype == "microsoft.graph.user"])
+        user_round = self._round("#users", "/users/delta", users.link if users else None, None,
+                                 select=user_select)
+        first = groups is None or group_round.restarted or user_round.restarted
+        gone = {str(g["id"]) for g in group_round.items if "@removed" in g}
+        changed = {str(g["id"]) for g in group_round.items if "@removed" not in g}
+        touched_users = [str(u["id"]) for u in user_round.items]
+        db = self.store.db
+        if first:
+            changed |= {str(r[0]) for r in db.execute(
+                f"SELECT DISTINCT {q('GroupId')} FROM {q(table.name)}")}
+        elif touched_users:
+            marks = ", ".join("?" for _ in touched_users)
+            changed |= {str(r[0]) for r in db.execute(
+                f"SELECT DISTINCT {q('GroupId')} FROM {q(table.name)} WHERE {q('Id')} IN ({marks})",
+                touched_users)}
+        changed -= gone
+        order = sorted(changed)
+        requests = []
+        for group in order:
+            literal = "'" + group.replace("'", "''") + "'"
+            plan = plan_query(prepare(f"SELECT * FROM GroupMembers WHERE GroupId = {literal}"),
+                              None, self.catalog, pushdown=False)
+            requests.append(render(plan.scans[0].queries[0]))
+        pages: dict[str, list[dict[str, Any]]] = {g: [] for g in order}
+        if requests:
+            for index, page in self.graph.fan_out(requests, missing_ok=True):
+                pages[order[index]].extend(page)
+        with self.store.transaction() as db:
+            if first:
+                db.execute(f"DELETE FROM {q(table.name)}")
+            for group in sorted(gone | changed):
+                outcome.removed += db.execute(f"DELETE FROM {q(table.name)} WHERE "
+                                              f"{q('GroupId')} = ?", (group,)).rowcount
+            for group, items in pages.items():
+                self._apply(db, table, columns, "", None, items, outcome, {"groupid": group})
+            rows = self._count(db, table, "", None)
+            self.store.set_scope(db, table.name, "", "#groups", group_round.link, len(changed))
+            self.store.set_scope(db, table.name, "", "#users", user_round.link, 0)
+            self.store.mark(db, table, "", error=None, refreshed=True)
+        outcome.rows = rows
+        outcome.resynced += int(group_round.restarted) + int(user_round.restarted)
 
     def _stream(self, db: Any, table: Table, columns: Sequence[Column], mailbox: str,
                 jobs: Sequence[_Job], by_folder: bool | None, outcome: Outcome,

@@ -105,6 +105,8 @@ class ReplicaSource:
                 continue
             if slot.lower() == "parentfolderid" and scan_folder_id(value):
                 continue
+            if slot.lower() == "groupid" and spec is not None and spec.visible == "members":
+                continue
             return f"{name}: reading by {slot} = {value!r} needs Graph"
         if window:
             kept = self._window(name, _mailbox_of(fill))
@@ -192,7 +194,10 @@ class ReplicaSource:
             args.append(mailbox)
         address = {slot.lower(): value for slot, value in getattr(query, "address", ())}
         folder = address.get("parentfolderid")
-        if folder is not None:
+        if spec.visible == "members":
+            where.append(f"{q('GroupId')} = ?")
+            args.append(address.get("groupid"))
+        elif folder is not None:
             where.append(f"{q('ParentFolderId')} = ?")
             args.append(folder)
         else:

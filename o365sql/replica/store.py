@@ -179,7 +179,11 @@ class ReplicaStore:
         if found is None:
             body = ", ".join(f"{quote(c.name)} {declared_type(c)}" for c in columns)
             db.execute(f"CREATE TABLE {quote(table.name)} ({body})")
-            keys = [c.name for c in columns if c.name.lower() in ("userid", "groupid")] + [table.key]
+            # The rows' owner (a mailbox, or for GroupMembers a group) then the key. Never a
+            # column that may be NULL (CalendarView's GroupId): NULLs never collide in a unique
+            # index, so an upsert would add a second row instead of replacing the first.
+            owner = [n for n in ("UserId", "GroupId") if table.column(n) is not None][:1]
+            keys = owner + [table.key]
             db.execute(f"CREATE UNIQUE INDEX {quote('_o365sql_' + table.name + '_key')} ON "
                        f"{quote(table.name)} ({', '.join(quote(k) for k in keys)})")
             spec = tracking(table.name)

@@ -66,12 +66,14 @@ class Tracking:
     Attributes:
         table: the catalog table's name.
         mailbox: rows belong to a mailbox (``/me`` or ``/users/{id}``).
-        folders: the folder list's delta path (per-folder tables), relative to the mailbox.
+        folders: the folder list's delta path (per-folder tables), relative to the mailbox;
+            for GroupMembers, the users' delta (a member's columns are its user's).
         items: the delta path of one folder's items (``{folder}`` filled), or of the
             collection.
         visible: which rows an unaddressed read returns: ``all``, ``top`` (folders whose
             parent is no folder of the tree), ``default-items`` (items of the default folder:
-            the top folder) or ``default-children`` (children of the default folder).
+            the top folder), ``default-children`` (children of the default folder) or
+            ``members`` (GroupMembers: the rows of the group the scan addresses).
         folder_table: the table whose rows are the folders (for ``visible``).
         window: the delta function needs a window (calendarView: ``startDateTime`` and
             ``endDateTime``, from ``ReplicateWindow`` days either side of today, UTC); a scan
@@ -93,6 +95,24 @@ class Tracking:
     selectable: bool = True
 
 
+def functions(t: Tracking) -> str:
+    """The Graph calls that keep ``t`` current, for the reference."""
+    if t.visible == "members":
+        return ("`/groups/delta` with `members@delta` + `/users/delta`, then "
+                "`/groups/{id}/members` of each group that changed")
+    if t.folders:
+        return f"`{t.folders}` + `{t.items}`"
+    if t.window:
+        return f"`{t.items}?startDateTime=...&endDateTime=...`"
+    return f"`{t.items}`"
+
+
+def per(t: Tracking) -> str:
+    if t.visible == "members":
+        return "tenant (rows per group)"
+    return "mailbox and folder" if t.folders else "mailbox" if t.mailbox else "tenant"
+
+
 TRACKED: dict[str, Tracking] = {t.table.lower(): t for t in (
     Tracking("Messages", True, "mailFolders/{folder}/messages/delta", folders="mailFolders/delta",
              indexes=("ReceivedDateTime", "From_EmailAddress_Address")),
@@ -103,6 +123,7 @@ TRACKED: dict[str, Tracking] = {t.table.lower(): t for t in (
     Tracking("CalendarView", True, "calendarView/delta", window=True, selectable=False),
     Tracking("Users", False, "/users/delta"),
     Tracking("Groups", False, "/groups/delta"),
+    Tracking("GroupMembers", False, "/groups/delta", folders="/users/delta", visible="members"),
 )}
 
 
