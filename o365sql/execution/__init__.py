@@ -50,6 +50,7 @@ class Context:
     properties: Any = None
     connection: Any = None
     replica: Any = None  # the scans the replica answers (replica_scans.ReplicaScans), if any
+    live_only: bool = False  # never read the replica (the reads of a write)
 
 
 @dataclass
@@ -116,8 +117,11 @@ def run_many(sql: str, param_sets: Sequence[Sequence[Any] | Mapping[str, Any] | 
     if statement.kind != "write":
         raise ProgrammingError("executemany() runs INSERT, UPDATE and DELETE statements, not "
                                "a statement that returns rows")
+    # A write reads live (never from a replica that may be behind), then marks the replica
+    # of its table stale so that AutoCache refreshes it before it answers again.
     done = run_writes(statement, param_sets, context, app_only=app_only(context.properties),
-                      read=lambda sql, params, ctx: run(sql, params, ctx).rows)
+                      read=lambda sql, params, ctx: run(sql, params, _live(ctx)).rows)
+    replica_scans.written(statement, context)
     description: Description | None = None
     if done.returning:
         description = [(c.name, c.sql_type, None, None, None, None, c.nullable)
@@ -135,6 +139,14 @@ def app_only(properties: Any) -> bool:
     """True when the connection's AuthScheme signs in as an application."""
     scheme = getattr(properties, "auth_scheme", None)
     return isinstance(scheme, str) and scheme.lower() in APP_ONLY_SCHEMES
+
+
+def _live(context: Any) -> Any:
+    """The same context, reading Graph only."""
+    if not isinstance(context, Context):
+        return context
+    return Context(context.catalog, context.graph, context.properties, context.connection,
+                   live_only=True)
 
 
 def _rows(plan: QueryPlan, context: Context) -> Iterator[tuple[Any, ...]]:

@@ -91,6 +91,8 @@ class ReplicaScans:
 def source_for(context: Any) -> ReplicaSource | None:
     """The replica source of a connection with AutoCache or Offline, else None."""
     props = context.properties
+    if getattr(context, "live_only", False):
+        return None
     if not (getattr(props, "auto_cache", False) or getattr(props, "offline", False)):
         return None
     store = getattr(context.connection, "replica_store", None)
@@ -103,6 +105,20 @@ def source_for(context: Any) -> ReplicaSource | None:
             refresher(context).refresh(table, [mailbox] if mailbox else [])
     return ReplicaSource(store, tolerance=float(getattr(props, "cache_tolerance", 600)),
                          refresh=refresh)
+
+
+def written(statement: Any, context: Any) -> None:
+    """After a write: the replica of the written table is stale (AutoCache refreshes it with
+    delta before it answers again), whatever CacheTolerance says."""
+    from sqlglot import exp
+
+    store = getattr(context.connection, "replica_store", None)
+    tree = getattr(statement, "write", None)
+    if store is None or tree is None or not store.exists():
+        return
+    target = tree.find(exp.Table)
+    if target is not None:
+        store.mark_stale(target.name, float(getattr(context.properties, "cache_tolerance", 600)))
 
 
 def choose(plan: Any, source: ReplicaSource, offline: bool) -> ReplicaScans | None:

@@ -237,6 +237,14 @@ class ReplicaStore:
         db.execute(f"DELETE FROM {SCOPES} WHERE tbl = ? AND mailbox = ? AND scope = ?",
                    (table, mailbox, scope))
 
+    def mark_stale(self, table: str, tolerance: float) -> None:
+        """Make ``table`` older than ``tolerance`` seconds (its rows and links stay): the next
+        AutoCache read refreshes it first."""
+        with self.transaction() as db:
+            db.execute(f"UPDATE {REPLICAS} SET refreshed = min(refreshed, ?) WHERE "
+                       "lower(tbl) = lower(?) AND refreshed IS NOT NULL",
+                       (time.time() - tolerance - 1, table))
+
     @staticmethod
     def mark(db: sqlite3.Connection, table: Table, mailbox: str, *, error: str | None,
              refreshed: bool) -> None:

@@ -178,3 +178,17 @@ def test_many_mailboxes_app_only_skip_the_ones_that_fail(emulator: Emulator, loc
     assert {r[0] for r in errors} == {denied, gone}
     live.close()
     offline.close()
+
+
+def test_writes_read_live_and_make_the_replica_refresh(emulator: Emulator, location: str) -> None:
+    """An UPDATE on an AutoCache connection finds its rows live, and the next SELECT sees it."""
+    cached = connect(emulator, location, AutoCache=True)
+    sql = "SELECT COUNT(*) FROM Messages WHERE IsRead = false"
+    unread = rows(cached, sql)[0][0]
+    assert unread > 0
+    target = rows(cached, "SELECT Id FROM Messages WHERE IsRead = false ORDER BY Id LIMIT 1")[0][0]
+    cur = cached.cursor()
+    cur.execute("UPDATE Messages SET IsRead = true WHERE Id = :id", {"id": target})
+    assert cur.rowcount == 1
+    assert rows(cached, sql)[0][0] == unread - 1  # refreshed with delta, within CacheTolerance
+    cached.close()
