@@ -7,7 +7,7 @@ replicated columns, and its address is one the replica answers (no ``SearchTerms
 ``IncludeHiddenFolders``, a ``ParentFolderId`` that is a folder id rather than a well-known
 name). :meth:`ReplicaSource.load` then copies the rows inside SQLite (``INSERT ... SELECT`` from
 the attached replica file) into the scan's table, restricted to what the live endpoint lists
-(``/me/mailFolders``: the root's children; ``/me/contacts``: the default folder; see
+(MailFolders: every folder under the root; ``/me/contacts``: the default folder; see
 ``tracking.py``), with pseudo-columns given the values the scan's address gives them.
 
 With AutoCache, a replica older than ``CacheTolerance`` seconds (or a table never replicated
@@ -253,12 +253,19 @@ def scan_folder_id(value: Any) -> bool:
 def _visible(kind: str, name: str, table: str, mailbox: str) -> tuple[str, list[Any]]:
     """The rows an unaddressed live read lists (``tracking.Tracking.visible``)."""
     parent, ident, user = q("ParentFolderId"), q("Id"), q("UserId")
-    if kind == "top":
-        return (f"{parent} NOT IN (SELECT {ident} FROM {table} WHERE {user} = ?)", [mailbox])
-    if kind == "default-children":
-        clause = (f"{parent} IN (SELECT d.{ident} FROM {table} d WHERE d.{user} = ? AND "
-                  f"d.{parent} NOT IN (SELECT e.{ident} FROM {table} e WHERE e.{user} = ?))")
-        return clause, [mailbox, mailbox]
+    if kind == "tree":
+        # The root's children and, level by level, their children; a hidden folder (and so
+        # everything under it) is not listed without includeHiddenFolders.
+        hidden = q("IsHidden")
+        clause = (f"{ident} IN (WITH RECURSIVE shown(id) AS (SELECT r.{ident} FROM {table} r "
+                  f"WHERE r.{user} = ? AND r.{hidden} = 0 AND r.{parent} NOT IN (SELECT p.{ident} "
+                  f"FROM {table} p WHERE p.{user} = ?) UNION ALL SELECT c.{ident} FROM {table} c "
+                  f"JOIN shown ON c.{parent} = shown.id WHERE c.{user} = ? AND c.{hidden} = 0) "
+                  "SELECT id FROM shown)")
+        return clause, [mailbox, mailbox, mailbox]
+    if kind == "below-default":
+        # Every folder under the default Contacts folder, at any depth (not that folder).
+        return (f"{parent} IN (SELECT d.{ident} FROM {table} d WHERE d.{user} = ?)", [mailbox])
     if kind == "default-items":
         scopes = f"{ATTACHED}.{SCOPES}"
         clause = (f"{parent} IN (SELECT s.scope FROM {scopes} s WHERE s.tbl = ? AND s.mailbox = ? "

@@ -10,11 +10,11 @@ Two shapes (delta-limits-spark §5.1, graph-semantics §7):
 * **one collection**: ``mailFolders/delta`` and ``contactFolders/delta`` as tables,
   ``/users/delta`` and ``/groups/delta`` (no mailbox).
 
-``visible`` says which replica rows an unaddressed live read returns: ``/me/mailFolders``
-lists the root's children (the folders whose parent is not itself a folder of the tree),
-``/me/contacts`` the default Contacts folder's items and ``/me/contactFolders`` its children
-(graph-semantics §3.2, §3.6, §3.7); the replica keeps the whole tree so that a scan addressed
-by ``ParentFolderId`` is answered too.
+``visible`` says which replica rows an unaddressed live read returns: MailFolders and
+ContactFolders read every folder at any depth (the root's, or the default Contacts folder's,
+children level by level; hidden mail folders only with includeHiddenFolders), Contacts the
+default Contacts folder's items (graph-semantics §3.2, §3.6, §3.7); the replica keeps the whole
+tree so that a scan addressed by ``ParentFolderId`` is answered too.
 """
 
 from __future__ import annotations
@@ -71,10 +71,11 @@ class Tracking:
             for GroupMembers, the users' delta (a member's columns are its user's).
         items: the delta path of one folder's items (``{folder}`` filled), or of the
             collection.
-        visible: which rows an unaddressed read returns: ``all``, ``top`` (folders whose
-            parent is no folder of the tree), ``default-items`` (items of the default folder:
-            the top folder), ``default-children`` (children of the default folder) or
-            ``members`` (GroupMembers: the rows of the group the scan addresses).
+        visible: which rows an unaddressed read returns: ``all``, ``tree`` (the root's
+            children and their descendants, hidden ones and their subtrees left out),
+            ``default-items`` (items of the default folder: the top folder),
+            ``below-default`` (every folder under the default one) or ``members``
+            (GroupMembers: the rows of the group the scan addresses).
         folder_table: the table whose rows are the folders (for ``visible``).
         window: the delta function needs a window (calendarView: ``startDateTime`` and
             ``endDateTime``, from ``ReplicateWindow`` days either side of today, UTC); a scan
@@ -117,10 +118,10 @@ def per(t: Tracking) -> str:
 TRACKED: dict[str, Tracking] = {t.table.lower(): t for t in (
     Tracking("Messages", True, "mailFolders/{folder}/messages/delta", folders="mailFolders/delta",
              indexes=("ReceivedDateTime", "From_EmailAddress_Address")),
-    Tracking("MailFolders", True, "mailFolders/delta", visible="top"),
+    Tracking("MailFolders", True, "mailFolders/delta", visible="tree"),
     Tracking("Contacts", True, "contactFolders/{folder}/contacts/delta",
              folders="contactFolders/delta", visible="default-items", folder_table="contacts"),
-    Tracking("ContactFolders", True, "contactFolders/delta", visible="default-children"),
+    Tracking("ContactFolders", True, "contactFolders/delta", visible="below-default"),
     Tracking("CalendarView", True, "calendarView/delta", window=True, selectable=False),
     Tracking("Users", False, "/users/delta"),
     Tracking("Groups", False, "/groups/delta"),
