@@ -67,7 +67,9 @@ def run_full(plan: QueryPlan, context: Any) -> Iterator[tuple[Any, ...]]:
                 continue
             for rows in _scan_batches(scan, context, db, plan):
                 if rows:
-                    db.executemany(insert, rows)
+                    # sys_* rows of a scan reading no column are empty tuples; the storage
+                    # table has one placeholder column (Graph pages get (None,) in scan.py).
+                    db.executemany(insert, rows if scan.columns else [(None,)] * len(rows))
         _resolve_folders(plan, context, db)
         cursor = _execute(db, plan.sql)
         while True:
