@@ -679,3 +679,18 @@ def test_time_relative_filters_are_sent_as_literals(world: World) -> None:
 
     check()
     assert sum(compared.values()) >= EXAMPLES, compared
+
+
+def test_catalog_nullability_matches_the_data(world: World) -> None:
+    """A column the catalog declares NOT NULL holds a value on every row Graph returns (and
+    ``sys_tablecolumns`` says so): checked on every table of the dump."""
+    checked = 0
+    wrong: list[str] = []
+    for dump in world.dumps.values():
+        for column in dump.columns:
+            if not column.nullable:
+                checked += 1
+                if any(v is None for v in dump.values(column)):
+                    wrong.append(f"{dump.table}.{column.name}")
+    assert checked >= 20, checked
+    assert not wrong, f"declared NOT NULL but NULL on some rows: {wrong}"
