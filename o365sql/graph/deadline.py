@@ -37,6 +37,7 @@ class Deadline:
     def __init__(self, at: float) -> None:
         self.at = at
         self.passed = False
+        self._done = False
         self._connections: set[HTTPConnection] = set()
         self._lock = threading.Lock()
 
@@ -45,14 +46,24 @@ class Deadline:
 
     def use(self, connection: HTTPConnection) -> None:
         with self._lock:
+            if self._done:
+                return
             if self.passed:
                 _cut(connection)
             else:
                 self._connections.add(connection)
 
+    def finish(self) -> None:
+        """The call is over: its connections (back in the pool) are no longer watched."""
+        with self._lock:
+            self._done = True
+            self._connections = set()
+
     def expire(self) -> None:
         """Called by the watchdog: cut every connection the call is using."""
         with self._lock:
+            if self._done:
+                return
             self.passed = True
             connections, self._connections = self._connections, set()
         for connection in connections:
@@ -127,6 +138,7 @@ def deadline(seconds: float | None) -> Iterator[Deadline | None]:
     try:
         yield item
     finally:
+        item.finish()
         _current.deadline = outer
         _WATCHDOG.unwatch(item)
 
