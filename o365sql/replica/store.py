@@ -176,15 +176,23 @@ class ReplicaStore:
         columns = replicated_columns(table)
         found = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
                            (table.name,)).fetchone()
+        # The rows' owner (a mailbox, or for GroupMembers a group) then the key. Never a
+        # column that may be NULL (CalendarView's GroupId): NULLs never collide in a unique
+        # index, so an upsert would add a second row instead of replacing the first.
+        owner = [n for n in ("UserId", "GroupId") if table.column(n) is not None][:1]
+        keys = owner + [table.key]
+        index = "_o365sql_" + table.name + "_key"
+        if found is not None and _index_columns(db, index) != [k.lower() for k in keys]:
+            # A file written with another key (one with the nullable GroupId may hold
+            # duplicated rows): its rows and delta links are dropped, the next refresh copies
+            # the table again from scratch.
+            db.execute(f"DROP TABLE {quote(table.name)}")
+            db.execute(f"DELETE FROM {SCOPES} WHERE tbl = ?", (table.name,))
+            found = None
         if found is None:
             body = ", ".join(f"{quote(c.name)} {declared_type(c)}" for c in columns)
             db.execute(f"CREATE TABLE {quote(table.name)} ({body})")
-            # The rows' owner (a mailbox, or for GroupMembers a group) then the key. Never a
-            # column that may be NULL (CalendarView's GroupId): NULLs never collide in a unique
-            # index, so an upsert would add a second row instead of replacing the first.
-            owner = [n for n in ("UserId", "GroupId") if table.column(n) is not None][:1]
-            keys = owner + [table.key]
-            db.execute(f"CREATE UNIQUE INDEX {quote('_o365sql_' + table.name + '_key')} ON "
+            db.execute(f"CREATE UNIQUE INDEX {quote(index)} ON "
                        f"{quote(table.name)} ({', '.join(quote(k) for k in keys)})")
             spec = tracking(table.name)
             indexed = ["ParentFolderId"] + list(spec.indexes if spec is not None else ())
@@ -256,3 +264,9 @@ class ReplicaStore:
         when = time.time() if refreshed else (row[0] if row else None)
         db.execute(f"INSERT OR REPLACE INTO {REPLICAS} (tbl, mailbox, refreshed, error, columns) "
                    "VALUES (?, ?, ?, ?, ?)", (table.name, mailbox, when, error, columns))
+
+
+def _index_columns(db: sqlite3.Connection, index: str) -> list[str]:
+    """The columns of one index of the replica file, in order, lower case (none when it is
+    missing)."""
+    return [str(row[2]).lower() for row in db.execute(f"PRAGMA index_info({quote(index)})")]

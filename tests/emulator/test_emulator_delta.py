@@ -209,3 +209,31 @@ def test_maxpagesize_raises_delta_pages_above_the_default(emu: Emulator, http: A
     more = http.get(url, headers=bearer(me, Prefer="odata.maxpagesize=25"))
     assert len(more.json()["value"]) == 25
     assert more.headers["Preference-Applied"] == "odata.maxpagesize=25"
+
+
+def test_mail_folder_delta_holds_the_whole_tree_hidden_ones_flagged(emu: Emulator, http: Any,
+                                                                    me: str) -> None:
+    """mailFolders/delta is flat: every folder under msgfolderroot at any depth, hidden ones
+    included with isHidden (the tree a childFolders walk with includeHiddenFolders lists)."""
+    g = emu.graph_url
+    parent = http.post(g + "/me/mailFolders", headers=bearer(me),
+                       json={"displayName": "Tree 1"}).json()["id"]
+    for level in (2, 3):
+        parent = http.post(g + f"/me/mailFolders/{parent}/childFolders", headers=bearer(me),
+                           json={"displayName": f"Tree {level}"}).json()["id"]
+    hidden = http.post(g + "/me/mailFolders", headers=bearer(me),
+                       json={"displayName": "Tree hidden", "isHidden": True}).json()["id"]
+    walked: dict[str, bool] = {}
+    level_ids = [""]
+    while level_ids:
+        found = []
+        for ident in level_ids:
+            path = f"/me/mailFolders/{ident}/childFolders" if ident else "/me/mailFolders"
+            value = http.get(g + path + "?includeHiddenFolders=true&$top=999",
+                             headers=bearer(me)).json()["value"]
+            walked.update({f["id"]: f["isHidden"] for f in value})
+            found += [f["id"] for f in value]
+        level_ids = found
+    pages, _ = follow_delta(http, g + "/me/mailFolders/delta", bearer(me))
+    delta = {f["id"]: f["isHidden"] for f in _items(pages).values()}
+    assert delta == walked and parent in delta and delta[hidden] is True

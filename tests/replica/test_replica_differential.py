@@ -25,6 +25,8 @@ from replica_support import TABLES, Writer, connect, rows, same_rows, window_whe
 from o365sql.emulator import Emulator
 
 SEEDS = [11, 12, 13] if os.environ.get("CI") else [random.randrange(1 << 30) for _ in range(3)]
+#: Seeds that once failed (CalendarView occurrences duplicated by a rename), run always.
+REGRESSION_SEEDS = [643941510, 641114502]
 ROUNDS = 6
 #: Queries compared after every refresh besides ``SELECT *`` of each table.
 ANALYTIC = (
@@ -204,7 +206,7 @@ def emulator() -> Iterator[Emulator]:
         yield emu
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", SEEDS + REGRESSION_SEEDS)
 def test_replica_equals_live_after_random_changes(emulator: Emulator, tmp_path: Path,
                                                    seed: int) -> None:
     rng = random.Random(seed)
