@@ -190,6 +190,7 @@ def _parse_uncached(sql: str) -> Statement:
     _check_statement_word(tokens, where, explain=explain)
     _check_trailing_commas(tokens, where)
     _check_empty_select(tokens, _Where(sql, offset))
+    _check_empty_group_by(tokens, _Where(sql, offset))
     deepest, at = nesting(tokens)
     if at is not None:
         raise located_error(
@@ -421,6 +422,18 @@ def _check_empty_select(tokens: list[Token], where: _Where) -> None:
                                 "SELECT Subject, ReceivedDateTime)")
 
 
+def _check_empty_group_by(tokens: list[Token], where: _Where) -> None:
+    """``GROUP BY`` followed by nothing or by the next clause is a syntax error at GROUP BY
+    (sqlglot accepts an empty list there, and SQLite's "incomplete input" names nothing)."""
+    for index, token in enumerate(tokens):
+        if token.token_type != TokenType.GROUP_BY:
+            continue
+        nxt = index + 1
+        if nxt == len(tokens) or tokens[nxt].token_type in _AFTER_LIST_END:
+            raise located_error(where, token.start, token.end - token.start + 1,
+                                "expected an expression after 'GROUP BY'")
+
+
 # Words that start or continue a clause: unquoted, they cannot name an alias (SQLite refuses
 # ``SELECT * FROM Users ORDER``; sqlglot would read ORDER as the table's alias).
 _CLAUSE_WORDS = frozenset({
@@ -603,6 +616,8 @@ def _describe(description: str, highlight: str) -> str:
     expected = _EXPECTED.match(text)
     if expected:
         what, found = expected.group(1), expected.group(2)
+        if what.startswith("TYPE after CAST"):
+            return "expected a type name after AS in CAST (e.g. CAST(x AS INTEGER))"
         what = f"'{what}'" if len(what) == 1 else ("a " + what if what.islower() else what)
         after = f" after {highlight.split()[-1]!r}" if highlight.strip() and found else ""
         return f"expected {what}{after}" + (f", found {found}" if found else "")

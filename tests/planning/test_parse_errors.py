@@ -219,3 +219,23 @@ class _no_error:
 def test_messages_carry_no_ansi_escapes() -> None:
     for sql in ("SELEC x", "SELECT 'x", "SELECT a FROM t WHERE (", "SELECT a, FROM t"):
         assert not re.search(r"\x1b\[", syntax_error(sql))
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT Subject FROM Messages GROUP BY",
+    "SELECT Subject FROM Messages GROUP BY LIMIT 3",
+    "SELECT Subject FROM Messages GROUP BY HAVING COUNT(*) > 1",
+    "SELECT Subject FROM Messages GROUP BY ORDER BY Subject",
+    "SELECT s FROM (SELECT Subject AS s FROM Messages GROUP BY) AS x",
+])
+def test_an_empty_group_by_is_a_syntax_error_at_group_by(sql: str) -> None:
+    # sqlglot accepts ``GROUP BY`` with no list; SQLite then fails with "incomplete input".
+    text = syntax_error(sql)
+    assert "expected an expression after 'GROUP BY'" in text
+    assert caret_column(text) == sql.index("GROUP BY") + 1
+
+
+def test_a_cast_without_a_type_names_the_type_not_sqlglots_token() -> None:
+    text = syntax_error("SELECT CAST(Subject AS) FROM Messages")
+    assert "expected a type name after AS in CAST" in text
+    assert "TYPE" not in text
