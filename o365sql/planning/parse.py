@@ -191,7 +191,7 @@ def _parse_uncached(sql: str) -> Statement:
     _check_trailing_commas(tokens, where)
     _check_empty_select(tokens, _Where(sql, offset))
     _check_empty_group_by(tokens, _Where(sql, offset))
-    deepest, at = nesting(tokens)
+    _, at = nesting(tokens)
     if at is not None:
         raise located_error(
             _Where(sql, offset), at.start, len(at.text),
