@@ -91,7 +91,7 @@ class Properties:
     cache_location: str | None = None  # replica SQLite file; default ~/.o365sql/replica.db
     cache_tolerance: int = 600  # seconds a replica stays fresh for AutoCache
     offline: bool = False  # answer from the replica alone: no network
-    replicate_window: int = 365  # days each side of now that REPLICATE Events keeps
+    replicate_window: int = 365  # days each side of a first CalendarView copy's day
 
     def __post_init__(self) -> None:
         graph_host, login_host = NATIONAL_CLOUDS.get(
@@ -215,8 +215,9 @@ SPECS: tuple[PropertySpec, ...] = (
         "Answer every SELECT from the replica alone, with no network; a table (or mailbox, or "
         "column) that was never replicated fails with OperationalError naming it.")),
     PropertySpec("ReplicateWindow", "replicate_window", "int", description=(
-        "Days before and after now that REPLICATE Events keeps (calendarView delta needs a "
-        "window; default 365).")),
+        "Days either side of the day of a first copy that REPLICATE CalendarView keeps when "
+        "its WHERE names no window (calendarView delta needs one; default 365). Computed once "
+        "and stored with the delta link: later refreshes keep that window.")),
 )
 
 _DEFAULTS = Properties()

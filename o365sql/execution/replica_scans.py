@@ -24,6 +24,8 @@ from ..replica import (
     offline_error,
     tracking,
 )
+from ..replica.windows import Window, default_window
+from ..value_model import as_utc
 from . import scan as scan_io
 
 REPLICATE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -79,6 +81,15 @@ class ReplicaScans:
                 live_f.append(fill)
         if mine_q:
             self.source.freshen(scan.table.name, mine_f)
+            # A refresh may have changed what the replica holds (a first copy of a
+            # CalendarView window and its all-day events): decide again on what it now holds.
+            kept = [self.source.covers(scan, [q], [f]).ok for q, f in zip(mine_q, mine_f)]
+            if not all(kept):
+                live_q += [q for q, ok in zip(mine_q, kept) if not ok]
+                live_f += [f for f, ok in zip(mine_f, kept) if not ok]
+                mine_q = [q for q, ok in zip(mine_q, kept) if ok]
+                mine_f = [f for f, ok in zip(mine_f, kept) if ok]
+        if mine_q:
             # Nothing read live: a view over the replica, no copy (milliseconds for top-N).
             self.source.load(db, scan, mine_q, mine_f, view=not live_q)
         if live_q:
@@ -100,11 +111,14 @@ def source_for(context: Any) -> ReplicaSource | None:
         return None
     offline = bool(getattr(props, "offline", False))
     refresh: Callable[[str, str], None] | None = None
+    # The window a first copy of CalendarView keeps, computed once for this statement: the
+    # one coverage is decided against is the one the refresh copies.
+    first = default_window(_window_days(props))
     if not offline:
         def refresh(table: str, mailbox: str) -> None:
-            refresher(context).refresh(table, [mailbox] if mailbox else [])
+            refresher(context, first).refresh(table, [mailbox] if mailbox else [])
     return ReplicaSource(store, tolerance=float(getattr(props, "cache_tolerance", 600)),
-                         refresh=refresh)
+                         refresh=refresh, first_window=None if offline else first)
 
 
 def written(statement: Any, context: Any) -> None:
@@ -136,11 +150,15 @@ def choose(plan: Any, source: ReplicaSource, offline: bool) -> ReplicaScans | No
     return scans if scans.chosen else None
 
 
-def refresher(context: Any) -> Refresher:
+def refresher(context: Any, first_window: Window | None = None) -> Refresher:
     props = context.properties
     return Refresher(context.connection.replica_store, context.graph, context.catalog,
                      concurrency=int(getattr(props, "max_concurrency", 4) or 4),
-                     window_days=int(getattr(props, "replicate_window", 365) or 365))
+                     first_window=first_window, window_days=_window_days(props))
+
+
+def _window_days(props: Any) -> int:
+    return int(getattr(props, "replicate_window", 365) or 365)
 
 
 def run_replicate(statement: Any, params: Any, context: Any,
@@ -163,13 +181,46 @@ def run_replicate(statement: Any, params: Any, context: Any,
                     f"REPLICATE does not support {table.name}; it supports "
                     + ", ".join(t.table for t in TRACKED.values()))
             names.append(table.name)
+    window = _window(spec, params, names)
     mailboxes = _mailboxes(spec, params, select, app_only)
     work = refresher(context)
     outcomes: list[Outcome] = []
     for name in names:
-        outcomes.extend(work.refresh(name, mailboxes))
+        outcomes.extend(work.refresh(name, mailboxes, window))
     return [(o.table, o.mailbox or None, o.rows, o.changed, o.removed, o.resynced, o.requests,
              round(o.seconds, 3), o.error) for o in outcomes]
+
+
+def _window(spec: Any, params: Any, names: Sequence[str]) -> Window | None:
+    """The window REPLICATE's WHERE gives (aware UTC; an offset-less time is UTC)."""
+    if spec.window is None:
+        return None
+    name = names[0]
+    found = tracking(name)
+    if found is None or not found.window:
+        raise ProgrammingError(f"REPLICATE {name} WHERE: {name} has no time window; "
+                               "StartDateTime and EndDateTime bound CalendarView only")
+    bounds = []
+    for column, value in zip(("StartDateTime", "EndDateTime"), spec.window):
+        text = _parameter(value, params)
+        try:
+            bounds.append(as_utc(text if not isinstance(text, str) else text.strip()))
+        except (ValueError, TypeError):
+            raise ProgrammingError(f"REPLICATE {name} WHERE: {column} {text!r} is not an "
+                                   "ISO 8601 date or date-time") from None
+    start, end = bounds
+    if start >= end:
+        raise ProgrammingError(f"REPLICATE {name} WHERE: the window ends ({end.isoformat()}) "
+                               f"before it starts ({start.isoformat()})")
+    return start, end
+
+
+def _parameter(value: str, params: Any) -> Any:
+    if not value.startswith(":"):
+        return value
+    if not isinstance(params, dict) or value[1:] not in params:
+        raise ProgrammingError(f"REPLICATE: no value for parameter {value}")
+    return params[value[1:]]
 
 
 def _mailboxes(spec: Any, params: Any, select: Callable[[str, Any], Iterator[tuple[Any, ...]]],
@@ -178,14 +229,7 @@ def _mailboxes(spec: Any, params: Any, select: Callable[[str, Any], Iterator[tup
         return sorted({str(row[0]) for row in select(spec.mailbox_query, params)
                        if row and row[0] is not None})
     if spec.mailboxes is not None:
-        values = []
-        for value in spec.mailboxes:
-            if value.startswith(":"):
-                if not isinstance(params, dict) or value[1:] not in params:
-                    raise ProgrammingError(f"REPLICATE: no value for parameter {value}")
-                value = str(params[value[1:]])
-            values.append(value)
-        return values
+        return [str(_parameter(value, params)) for value in spec.mailboxes]
     if app_only:
         # An application has no /me: every user's mailbox (403/404 ones are recorded, skipped).
         return sorted({str(row[0]) for row in select("SELECT Id FROM Users", None)})

@@ -3,13 +3,15 @@ into a :class:`ReplicateSpec`; pure, no I/O.
 
 Forms::
 
-    REPLICATE <table> [WHERE <mailboxes>]
+    REPLICATE <table> [WHERE <mailboxes> [AND <window>]]
     REPLICATE ALL
     REPLICATE TABLES (<table>, <table> ...)
 
 ``<mailboxes>`` names the mailboxes to copy: ``UserId = 'x'``, ``UserId IN ('x', 'y')`` or
 ``UserId IN (SELECT Id FROM Users [WHERE ...])`` (any SELECT giving one column), with
-parameters allowed for the values. Nothing else narrows a replica: it holds whole folders so
+parameters allowed for the values. ``<window>`` (CalendarView: calendarView delta needs one) is
+``StartDateTime >= '<start>' AND EndDateTime <= '<end>'`` (``=`` also accepted), the
+conjuncts in any order. Nothing else narrows a replica: it holds whole folders (or windows) so
 that a delta round can keep it exact.
 """
 
@@ -41,12 +43,15 @@ class ReplicateSpec:
         all_tables: ``REPLICATE ALL``.
         mailboxes: literal ``UserId`` values (or parameter names, prefixed ``:``), or None.
         mailbox_query: the SELECT whose first column lists the mailboxes, or None.
+        window: the window's start and end as written (text, or parameter names prefixed
+            ``:``), or None.
     """
 
     tables: tuple[str, ...] = ()
     all_tables: bool = False
     mailboxes: tuple[str, ...] | None = None
     mailbox_query: str | None = None
+    window: tuple[str, str] | None = None
 
 
 def is_replicate(text: str) -> bool:
@@ -76,8 +81,7 @@ def parse_replicate(text: str) -> ReplicateSpec:
     where = one.group("where")
     if where is None:
         return ReplicateSpec(tables=(name,))
-    mailboxes, query = _mailboxes(name, where)
-    return ReplicateSpec(tables=(name,), mailboxes=mailboxes, mailbox_query=query)
+    return _where(name, where)
 
 
 def _unquote(name: str) -> str:
@@ -86,18 +90,75 @@ def _unquote(name: str) -> str:
     return name
 
 
-def _mailboxes(table: str, where: str) -> tuple[tuple[str, ...] | None, str | None]:
-    """The mailbox list of ``WHERE UserId = ... | IN (...)``."""
+def _where(table: str, where: str) -> ReplicateSpec:
+    """The mailboxes and window of ``REPLICATE <table> WHERE ...``."""
     try:
         tree = sqlglot.parse_one(f"SELECT 1 FROM t WHERE {where}", read="sqlite")
     except (ParseError, TokenError) as exc:
         raise ProgrammingError(f"REPLICATE {table} WHERE: {str(exc).splitlines()[0]}") from None
-    condition = tree.args["where"].this
     refused = ProgrammingError(
         f"REPLICATE {table} WHERE accepts only UserId = <value>, UserId IN (<values>) or "
-        "UserId IN (SELECT ...): a replica holds whole folders so that delta keeps it exact")
-    if isinstance(condition, exp.Paren):
-        condition = condition.this
+        "UserId IN (SELECT ...), and (CalendarView) StartDateTime >= '<start>' AND "
+        "EndDateTime <= '<end>': a replica holds whole folders or windows so that delta keeps "
+        "it exact")
+    mailboxes: tuple[str, ...] | None = None
+    query: str | None = None
+    bounds: dict[str, str] = {}
+    for condition in _conjuncts(tree.args["where"].this):
+        bound = _bound(condition, refused)
+        if bound is not None:
+            if bound[0] in bounds:
+                raise refused
+            bounds[bound[0]] = bound[1]
+            continue
+        if mailboxes is not None or query is not None:
+            raise refused
+        mailboxes, query = _mailboxes(condition, refused)
+    if len(bounds) == 1:
+        raise ProgrammingError(f"REPLICATE {table} WHERE: a window needs both StartDateTime >= "
+                               "'<start>' and EndDateTime <= '<end>'")
+    window = (bounds["startdatetime"], bounds["enddatetime"]) if bounds else None
+    return ReplicateSpec(tables=(table,), mailboxes=mailboxes, mailbox_query=query,
+                         window=window)
+
+
+def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.And):
+        return _conjuncts(node.this) + _conjuncts(node.expression)
+    return [node]
+
+
+#: The comparisons that bound a window, seen with the column on the left.
+_BOUNDS: dict[type[exp.Expression], tuple[str, ...]] = {
+    exp.GTE: ("startdatetime",), exp.LTE: ("enddatetime",),
+    exp.EQ: ("startdatetime", "enddatetime")}
+_MIRROR: dict[type[exp.Expression], type[exp.Expression]] = {
+    exp.GTE: exp.LTE, exp.LTE: exp.GTE, exp.EQ: exp.EQ}
+
+
+def _bound(condition: exp.Expression, refused: Exception) -> tuple[str, str] | None:
+    """``StartDateTime >= x`` or ``EndDateTime <= y`` (either side): (column, value)."""
+    kind = type(condition)
+    if kind not in _BOUNDS:
+        return None
+    column, other = condition.this, condition.expression
+    if not isinstance(column, exp.Column):
+        column, other, kind = other, column, _MIRROR[kind]
+    if not isinstance(column, exp.Column):
+        return None
+    name = column.name.lower()
+    if name not in ("startdatetime", "enddatetime"):
+        return None
+    if name not in _BOUNDS[kind]:
+        raise refused
+    return name, _value(other, refused)
+
+
+def _mailboxes(condition: exp.Expression,
+               refused: Exception) -> tuple[tuple[str, ...] | None, str | None]:
+    """The mailbox list of ``UserId = ... | IN (...)``."""
     column = condition.this if isinstance(condition, (exp.EQ, exp.In)) else None
     if not isinstance(column, exp.Column) or column.name.lower() != "userid":
         raise refused

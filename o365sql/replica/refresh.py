@@ -14,6 +14,9 @@ Per mailbox and table, one refresh is:
    survives is never lost to the order folders are read in), and the new delta links stored
    beside the rows they produced.
 
+CalendarView runs one such round per time window kept (``_windows``); Events, which has no
+delta in v1.0, lists every event's version and reads again the changed ones (``_reread``).
+
 A delta link Graph no longer knows (410 ``syncStateNotFound``) restarts that folder (or
 collection) alone from scratch: its rows are replaced by the fresh round's. A mailbox that
 fails with 403 (an app scoped away from it) or 404 (no mailbox) is recorded in
@@ -25,11 +28,10 @@ agree value for value.
 from __future__ import annotations
 
 import concurrent.futures
-import datetime as _dt
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -41,6 +43,7 @@ from ..graph.request import GraphRequest
 from .store import FOLDERS_SCOPE, ReplicaStore
 from .store import quote as q
 from .tracking import Tracking, tracking
+from .windows import Window, default_window, iso, parse_window, window_text
 
 #: Pages that may wait between the threads reading Graph and the one writing SQLite.
 _QUEUED = 8
@@ -66,7 +69,10 @@ class Outcome:
 @dataclass(frozen=True)
 class _Job:
     """One delta round to run: its scope, first path, stored link, and whether the replica
-    already holds rows of it (else any left over are cleared first)."""
+    already holds rows of it (else any left over are cleared first). ``part`` names the
+    columns whose values tell the scope's rows apart (a folder's ``ParentFolderId``, a
+    window's ``StartDateTime``/``EndDateTime``, as storage values); ``pseudo`` the values its
+    rows' pseudo-columns get (a window's bounds)."""
 
     scope: str
     path: str
@@ -74,6 +80,12 @@ class _Job:
     known: bool
     params: tuple[tuple[str, str], ...] = ()
     select: str | None = None  # None: the replicated columns; "": no $select
+    part: tuple[tuple[str, Any], ...] = ()
+    pseudo: tuple[tuple[str, Any], ...] = ()
+
+
+def _window_part(window: Window) -> tuple[tuple[str, Any], ...]:
+    return (("StartDateTime", to_storage(window[0])), ("EndDateTime", to_storage(window[1])))
 
 
 @dataclass
@@ -109,15 +121,18 @@ class Refresher:
     """Refreshes replicated tables of one connection (its Graph client and catalog)."""
 
     def __init__(self, store: ReplicaStore, graph: Any, catalog: Catalog, *,
-                 concurrency: int = 4, window_days: int = 365) -> None:
+                 concurrency: int = 4, first_window: Window | None = None,
+                 window_days: int = 365) -> None:
         self.store = store
         self.graph = graph
         self.catalog = catalog
         self.concurrency = max(1, min(concurrency, 4))
-        self.window_days = window_days
+        self.first_window = first_window or default_window(window_days)
 
-    def refresh(self, table_name: str, mailboxes: Sequence[str]) -> list[Outcome]:
-        """Copy or refresh ``table_name`` for each mailbox (``''`` for directory tables)."""
+    def refresh(self, table_name: str, mailboxes: Sequence[str],
+                window: Window | None = None) -> list[Outcome]:
+        """Copy or refresh ``table_name`` for each mailbox (``''`` for directory tables);
+        ``window``: the calendarView window REPLICATE's WHERE asks to keep as well."""
         spec = tracking(table_name)
         if spec is None:
             raise ProgrammingError(f"REPLICATE does not support {table_name}; it supports "
@@ -128,10 +143,11 @@ class Refresher:
             with self.store.transaction() as db:
                 self.store.ensure_table(db, table)
             for mailbox in (mailboxes if spec.mailbox else [""]):
-                outcomes.append(self._one(spec, table, mailbox))
+                outcomes.append(self._one(spec, table, mailbox, window))
         return outcomes
 
-    def _one(self, spec: Tracking, table: Table, mailbox: str) -> Outcome:
+    def _one(self, spec: Tracking, table: Table, mailbox: str,
+             window: Window | None = None) -> Outcome:
         outcome = Outcome(table.name, mailbox)
         started, before = time.perf_counter(), self.graph.stats.requests
         try:
@@ -139,6 +155,10 @@ class Refresher:
                 self._members(table, outcome)
             elif spec.folders is not None:
                 self._per_folder(spec, table, mailbox, outcome)
+            elif spec.window:
+                self._windows(spec, table, mailbox, outcome, window)
+            elif spec.reread:
+                self._reread(spec, table, mailbox, outcome)
             else:
                 self._collection(spec, table, mailbox, outcome)
         except Error as exc:
@@ -152,43 +172,101 @@ class Refresher:
             outcome.seconds = time.perf_counter() - started
         return outcome
 
-    # -- the two shapes ----------------------------------------------------------------------
+    # -- the shapes --------------------------------------------------------------------------
     def _collection(self, spec: Tracking, table: Table, mailbox: str, outcome: Outcome) -> None:
         columns = self.store.ensure_table(self.store.db, table)
         path = spec.items if not spec.mailbox else mailbox_path(mailbox) + "/" + spec.items
         stored = self.store.scopes(table.name, mailbox).get("")
-        params: tuple[tuple[str, str], ...] = ()
-        window = None
-        if spec.window:
-            start, end = self.window()
-            window = f"{_iso(start)}/{_iso(end)}"
-            params = (("startDateTime", _iso(start)), ("endDateTime", _iso(end)))
-            if stored is not None and stored.parent != window:
-                stored = None  # another window: copied again from scratch
-        job = _Job("", path, stored.link if stored else None, stored is not None, params,
+        job = _Job("", path, stored.link if stored else None, stored is not None, (),
                    None if spec.selectable else "")
-        pseudo = self._pseudo(window)
         with self.store.transaction() as db:
-            links = self._stream(db, table, columns, mailbox, [job], None, outcome, pseudo)
-            rows = self._count(db, table, mailbox, None)
-            self.store.set_scope(db, table.name, mailbox, "", links[""], rows, window)
+            links = self._stream(db, table, columns, mailbox, [job], outcome)
+            rows = self._count(db, table, mailbox, ())
+            self.store.set_scope(db, table.name, mailbox, "", links[""], rows)
             self.store.mark(db, table, mailbox, error=None, refreshed=True)
         outcome.rows = rows
 
-    def window(self) -> tuple[_dt.datetime, _dt.datetime]:
-        """``ReplicateWindow`` days either side of today (UTC midnight)."""
-        today = _dt.datetime.now(_dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        span = _dt.timedelta(days=self.window_days)
-        return today - span, today + span
+    def _windows(self, spec: Tracking, table: Table, mailbox: str, outcome: Outcome,
+                 asked: Window | None) -> None:
+        """calendarView delta, one round per window kept (tracking.py, "windows"). A window
+        asked for that overlaps or touches kept ones is merged with them: Graph fixes a
+        link's window, so their union is copied afresh and their rows and links dropped."""
+        columns = self.store.ensure_table(self.store.db, table)
+        path = mailbox_path(mailbox) + "/" + spec.items
+        scopes = self.store.scopes(table.name, mailbox)
+        kept = {text: parse_window(text) for text in scopes}
+        windows = sorted(kept.values())
+        dropped: list[str] = []
+        if asked is not None and not any(k[0] <= asked[0] and asked[1] <= k[1] for k in windows):
+            touching = [k for k in windows if k[0] <= asked[1] and asked[0] <= k[1]]
+            union = (min([asked[0]] + [k[0] for k in touching]),
+                     max([asked[1]] + [k[1] for k in touching]))
+            dropped = [window_text(k) for k in touching]
+            windows = sorted([k for k in windows if k not in touching] + [union])
+        elif not windows:
+            windows = [self.first_window]
+        jobs = []
+        for window in windows:
+            text = window_text(window)
+            stored = scopes.get(text)
+            jobs.append(_Job(text, path, stored.link if stored else None, stored is not None,
+                             (("startDateTime", iso(window[0])), ("endDateTime", iso(window[1]))),
+                             "" if not spec.selectable else None, _window_part(window),
+                             (("startdatetime", window[0]), ("enddatetime", window[1]))))
+        with self.store.transaction() as db:
+            outcome.rows = self._scopes(db, table, columns, mailbox, jobs, outcome,
+                                        {text: _window_part(kept[text]) for text in dropped},
+                                        {job.scope: job.scope for job in jobs})
+            self.store.mark(db, table, mailbox, error=None, refreshed=True)
 
-    @staticmethod
-    def _pseudo(window: str | None) -> dict[str, Any]:
-        """Pseudo-column values the rows of a window get (as a live read's address gives)."""
-        if window is None:
-            return {}
-        start, end = window.split("/")
-        return {"startdatetime": _dt.datetime.fromisoformat(start),
-                "enddatetime": _dt.datetime.fromisoformat(end)}
+    def _reread(self, spec: Tracking, table: Table, mailbox: str, outcome: Outcome) -> None:
+        """A table without delta (Events, tracking.py "re-read"): list every item's id and
+        version (``changeKey`` and ``lastModifiedDateTime``, one request per 1,000 items), read
+        again through ``$batch`` the items that are new or whose version differs, delete the
+        ones no longer listed; the endpoint and ``$select`` are the live read's."""
+        columns = self.store.ensure_table(self.store.db, table)
+        base = mailbox_path(mailbox) + "/" + spec.items
+        version = [c for c in (table.column("ChangeKey"), table.column("LastModifiedDateTime"))
+                   if c is not None]
+        readers = [storage_reader(c, table.name) for c in version]
+        where, args = _owner(table, mailbox)
+        names = ", ".join(q(c.name) for c in version)
+        stored = {str(row[0]): tuple(row[1:]) for row in self.store.db.execute(
+            f"SELECT {q(table.key)}, {names} FROM {q(table.name)} WHERE {where} 1 = 1", args)}
+        select = select_list(columns)
+        known = "" in self.store.scopes(table.name, mailbox)
+        # A first copy reads every item whole; later ones list versions only.
+        listing = GraphRequest("GET", base, (
+            ("$select", select if not known else ",".join(
+                ["id"] + [c.select for c in version if c.select])),
+            ("$top", str(table.max_page_size))))
+        listed: dict[str, tuple[Any, ...]] = {}
+        items: list[dict[str, Any]] = []
+        for payload in self.graph.payloads(listing):
+            for item in payload.get("value") or []:
+                listed[str(item["id"])] = tuple(read(item) for read in readers)
+                if not known:
+                    items.append(item)
+        wanted = sorted(i for i, seen in listed.items() if known and stored.get(i) != seen)
+        requests = [GraphRequest("GET", f"{base}/{quote(i, safe='')}", (("$select", select),))
+                    for i in wanted]
+        if requests:
+            for _, page in self.graph.fan_out(requests, missing_ok=True):
+                items.extend(page)
+        read = {str(item.get("id")) for item in items}
+        # Gone: no longer listed, or deleted between the listing and its read (404).
+        gone = [i for i in stored if i not in listed] + [
+            i for i in wanted if i not in read and i in stored]
+        with self.store.transaction() as db:
+            for ident in gone:
+                outcome.removed += db.execute(
+                    f"DELETE FROM {q(table.name)} WHERE {where} {q(table.key)} = ?",
+                    (*args, ident)).rowcount
+            self._apply(db, table, columns, mailbox, (), items, outcome)
+            rows = self._count(db, table, mailbox, ())
+            self.store.set_scope(db, table.name, mailbox, "", None, rows)
+            self.store.mark(db, table, mailbox, error=None, refreshed=True)
+        outcome.rows = rows
 
     def _per_folder(self, spec: Tracking, table: Table, mailbox: str, outcome: Outcome) -> None:
         assert spec.folders is not None
@@ -209,21 +287,17 @@ class Refresher:
             else:
                 folders[ident] = item.get("parentFolderId")
         # One round per folder, a few folders at once; new folders start without a link.
-        jobs = [_Job(folder, f"{base}/{spec.items.format(folder=quote(folder, safe=''))}",
-                     scopes[folder].link if folder in scopes else None, folder in scopes)
-                for folder in folders]
         by_folder = table.column("ParentFolderId") is not None
+
+        def part(folder: str) -> tuple[tuple[str, Any], ...]:
+            return (("ParentFolderId", folder),) if by_folder else ()
+        jobs = [_Job(folder, f"{base}/{spec.items.format(folder=quote(folder, safe=''))}",
+                     scopes[folder].link if folder in scopes else None, folder in scopes,
+                     part=part(folder))
+                for folder in folders]
         with self.store.transaction() as db:
-            for folder in (s for s in known if s not in folders):
-                outcome.removed += self._clear(db, table, mailbox, folder)
-                self.store.drop_scope(db, table.name, mailbox, folder)
-            links = self._stream(db, table, columns, mailbox, jobs, by_folder, outcome)
-            total = 0
-            for job in jobs:
-                rows = self._count(db, table, mailbox, job.scope)
-                total += rows
-                self.store.set_scope(db, table.name, mailbox, job.scope, links[job.scope], rows,
-                                     folders.get(job.scope))
+            total = self._scopes(db, table, columns, mailbox, jobs, outcome,
+                                 {s: part(s) for s in known if s not in folders}, folders)
             self.store.set_scope(db, table.name, mailbox, FOLDERS_SCOPE, folder_round.link,
                                  len(folders))
             self.store.mark(db, table, mailbox, error=None, refreshed=True)
@@ -278,17 +352,34 @@ class Refresher:
                 outcome.removed += db.execute(f"DELETE FROM {q(table.name)} WHERE "
                                               f"{q('GroupId')} = ?", (group,)).rowcount
             for group, items in pages.items():
-                self._apply(db, table, columns, "", None, items, outcome, {"groupid": group})
-            rows = self._count(db, table, "", None)
+                self._apply(db, table, columns, "", (), items, outcome, {"groupid": group})
+            rows = self._count(db, table, "", ())
             self.store.set_scope(db, table.name, "", "#groups", group_round.link, len(changed))
             self.store.set_scope(db, table.name, "", "#users", user_round.link, 0)
             self.store.mark(db, table, "", error=None, refreshed=True)
         outcome.rows = rows
         outcome.resynced += int(group_round.restarted) + int(user_round.restarted)
 
+    def _scopes(self, db: Any, table: Table, columns: Sequence[Column], mailbox: str,
+                jobs: Sequence[_Job], outcome: Outcome,
+                dropped: dict[str, tuple[tuple[str, Any], ...]],
+                parents: Mapping[str, str | None]) -> int:
+        """Inside the caller's transaction: drop the scopes gone (their rows and links), run
+        the jobs' rounds, store each scope's new link and row count; the rows in all."""
+        for scope, part in dropped.items():
+            outcome.removed += self._clear(db, table, mailbox, part)
+            self.store.drop_scope(db, table.name, mailbox, scope)
+        links = self._stream(db, table, columns, mailbox, jobs, outcome)
+        total = 0
+        for job in jobs:
+            rows = self._count(db, table, mailbox, job.part)
+            total += rows
+            self.store.set_scope(db, table.name, mailbox, job.scope, links[job.scope], rows,
+                                 parents.get(job.scope))
+        return total
+
     def _stream(self, db: Any, table: Table, columns: Sequence[Column], mailbox: str,
-                jobs: Sequence[_Job], by_folder: bool | None, outcome: Outcome,
-                pseudo: dict[str, Any] | None = None) -> dict[str, str]:
+                jobs: Sequence[_Job], outcome: Outcome) -> dict[str, str]:
         """Run the jobs' delta rounds (a few at once) and apply their pages as they arrive,
         inside the caller's transaction; returns each scope's new delta link. Memory stays
         bounded: at most ``_QUEUED`` pages wait between the readers and the writer."""
@@ -312,9 +403,10 @@ class Refresher:
             finally:
                 put(("done", job.scope, None))
 
+        by_scope = {job.scope: job for job in jobs}
         for job in jobs:
             if not job.known:  # a first copy of this scope: nothing of it may linger
-                self._clear(db, table, mailbox, job.scope if by_folder else None)
+                self._clear(db, table, mailbox, job.part)
         pool = concurrent.futures.ThreadPoolExecutor(self.concurrency)
         try:
             for job in jobs:
@@ -322,18 +414,19 @@ class Refresher:
             remaining = len(jobs)
             while remaining:
                 kind, scope, value = events.get()
-                folder = scope if by_folder else None
+                job = by_scope[scope]
                 if kind == "done":
                     remaining -= 1
                 elif kind == "error":
                     raise value
                 elif kind == "restart":  # Graph forgot the link: this scope starts over
-                    self._clear(db, table, mailbox, folder)
+                    self._clear(db, table, mailbox, job.part)
                     outcome.resynced += 1
                 elif kind == "link":
                     links[scope] = value
                 else:
-                    self._apply(db, table, columns, mailbox, folder, value, outcome, pseudo)
+                    self._apply(db, table, columns, mailbox, job.part, value, outcome,
+                                dict(job.pseudo))
         finally:
             stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
@@ -406,21 +499,20 @@ class Refresher:
 
     # -- SQLite ------------------------------------------------------------------------------
     def _apply(self, db: Any, table: Table, columns: Sequence[Column], mailbox: str,
-               folder: str | None, items: Sequence[dict[str, Any]], outcome: Outcome,
-               pseudo: dict[str, Any] | None = None) -> None:
+               part: tuple[tuple[str, Any], ...], items: Sequence[dict[str, Any]],
+               outcome: Outcome, pseudo: dict[str, Any] | None = None) -> None:
         readers = _readers(table, columns, {"userid": mailbox, **(pseudo or {})})
         names = ", ".join(q(c.name) for c in columns)
         marks = ", ".join("?" for _ in columns)
         upsert = f"INSERT OR REPLACE INTO {q(table.name)} ({names}) VALUES ({marks})"
         where, args = _owner(table, mailbox)
         key = q(table.key)
-        delete = f"DELETE FROM {q(table.name)} WHERE {where} {key} = ?"
-        if folder is not None:
-            delete += f" AND {q('ParentFolderId')} = ?"
+        delete = f"DELETE FROM {q(table.name)} WHERE {where} {key} = ?" + "".join(
+            f" AND {q(name)} = ?" for name, _ in part)
         rows, gone = [], []
         for item in items:
             if "@removed" in item:
-                gone.append((*args, item.get("id")) + ((folder,) if folder is not None else ()))
+                gone.append((*args, item.get("id"), *(value for _, value in part)))
             else:
                 rows.append(tuple(read(item) for read in readers))
         if rows:
@@ -430,24 +522,25 @@ class Refresher:
         outcome.changed += len(rows)
 
     @staticmethod
-    def _clear(db: Any, table: Table, mailbox: str, folder: str | None) -> int:
-        where, values = _rows_of(table, mailbox, folder)
+    def _clear(db: Any, table: Table, mailbox: str, part: tuple[tuple[str, Any], ...]) -> int:
+        where, values = _rows_of(table, mailbox, part)
         return int(db.execute(f"DELETE FROM {q(table.name)} WHERE {where}", values).rowcount)
 
     @staticmethod
-    def _count(db: Any, table: Table, mailbox: str, folder: str | None) -> int:
-        where, values = _rows_of(table, mailbox, folder)
+    def _count(db: Any, table: Table, mailbox: str, part: tuple[tuple[str, Any], ...]) -> int:
+        where, values = _rows_of(table, mailbox, part)
         return int(db.execute(f"SELECT COUNT(*) FROM {q(table.name)} WHERE {where}",
                               values).fetchone()[0])
 
 
-def _rows_of(table: Table, mailbox: str, folder: str | None) -> tuple[str, list[Any]]:
-    """The WHERE clause of one mailbox's rows (of one folder)."""
+def _rows_of(table: Table, mailbox: str,
+             part: tuple[tuple[str, Any], ...]) -> tuple[str, list[Any]]:
+    """The WHERE clause of one mailbox's rows (of one scope: ``_Job.part``)."""
     where, values = _owner(table, mailbox)
     sql = f"{where} 1 = 1"
-    if folder is not None:
-        sql += f" AND {q('ParentFolderId')} = ?"
-        values.append(folder)
+    for name, value in part:
+        sql += f" AND {q(name)} = ?"
+        values.append(value)
     return sql, values
 
 
@@ -473,10 +566,6 @@ def _readers(table: Table, columns: Sequence[Column], pseudo: dict[str, Any]) ->
 
 def _constant(value: Any) -> Reader:
     return lambda entity: value
-
-
-def _iso(value: _dt.datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _describe(exc: Error) -> str:

@@ -17,18 +17,20 @@ the replica cannot answer fails with ``OperationalError`` naming the table and w
 
 from __future__ import annotations
 
+import datetime as _dt
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from ..conversion import to_storage
 from ..exceptions import OperationalError
+from ..value_model import as_utc
 from .store import FOLDERS_SCOPE, SCOPES, ReplicaStore, replicated_columns
 from .store import quote as q
 from .tracking import tracking
+from .windows import Window, parse_window, window_text
 
 ATTACHED = "replica"
 Refresh = Callable[[str, str], None]
@@ -52,10 +54,12 @@ def _mailbox_of(fill: dict[str, Any]) -> str:
 class ReplicaSource:
     """Answers scans from one replica file (see module docstring)."""
 
-    def __init__(self, store: ReplicaStore, *, tolerance: float, refresh: Refresh | None) -> None:
+    def __init__(self, store: ReplicaStore, *, tolerance: float, refresh: Refresh | None,
+                 first_window: Window | None = None) -> None:
         self.store = store
         self.tolerance = tolerance
         self.refresh = refresh  # None: Offline
+        self.first_window = first_window  # the window a first copy of CalendarView keeps
 
     # -- deciding ----------------------------------------------------------------------------
     def covers(self, scan: Any, queries: Sequence[Any] | None = None,
@@ -109,18 +113,50 @@ class ReplicaSource:
                 continue
             return f"{name}: reading by {slot} = {value!r} needs Graph"
         if window:
-            kept = self._window(name, _mailbox_of(fill))
-            asked = _window_text(fill.get("startdatetime"), fill.get("enddatetime"))
-            if kept is not None and asked != kept:
-                return (f"{name}: the replica keeps the window {kept.replace('/', ' to ')}, "
-                        f"not {asked.replace('/', ' to ')}")
+            return self._window_problem(name, fill)
         return ""
 
-    def _window(self, table: str, mailbox: str) -> str | None:
-        for scope in self.store.all_scopes():
-            if scope.table == table and scope.mailbox.lower() == mailbox.lower() and not scope.scope:
-                return scope.parent
-        return None
+    # -- windows (tracking.py, "windows") -----------------------------------------------------
+    def windows(self, table: str, mailbox: str) -> list[Window]:
+        """The windows the replica keeps of ``table`` for ``mailbox``."""
+        return sorted(parse_window(scope.scope) for scope in self.store.all_scopes()
+                      if scope.table == table and scope.mailbox.lower() == mailbox.lower())
+
+    def _holding(self, table: str, fill: dict[str, Any]) -> Window | None:
+        """The kept window holding the scan's window, or None."""
+        asked = _asked(fill)
+        return next((k for k in self.windows(table, _mailbox_of(fill))
+                     if k[0] <= asked[0] and asked[1] <= k[1]), None)
+
+    def _window_problem(self, name: str, fill: dict[str, Any]) -> str:
+        if fill.get("startdatetime") is None or fill.get("enddatetime") is None:
+            return f"{name}: the window is known only when the statement runs"
+        asked = _asked(fill)
+        kept = self.windows(name, _mailbox_of(fill))
+        if not kept:
+            first = self.first_window
+            if first is None or (first[0] <= asked[0] and asked[1] <= first[1]):
+                return ""  # Offline: "never replicated"; AutoCache: the first copy holds it
+            return (f"{name}: the window {_shown(asked)} is outside the window a first copy "
+                    f"keeps ({_shown(first)}, ReplicateWindow days either side of today); "
+                    f"{_replicate_hint(name, asked)}")
+        holding = self._holding(name, fill)
+        if holding is None:
+            return (f"{name}: the window {_shown(asked)} is not inside a window the replica "
+                    f"keeps ({'; '.join(_shown(k) for k in kept)}); "
+                    f"{_replicate_hint(name, asked)}")
+        if holding != asked and self._uncertain(name, _mailbox_of(fill), holding, asked):
+            return (f"{name}: an all-day event lies within 14 hours of the edges of the window "
+                    f"{_shown(asked)}; whether Graph lists it depends on its time zone")
+        return ""
+
+    def _uncertain(self, table: str, mailbox: str, holding: Window, asked: Window) -> bool:
+        clause, extra = _uncertain_all_day(asked)
+        found = self.store.db.execute(
+            f"SELECT 1 FROM {q(table)} WHERE {q('UserId')} = ? AND {q('StartDateTime')} = ? AND "
+            f"{q('EndDateTime')} = ? AND {clause} LIMIT 1",
+            [self.mailbox_key(table, mailbox), *map(to_storage, holding), *extra]).fetchone()
+        return found is not None
 
     def _age(self, table: str, mailbox: str) -> float | None:
         for state in self.store.replicas(table):
@@ -207,6 +243,16 @@ class ReplicaSource:
                 args.extend(extra)
         if spec.table == "MailFolders":
             where.append(f"{q('IsHidden')} = 0")  # listed only with includeHiddenFolders
+        if spec.window:
+            holding = self._holding(spec.table, fill)
+            asked = _asked(fill)
+            assert holding is not None, "covers() said a kept window holds the scan's"
+            where.append(f"{q('StartDateTime')} = ? AND {q('EndDateTime')} = ?")
+            args.extend(to_storage(bound) for bound in holding)
+            if holding != asked:
+                clause, extra = _overlapping(asked)
+                where.append(clause)
+                args.extend(extra)
         select = ", ".join(exprs) if exprs else 'NULL AS "_empty"'
         return (f"SELECT {select} FROM {table}"
                 + (" WHERE " + " AND ".join(where) if where else "")), args
@@ -236,13 +282,47 @@ def _literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _window_text(start: Any, end: Any) -> str:
-    def text(value: Any) -> str:
-        if isinstance(value, datetime):
-            moment = value.astimezone(UTC) if value.tzinfo else value
-            return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-        return str(value)
-    return f"{text(start)}/{text(end)}"
+def _asked(fill: dict[str, Any]) -> Window:
+    """The window a scan reads (its ``StartDateTime``/``EndDateTime`` values, aware UTC)."""
+    return as_utc(fill["startdatetime"]), as_utc(fill["enddatetime"])
+
+
+def _shown(window: Window) -> str:
+    return window_text(window).replace("/", " to ")
+
+
+def _replicate_hint(name: str, asked: Window) -> str:
+    start, end = window_text(asked).split("/")
+    return (f"REPLICATE {name} WHERE StartDateTime >= '{start}' AND EndDateTime <= '{end}' "
+            "keeps it")
+
+
+
+
+#: Time zones lie between UTC-12 and UTC+14: an all-day event (midnight to midnight in its
+#: own zone, written as midnight UTC when no Prefer: outlook.timezone is sent) really starts
+#: up to 14 hours before or 12 hours after the midnight it shows.
+_EARLY, _LATE = _dt.timedelta(hours=14), _dt.timedelta(hours=12)
+
+
+def _overlapping(asked: Window) -> tuple[str, list[Any]]:
+    """Rows overlapping ``asked`` as calendarView lists them (start before the window's end,
+    end after its start, graph-semantics §3.4); all-day ones whatever their time zone."""
+    start, end = q("Start_DateTime"), q("End_DateTime")
+    clause = (f"((coalesce({q('IsAllDay')}, 0) = 0 AND {start} < ? AND {end} > ?) OR "
+              f"({q('IsAllDay')} = 1 AND {start} < ? AND {end} > ?))")
+    return clause, [to_storage(asked[1]), to_storage(asked[0]),
+                    to_storage(asked[1] - _LATE), to_storage(asked[0] + _EARLY)]
+
+
+def _uncertain_all_day(asked: Window) -> tuple[str, list[Any]]:
+    """All-day rows that overlap ``asked`` in some time zones and not in others."""
+    start, end = q("Start_DateTime"), q("End_DateTime")
+    surely_in = f"({start} < ? AND {end} > ?)"
+    surely_out = f"({start} >= ? OR {end} <= ?)"
+    return (f"{q('IsAllDay')} = 1 AND NOT {surely_in} AND NOT {surely_out}",
+            [to_storage(asked[1] - _LATE), to_storage(asked[0] + _EARLY),
+             to_storage(asked[1] + _EARLY), to_storage(asked[0] - _LATE)])
 
 
 def scan_folder_id(value: Any) -> bool:

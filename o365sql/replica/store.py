@@ -180,7 +180,11 @@ class ReplicaStore:
         # column that may be NULL (CalendarView's GroupId): NULLs never collide in a unique
         # index, so an upsert would add a second row instead of replacing the first.
         owner = [n for n in ("UserId", "GroupId") if table.column(n) is not None][:1]
-        keys = owner + [table.key]
+        spec = tracking(table.name)
+        # A windowed table keeps each window's rows apart (tracking.py, "windows"): the same
+        # event in two windows is two rows, told apart by the window's bounds.
+        window = list(table.window or ()) if spec is not None and spec.window else []
+        keys = owner + window + [table.key]
         index = "_o365sql_" + table.name + "_key"
         if found is not None and _index_columns(db, index) != [k.lower() for k in keys]:
             # A file written with another key (one with the nullable GroupId may hold
@@ -194,7 +198,6 @@ class ReplicaStore:
             db.execute(f"CREATE TABLE {quote(table.name)} ({body})")
             db.execute(f"CREATE UNIQUE INDEX {quote(index)} ON "
                        f"{quote(table.name)} ({', '.join(quote(k) for k in keys)})")
-            spec = tracking(table.name)
             indexed = ["ParentFolderId"] + list(spec.indexes if spec is not None else ())
             for name in indexed:
                 if table.column(name) is not None:

@@ -9,6 +9,16 @@ Two shapes (delta-limits-spark §5.1, graph-semantics §7):
   disappears takes its rows with it; a new one starts its own round.
 * **one collection**: ``mailFolders/delta`` and ``contactFolders/delta`` as tables,
   ``/users/delta`` and ``/groups/delta`` (no mailbox).
+* **windows**: calendarView delta (v1.0: the primary calendar only) needs ``startDateTime`` and
+  ``endDateTime`` on its first request, and the window then stays fixed for the life of its
+  links (event-delta.md). Each window the replica keeps is a scope of its own, with its own
+  link; its rows carry the window in the ``StartDateTime``/``EndDateTime`` pseudo-columns (as
+  a live read of that window gives them), so an event in two windows is two rows.
+* **re-read**: Events (series masters and single instances) has no delta in v1.0
+  (``/events/delta`` is beta only, delta-limits §5.1): each refresh lists ``id``,
+  ``changeKey`` and ``lastModifiedDateTime`` of every event (``changeKey`` changes whenever the
+  event changes, resources/event.md), then reads again, through ``$batch``, only the events
+  that are new or whose pair differs; events no longer listed are deleted.
 
 ``visible`` says which replica rows an unaddressed live read returns: MailFolders and
 ContactFolders read every folder at any depth (the root's, or the default Contacts folder's,
@@ -46,14 +56,35 @@ REPLICATION_DOC: tuple[str, ...] = (
     "`IncludeHiddenFolders`, well-known folder names in `ParentFolderId` addresses (ids are "
     "answered), heavy columns."),
     "",
+    ("CalendarView is kept per time window: `REPLICATE CalendarView WHERE StartDateTime >= "
+    "'<start>' AND EndDateTime <= '<end>' [AND UserId ...]` adds that window (an offset-less "
+    "time is UTC). A window that overlaps or touches windows already kept is merged with them "
+    "into one (their union, copied once; its link replaces theirs); windows apart stay "
+    "separate, each with its own delta link and rows (`sys_replicas.Folder` shows each as "
+    "`start/end`). Without a window, REPLICATE refreshes the windows kept; the first copy "
+    "keeps `ReplicateWindow` days either side of that day (UTC midnight), computed once and "
+    "stored with its link: later refreshes never move it. A SELECT is answered from the "
+    "replica only when its window lies inside one kept window (rows overlapping it, as Graph "
+    "returns them: start before its end and end after its start; an all-day event within 14 "
+    "hours of its edges, whose span depends on its time zone, sends the scan to Graph); "
+    "otherwise AutoCache reads Graph live and Offline fails naming the table and the window."),
+    "",
+    ("Events (series masters and single instances of the default calendar) has no delta in "
+    "Graph v1.0 (`/events/delta` is beta only), so it is re-read with a cheap change check: "
+    "the first copy reads every event (1,000 a page); each later refresh lists `id`, "
+    "`changeKey` and `lastModifiedDateTime` of every event (`$select`, 1,000 a page: one "
+    "request per 1,000 events even when nothing changed, where a delta table costs one per "
+    "folder) and reads again only the new and changed events (`GET /events/{id}`, 20 to a "
+    "`$batch`); events no longer listed are deleted. Scans by `CalendarId` or `GroupId` stay "
+    "live."),
+    "",
     ("Graph's limits: message and contact delta are per folder; message "
     "delta takes `$filter` only on `receivedDateTime ge|gt` and no `$search`; no other delta "
     "takes `$filter`, `$orderby` or `$search`; calendarView delta (v1.0) covers the primary "
-    "calendar within a window and takes no `$select`: REPLICATE CalendarView keeps "
-    "`ReplicateWindow` days either side of today (UTC) and answers scans of that same window "
-    "(`StartDateTime = '<start>' AND EndDateTime = '<end>'`, shown in `sys_replicas.Folder`); a "
-    "new day moves the window and the next refresh copies it again. v1.0 has no delta for "
-    "Events (series masters) or other calendars. Outlook allows 4 "
+    "calendar only, takes no `$select`, `$filter`, `$orderby` or `$search`, and needs "
+    "`startDateTime` and `endDateTime` on its first request: they stay fixed for the life of "
+    "its links (`$skiptoken`/`$deltatoken`), so a new window is a new copy, never a "
+    "continuation. v1.0 has no delta for Events or for other calendars. Outlook allows 4 "
     "concurrent requests per mailbox and 10,000 per 10 minutes: REPLICATE reads at most "
     "`MaxConcurrency` (at most 4) folders of a mailbox at once, and a refresh with nothing "
     "changed costs one request per folder plus one for the folder list."),
@@ -78,8 +109,11 @@ class Tracking:
             (GroupMembers: the rows of the group the scan addresses).
         folder_table: the table whose rows are the folders (for ``visible``).
         window: the delta function needs a window (calendarView: ``startDateTime`` and
-            ``endDateTime``, from ``ReplicateWindow`` days either side of today, UTC); a scan
-            is answered when it asks for that same window.
+            ``endDateTime``), given by REPLICATE's WHERE or, for a first copy, ``ReplicateWindow``
+            days either side of that day (UTC); a scan is answered when its window lies
+            inside one the replica keeps.
+        reread: no delta function: each refresh lists ids and change keys (``items`` with
+            ``$select=id,changeKey,lastModifiedDateTime``) and reads the changed items again.
         selectable: the delta function takes ``$select`` (calendarView delta does not).
         indexes: columns indexed (after the mailbox) for the repeat analytic queries the
             replica is for: newest first (top-N) and GROUP BY sender read an index.
@@ -95,6 +129,7 @@ class Tracking:
     indexes: tuple[str, ...] = ()
     window: bool = False
     selectable: bool = True
+    reread: bool = False
 
 
 def functions(t: Tracking) -> str:
@@ -106,6 +141,8 @@ def functions(t: Tracking) -> str:
         return f"`{t.folders}` + `{t.items}`"
     if t.window:
         return f"`{t.items}?startDateTime=...&endDateTime=...`"
+    if t.reread:
+        return f"`{t.items}?$select=id,changeKey,lastModifiedDateTime` + `$batch` of `events/{{id}}`"
     return f"`{t.items}`"
 
 
@@ -123,6 +160,7 @@ TRACKED: dict[str, Tracking] = {t.table.lower(): t for t in (
              folders="contactFolders/delta", visible="default-items", folder_table="contacts"),
     Tracking("ContactFolders", True, "contactFolders/delta", visible="below-default"),
     Tracking("CalendarView", True, "calendarView/delta", window=True, selectable=False),
+    Tracking("Events", True, "events", reread=True),
     Tracking("Users", False, "/users/delta"),
     Tracking("Groups", False, "/groups/delta"),
     Tracking("GroupMembers", False, "/groups/delta", folders="/users/delta", visible="members"),

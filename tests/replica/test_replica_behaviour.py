@@ -136,7 +136,7 @@ def test_statement_forms_and_their_errors(emulator: Emulator, location: str) -> 
     live = connect(emulator, location)
     me = emulator.users[0]
     assert [r[0] for r in rows(live, "REPLICATE ALL")] == [
-        "Messages", "MailFolders", "Contacts", "ContactFolders", "CalendarView", "Users", "Groups",
+        "Messages", "MailFolders", "Contacts", "ContactFolders", "CalendarView", "Events", "Users", "Groups",
         "GroupMembers"]
     outcome = rows(live, f"REPLICATE contacts WHERE UserId = '{me}'")
     assert [(r[0], r[1]) for r in outcome] == [("Contacts", me)]

@@ -91,7 +91,7 @@ def test_a_replica_file_keyed_on_the_nullable_group_is_copied_again(
     assert _compare_calendar(live, location, emulator) == outcome[2] >= 10
     with sqlite3.connect(location) as plain:
         key = [r[2] for r in plain.execute('PRAGMA index_info("_o365sql_CalendarView_key")')]
-    assert key == ["UserId", "Id"]
+    assert key == ["UserId", "StartDateTime", "EndDateTime", "Id"]
     live.close()
     writer.close()
 
