@@ -8,7 +8,10 @@ be at most 1,000 deep: https://www.sqlite.org/limits.html, SQLITE_MAX_EXPR_DEPTH
 * a chain of one connective (``a OR b OR c ...``, parsed as a left-deep tree as tall as the
   chain is long) is rebuilt as a balanced tree of parenthesised halves (``balance``): the same
   answer, since ``AND`` and ``OR`` are associative in SQL's three-valued logic, and a height
-  of about log2 of its length;
+  of about log2 of its length; in a long ``OR`` chain, the terms ``c = v1 OR c = v2 ...`` that
+  compare one column with constants first become one ``c IN (v1, v2, ...)`` (the same value in
+  three-valued logic, NULLs included), so that every later stage walks a list, not thousands of
+  comparisons;
 * nesting written by hand (parentheses, ``NOT``, ``CASE``, subqueries) deeper than
   ``MAX_NESTING`` is refused before parsing (``nesting``), naming the limit and the place;
 * within that limit, the recursive stages run with room for it (``deep_recursion``).
@@ -93,6 +96,8 @@ def balance(tree: exp.Expr) -> exp.Expr:
         operands = _operands(chain)
         if len(operands) < _BALANCE_FROM:
             continue
+        if isinstance(chain, exp.Or):
+            operands = _equalities_as_lists(operands)
         balanced = _halves(type(chain), operands)
         if chain is tree:
             tree = balanced
@@ -165,6 +170,35 @@ def _operands(chain: exp.Connector) -> list[exp.Expr]:
         else:
             found.append(node)
     return found
+
+
+#: Values an ``=`` may compare a column with for its term to join an ``IN`` list.
+_CONSTANTS = (exp.Literal, exp.Placeholder, exp.Null, exp.Boolean)
+
+
+def _equalities_as_lists(operands: list[exp.Expr]) -> list[exp.Expr]:
+    """``operands`` of an OR chain with each column's ``column = constant`` terms gathered
+    into one ``column IN (...)`` at the place of its first term (other terms kept in order)."""
+    lists: dict[tuple[str, ...], exp.In] = {}
+    kept: list[exp.Expr] = []
+    for operand in operands:
+        term = operand
+        while isinstance(term, exp.Paren):
+            term = term.this
+        if isinstance(term, exp.EQ):
+            column, value = term.this, term.expression
+            if isinstance(value, exp.Column) and isinstance(column, _CONSTANTS):
+                column, value = value, column
+            if isinstance(column, exp.Column) and isinstance(value, _CONSTANTS):
+                key = tuple(part.name for part in column.parts)
+                found = lists.get(key)
+                if found is None:
+                    found = lists[key] = exp.In(this=column, expressions=[])
+                    kept.append(found)
+                found.append("expressions", value)
+                continue
+        kept.append(operand)
+    return kept
 
 
 def _halves(kind: type[exp.Connector], operands: list[exp.Expr]) -> exp.Expr:
