@@ -24,6 +24,7 @@ from ..planning.joins import instantiate
 from ..planning.plan import OutputColumn, QueryPlan, Scan
 from . import folders, sql_functions
 from . import scan as scan_io
+from .page_tables import page_table
 from .system_tables import system_rows
 
 
@@ -38,12 +39,19 @@ def connect() -> sqlite3.Connection:
 
 def create_table(db: sqlite3.Connection, scan: Scan) -> str:
     """CREATE the scan's temp table; return the INSERT statement for its rows."""
+    create, insert = table_statements(scan)
+    db.execute(create)
+    return insert
+
+
+def table_statements(scan: Scan) -> tuple[str, str]:
+    """The CREATE statement of the scan's temp table and the INSERT statement of its rows."""
     names = [_quote(c.name.lower()) for c in scan.columns] or ['"_empty"']
     types = [STORAGE_AFFINITY.get(c.sql_type, "TEXT") for c in scan.columns] or ["TEXT"]
     columns = ", ".join(f"{n} {t}" for n, t in zip(names, types))
-    db.execute(f"CREATE TEMP TABLE {_quote(scan.storage)} ({columns})")
     marks = ", ".join("?" for _ in names)
-    return f"INSERT INTO {_quote(scan.storage)} VALUES ({marks})"
+    return (f"CREATE TEMP TABLE {_quote(scan.storage)} ({columns})",
+            f"INSERT INTO {_quote(scan.storage)} VALUES ({marks})")
 
 
 def _quote(name: str) -> str:
@@ -175,28 +183,31 @@ def _subquery_values(db: sqlite3.Connection, sql: str, *, scalar: bool) -> list[
 
 
 def stream_pages(plan: QueryPlan, context: Any) -> Iterator[tuple[Any, ...]]:
-    """Run the per-page query over each Graph page in turn (constant memory)."""
+    """Run the per-page query over each Graph page in turn (constant memory), in a database
+    kept from an earlier statement with the same table where there is one (``page_tables``)."""
     scan = plan.scans[0]
-    db = connect()
-    try:
-        insert = create_table(db, scan)
-        delete = f"DELETE FROM {_quote(scan.storage)}"
-        assert plan.page_sql is not None
-        if scan.folder_names:
-            resolved: folders.FolderIds = {}
-            mailboxes = {fill.get(folders.MAILBOX_COLUMN) for fill in scan.fills}
-            folders.resolve(scan, sorted(mailboxes, key=str), context.graph, resolved)
-            folders.register(db, resolved)
-        for fill, page in scan_io.fetch(scan, context.graph):
-            rows = scan_io.storage_rows(scan, fill, page)
-            if not rows:
-                continue
-            db.execute(delete)
-            db.executemany(insert, rows)
-            for row in _execute(db, plan.page_sql).fetchall():
-                yield convert_row(row, plan.output)
-    finally:
-        db.close()
+    create, insert = table_statements(scan)
+    delete = f"DELETE FROM {_quote(scan.storage)}"
+    assert plan.page_sql is not None
+    with page_table(create, insert, delete, connect) as table:
+        db = table.db
+        try:
+            if scan.folder_names:
+                resolved: folders.FolderIds = {}
+                mailboxes = {fill.get(folders.MAILBOX_COLUMN) for fill in scan.fills}
+                folders.resolve(scan, sorted(mailboxes, key=str), context.graph, resolved)
+                folders.register(db, resolved)
+            for fill, page in scan_io.fetch(scan, context.graph):
+                rows = scan_io.storage_rows(scan, fill, page)
+                if not rows:
+                    continue
+                db.execute(delete)
+                db.executemany(insert, rows)
+                for row in _execute(db, plan.page_sql).fetchall():
+                    yield convert_row(row, plan.output)
+        finally:
+            if scan.folder_names:
+                folders.register_default(db)  # the next statement resolves its own names
 
 
 def _execute(db: sqlite3.Connection, sql: str) -> sqlite3.Cursor:

@@ -12,13 +12,18 @@ errors mapped to PEP 249 exceptions by ``errors.py``. Many scans at once go thro
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import urlsplit
 
 import requests
+from requests.cookies import RequestsCookieJar, merge_cookies
+from requests.hooks import default_hooks
+from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import NewConnectionError
 
 from o365sql.exceptions import (
@@ -64,6 +69,24 @@ _NETWORK_ERRORS = (
     requests.exceptions.ReadTimeout,
     requests.exceptions.ContentDecodingError,
 )
+
+
+#: The rest of a URL ``url_for`` built: unreserved characters, the reserved ones its quoting
+#: keeps, and complete ``%XX`` escapes (requests' own quoting would leave it as it is, but for
+#: turning escaped unreserved characters back into themselves).
+_PLAIN_URL = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*")
+
+
+def _plain_prefix(base_url: str) -> str | None:
+    """``base_url + "/"`` when requests would send it unchanged (scheme and host in lower
+    case, nothing to quote), else None (every URL is then prepared by requests)."""
+    prefix = base_url + "/"
+    prepared = requests.PreparedRequest()
+    try:
+        prepared.prepare_url(prefix, None)
+    except requests.exceptions.RequestException:
+        return None
+    return prefix if prepared.url == prefix else None
 
 
 class Cancelled(Exception):
@@ -143,6 +166,8 @@ class GraphClient:
         self._token_lock = threading.Lock()
         self._last_token: str | None = None
         self._closed = False
+        self._environments: dict[str, dict[str, Any]] = {}
+        self._plain_prefix = _plain_prefix(self.base_url)
 
     # -- public API -------------------------------------------------------------------------
 
@@ -363,19 +388,14 @@ class GraphClient:
                 # The whole attempt (connect, send, headers, body) ends at the deadline, even
                 # when the server trickles its answer within each read's timeout.
                 with deadline(state.remaining()) as watch:
-                    response = self.session.request(
+                    response = self._send(
                         method,
                         url,
-                        headers=sent_headers,
-                        # Text (a base64 MIME message, sent with Content-Type: text/plain) as
-                        # is; anything else as JSON.
-                        json=None if isinstance(body, (str, bytes)) else body,
-                        data=body.encode("utf-8") if isinstance(body, str) else
-                        body if isinstance(body, bytes) else None,
+                        sent_headers,
+                        body,
                         # Each wait (connect, each read) is cut to what is left of the call's
                         # Timeout, so a slow answer ends the call instead of being retried.
                         timeout=state.remaining(),
-                        verify=self.verify,  # per request: beats REQUESTS_CA_BUNDLE (msal.md §4)
                         stream=stream,
                     )
                     if not stream:
@@ -434,6 +454,61 @@ class GraphClient:
                                         hint=deadline_hint(state, info))
                 raise error_for(info, line, retries=state.summary() if state.attempts else None)
             raise error_for(info, line, pushed_down=pushed_down)
+
+    def _send(self, method: str, url: str, headers: Mapping[str, str], body: Any, *,
+              timeout: float | None, stream: bool) -> requests.Response:
+        """One HTTP exchange: what ``Session.request`` does, less its per-call costs.
+
+        ``Session.request`` reads the environment on every call (proxies: every variable,
+        twice; ``~/.netrc``; ``REQUESTS_CA_BUNDLE``), and re-parses and re-quotes the URL.
+        Here the environment's settings are read once per host (``_environment``), and a URL
+        this client built (``url_for``: the base URL, then only unreserved characters, OData
+        punctuation and ``%XX`` escapes) is sent as it is; any other URL (a nextLink holding
+        other characters) is prepared by requests. Sent as it is, a path segment escaped as
+        ``%2E%2E`` (an id made of dots, ``odata.query.path_segment``) reaches Graph as that
+        id, where requests would have decoded it to ``..`` and addressed the parent. No
+        ``.netrc`` credentials: the request carries its own bearer token, which requests
+        would otherwise replace by the netrc's Basic one."""
+        prepared = requests.PreparedRequest()
+        prepared.method = method
+        if self._plain_prefix is not None and url.startswith(self._plain_prefix) and \
+                _PLAIN_URL.fullmatch(url, len(self._plain_prefix)):
+            prepared.url = url
+        else:
+            prepared.prepare_url(url, None)
+        merged = CaseInsensitiveDict(self.session.headers)
+        merged.update(headers)
+        prepared.prepare_headers(merged)
+        prepared.prepare_body(
+            # Text (a base64 MIME message, sent with Content-Type: text/plain) as is; anything
+            # else as JSON.
+            body.encode("utf-8") if isinstance(body, str) else
+            body if isinstance(body, bytes) else None,
+            None,
+            None if isinstance(body, (str, bytes)) else body)
+        # A jar of its own, as Session.prepare_request makes (a redirect adds to it).
+        jar = RequestsCookieJar()
+        if len(self.session.cookies):
+            prepared.prepare_cookies(merge_cookies(jar, self.session.cookies))
+        else:
+            prepared._cookies = jar  # nothing to send: no Cookie header to compute
+        prepared.hooks = default_hooks()
+        return self.session.send(prepared, timeout=timeout, stream=stream, allow_redirects=True,
+                                 **self._environment(url))
+
+    def _environment(self, url: str) -> dict[str, Any]:
+        """Proxies, ``verify`` and client certificate for ``url``'s host, as ``Session.request``
+        merges them from the environment (``HTTPS_PROXY``/``NO_PROXY``, ``REQUESTS_CA_BUNDLE``
+        when ``verify`` is True: psf/requests#3829), read once per host for this client."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        found = self._environments.get(origin)
+        if found is None:
+            # verify per request: beats REQUESTS_CA_BUNDLE when it names a CA file (msal.md §4).
+            found = self.session.merge_environment_settings(url, {}, None, self.verify, None)
+            found.pop("stream", None)
+            self._environments[origin] = found
+        return found
 
     def _timed_out(self, line: str, state: RetryState,
                    cause: BaseException | None = None) -> OperationalError:

@@ -53,6 +53,11 @@ class Deadline:
             else:
                 self._connections.add(connection)
 
+    @property
+    def done(self) -> bool:
+        """The call is over (``finish``): nothing of it is watched any more."""
+        return self._done
+
     def finish(self) -> None:
         """The call is over: its connections (back in the pool) are no longer watched."""
         with self._lock:
@@ -83,33 +88,49 @@ def _cut(connection: HTTPConnection) -> None:
 
 
 class _Watchdog:
-    """One daemon thread expiring deadlines in time order."""
+    """One daemon thread expiring deadlines in time order.
+
+    Cheap per call, since every Graph request starts and ends one deadline: the thread is
+    woken only when a new deadline comes before every one it waits for, and a finished
+    deadline is left in the heap (``Deadline.expire`` ignores it) until it reaches the top,
+    or until finished ones are most of the heap."""
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Deadline]] = []
         self._order = itertools.count()
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._finished = 0
 
     def watch(self, item: Deadline) -> None:
         with self._wake:
+            first = not self._heap or item.at < self._heap[0][0]
             heapq.heappush(self._heap, (item.at, next(self._order), item))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="o365sql-deadlines",
                                                 daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            elif first:
+                self._wake.notify()
 
     def unwatch(self, item: Deadline) -> None:
+        """``item`` is finished (its ``finish`` was called): drop it, lazily."""
         with self._wake:
-            self._heap = [entry for entry in self._heap if entry[2] is not item]
-            heapq.heapify(self._heap)
+            self._finished += 1
+            if self._finished > 64 and 2 * self._finished > len(self._heap):
+                self._heap = [entry for entry in self._heap if not entry[2].done]
+                heapq.heapify(self._heap)
+                self._finished = 0
 
     def _run(self) -> None:
         while True:
             with self._wake:
-                while not self._heap:
+                while self._heap and self._heap[0][2].done:
+                    heapq.heappop(self._heap)
+                    self._finished = max(0, self._finished - 1)
+                if not self._heap:
                     self._wake.wait()
+                    continue
                 at, _, item = self._heap[0]
                 delay = at - time.monotonic()
                 if delay > 0:
