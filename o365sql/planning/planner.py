@@ -32,7 +32,7 @@ from .resolve import Resolved, TableRef
 from .scan_plan import join_equality, only_this_ref, plan_scan, sql_text
 from .sqlite_rewrite import rewrite_for_sqlite
 from .time_relative import fix_time
-from .top_n import plan_top_n
+from .top_n import plan_limited, plan_top_n
 from .typed_text import read_typed_text
 from .types import annotate, output_types
 
@@ -94,6 +94,7 @@ def build_plan(resolved: Resolved, *, pushdown: bool = True, pagesize: int | Non
     if pushdown:
         for draft, scan in zip(drafts, scans):
             plan_top_n(draft, scan, columns)
+            plan_limited(draft, scan, columns)
     if foreign and not scans[0].empty:
         scans[0].exact = False
         scans[0].local.extend(sql_text(node) for node in foreign)

@@ -1,7 +1,8 @@
 """Plan stage, last step: rewrite valid SQL that SQLite's grammar lacks into SQLite it runs.
 
 The residual query is standard SQL over the storage tables, but SQLite refuses two standard
-forms: a parenthesised operand of a set operation (``(SELECT ... LIMIT 1) UNION ALL (SELECT
+forms (and ``LATERAL``: ``lateral.py`` runs it as a join on numbered rows): a parenthesised
+operand of a set operation (``(SELECT ... LIMIT 1) UNION ALL (SELECT
 ... LIMIT 1)``: "near '(': syntax error") and quantified comparisons (``x > ALL (SELECT ...)``,
 ``x = ANY (...)``). The first becomes ``SELECT * FROM (SELECT ... LIMIT 1)``; the second an
 EXISTS test that keeps SQL's three-valued answer. A string literal holding U+0000 (a bound
@@ -18,12 +19,14 @@ import itertools
 from sqlglot import exp
 
 from ..exceptions import NotSupportedError, ProgrammingError
+from .lateral import rewrite_laterals
 
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 
 
 def rewrite_for_sqlite(tree: exp.Expr) -> exp.Expr:
     """Rewrite ``tree`` in place (see the module docstring); returns the (maybe new) root."""
+    rewrite_laterals(tree)
     names = (f"_q{n}" for n in itertools.count(1))
     for node in list(tree.find_all(exp.SetOperation)):
         if isinstance(node, (exp.Intersect, exp.Except)) and not node.args.get("distinct"):

@@ -32,7 +32,7 @@ from sqlglot import exp
 from ..catalog import Column
 from ..odata.query import ODataQuery
 from .addressing import ScanDraft
-from .ordering import order_query, pushable_order
+from .ordering import limit_offset, order_query, pushable_order
 from .plan import Scan
 from .pushdown import column_of, conjuncts, literal_value
 from .scan_plan import sql_text
@@ -64,11 +64,85 @@ def plan_top_n(draft: ScanDraft, scan: Scan, columns: dict[int, Column]) -> None
     if not keys:
         return
     ties = tuple(path for path, _ in keys) if isinstance(window.this, exp.Rank) else ()
+    if _bound_requests(scan, keys, bound, ties):
+        over = sql_text(window).split(" OVER ", 1)[-1]
+        scan.top_n = (f"{_RANKINGS[type(window.this)]}() OVER {over} <= {bound}: $orderby and "
+                      f"$top in each request, no page past its first {bound} rows" +
+                      (" and the rows tied with the last" if ties else ""))
 
+
+def plan_limited(draft: ScanDraft, scan: Scan, columns: dict[int, Column]) -> None:
+    """Push a subquery's ``ORDER BY ... LIMIT n [OFFSET o]`` into each request of ``scan``
+    when every evaluation of the subquery reads whole requests (module docstring)."""
+    if scan.system or scan.empty or scan.items or scan.count or scan.top_n:
+        return
+    select = draft.ref.scope.expression
+    if not isinstance(select, exp.Select) or select.args.get("limit") is None:
+        return
+    if select.parent is None and len(scan.queries) == 1 and not scan.templates:
+        return  # one request of a top-level query: ordering.plan_single pushes its LIMIT
+    if not _plain(select, draft, limited=True) or any(select.find_all(exp.Window)):
+        return
+    limit, offset = limit_offset(select)
+    if limit is None:
+        return
+    bound = limit + (offset or 0)
+    if not _local_only_addresses(draft, scan) or not _whole_requests(select, draft, columns):
+        return
+    order = select.args.get("order")
+    keys: list[tuple[str, bool]] = []
+    if order is not None:
+        keys = pushable_order(order, select, scan, columns) or []
+        if not keys:
+            return
+    if _bound_requests(scan, keys, bound, ()):
+        by = f"ORDER BY {', '.join(sql_text(o) for o in order.expressions)} " if order else ""
+        scan.top_n = (f"{by}LIMIT {limit}" + (f" OFFSET {offset}" if offset else "") +
+                      f" of each {'evaluation' if _correlated(select, draft) else 'query'}: " +
+                      ("$orderby and " if keys else "") +
+                      f"$top in each request, no page past its first {bound} rows")
+
+
+def _whole_requests(select: exp.Select, draft: ScanDraft, columns: dict[int, Column]) -> bool:
+    """Each evaluation of ``select`` reads whole requests of the scan: every WHERE conjunct
+    naming another table's column is ``pseudo = outer column`` on a slot each request binds
+    to one value (a join slot or an address); the others are pushed or addresses
+    (``_local_only_addresses``) or name no column of the scan (true or false for the whole
+    evaluation)."""
+    where = select.args.get("where")
+    alias = draft.ref.alias
+    for node in conjuncts(where.this if where is not None else None):
+        names = {c.table for c in node.find_all(exp.Column)}
+        if names <= {alias} or alias not in names:
+            continue
+        if not isinstance(node, exp.EQ):
+            return False
+        own = [side for side in (node.this, node.expression)
+               if isinstance(side, exp.Column) and side.table == alias]
+        if len(own) != 1:
+            return False
+        column = column_of(own[0], alias, columns)
+        slot = column.name.lower() if column is not None else ""
+        if column is None or not column.pseudo or (slot not in draft.joins and
+                                                   slot not in draft.addresses):
+            return False
+    return True
+
+
+def _correlated(select: exp.Select, draft: ScanDraft) -> bool:
+    return any(c.table != draft.ref.alias for c in select.find_all(exp.Column)
+               if c.find_ancestor(exp.Select) is select)
+
+
+def _bound_requests(scan: Scan, keys: list[tuple[str, bool]], bound: int,
+                    ties: tuple[str, ...]) -> bool:
+    """Give every request of ``scan`` ``$orderby`` by ``keys`` and ``$top`` with a budget of
+    ``bound`` rows (and the rows tied with the last on ``ties``); False, changing nothing,
+    when Graph cannot sort one of them."""
     def bounded(query: ODataQuery | None) -> ODataQuery | None:
         if query is None:
             return None
-        ordered = order_query(query, scan.table, keys)
+        ordered = order_query(query, scan.table, keys) if keys else query
         if ordered is None:
             return None
         # RANK: one row more shows whether the N-th row's tie goes on past the page.
@@ -81,30 +155,30 @@ def plan_top_n(draft: ScanDraft, scan: Scan, columns: dict[int, Column]) -> None
     template = bounded(scan.template_query)
     if any(q is None for q in queries + templates) or (
             scan.template_query is not None and template is None):
-        return
+        return False
     scan.queries = queries  # type: ignore[assignment]
     scan.templates = templates  # type: ignore[assignment]
     scan.template_query = template
-    over = sql_text(window).split(" OVER ", 1)[-1]
-    scan.top_n = (f"{_RANKINGS[type(window.this)]}() OVER {over} <= {bound}: $orderby and "
-                  f"$top in each request, no page past its first {bound} rows" +
-                  (" and the rows tied with the last" if ties else ""))
+    return True
 
 
-def _plain(select: exp.Select, draft: ScanDraft) -> bool:
-    """The ranked SELECT reads this table alone and has nothing else needing all its rows."""
+def _plain(select: exp.Select, draft: ScanDraft, limited: bool = False) -> bool:
+    """The ranked (``limited``: cut) SELECT reads this table alone and has nothing else
+    needing all its rows."""
     from_ = select.args.get("from_") or select.args.get("from")
     if from_ is None or from_.this is not draft.ref.node or select.args.get("joins"):
         return False
     if select.args.get("group") or select.args.get("having") or select.args.get("distinct"):
         return False
-    if select.args.get("limit") or select.args.get("offset"):
+    if select.args.get("qualify") and limited:
+        return False
+    if not limited and (select.args.get("limit") or select.args.get("offset")):
         return False
     windows = [w for w in select.find_all(exp.Window)]
     if any(w.find_ancestor(exp.Select) is not select for w in windows):
         return False
     specs = {_spec(w) for w in windows}
-    if len(specs) != 1:
+    if len(specs) != (0 if limited else 1):
         return False
     return not any(node.find_ancestor(exp.Select) is select and
                    not node.find_ancestor(exp.Window) for node in select.find_all(exp.AggFunc))

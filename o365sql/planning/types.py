@@ -163,11 +163,28 @@ def annotate(tree: exp.Expr, refs: list[TableRef]) -> bool:
     for ref in refs:
         schema[ref.node.name] = {c.name.lower(): column_annotation(c)
                                  for c in table_columns(ref.table)}
+    # sqlglot gives the columns of a LATERAL subquery no type: annotate it as the derived
+    # table it is for the query around it (the same nodes), then put LATERAL back.
+    laterals = [(lateral, _as_derived(lateral)) for lateral in list(tree.find_all(exp.Lateral))
+                if isinstance(lateral.this, exp.Subquery)]
     try:
         annotate_types(tree, schema=schema, dialect=DIALECT, expression_metadata=_METADATA)
     except Exception:  # noqa: BLE001 - typing is best effort; VARCHAR is a safe default
         return False
+    finally:
+        for lateral, derived in laterals:
+            lateral.this.set("this", derived.this)
+            derived.replace(lateral)
     return True
+
+
+def _as_derived(lateral: exp.Lateral) -> exp.Subquery:
+    """Put ``lateral``'s subquery, aliased as the lateral is, in its place (for typing)."""
+    body = lateral.this.this
+    alias = lateral.args.get("alias") or lateral.this.args.get("alias")
+    derived = exp.Subquery(this=body, alias=alias.copy() if alias is not None else None)
+    lateral.replace(derived)
+    return derived
 
 
 def convert_form(node: exp.Expr | None) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from execution_support import connect
+from execution_support import connect, on_and_off
 
 from o365sql.emulator import Emulator
 
@@ -33,3 +33,11 @@ def off(emulator: Emulator) -> Iterator[Any]:
     connection = connect(emulator, Pushdown=False)
     yield connection
     connection.close()
+
+
+@pytest.fixture(scope="module")
+def app_pair(emulator: Emulator) -> Iterator[tuple[Any, Any]]:
+    """Pushdown on and off with an application's token (no /me): every mailbox is read
+    through /users/{id}."""
+    with on_and_off(emulator, emulator.mint_token()) as pair:
+        yield pair

@@ -1,0 +1,165 @@
+"""Top-N per mailbox through correlation (issue 12): a ``LATERAL`` derived table or a correlated
+subquery cut by ``ORDER BY ... LIMIT n`` per user sends ``$orderby`` and ``$top=n`` in each
+mailbox's request (one ``$batch`` fan-out) with an application's token; SQLite, which has no
+LATERAL, runs it as a join on numbered rows (``planning/lateral.py``). Rows equal the
+``Pushdown=false`` answer and the answer computed here in Python from every message read whole;
+forms that cannot be run exactly are refused naming LATERAL, and correlations that do not read
+whole mailboxes stay unbounded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from execution_support import rows
+
+import o365sql
+from o365sql.emulator import Emulator
+
+TENANT = {"seed": 31, "users": 3, "messages_per_user": 25}
+
+
+def _rows(connection: Any, sql: str) -> list[tuple[Any, ...]]:
+    return sorted(rows(connection, sql), key=repr)
+
+
+def _explain(connection: Any, sql: str) -> list[tuple[str, str]]:
+    return [(kind, detail) for _, kind, detail in rows(connection, "EXPLAIN " + sql)]
+
+
+def _newest(off: Any, n: int, offset: int = 0, unread: bool = False
+            ) -> list[tuple[Any, ...]]:
+    """(Mail, ReceivedDateTime) of each user's n newest messages after ``offset``, computed in
+    Python from every message of every mailbox (read whole, with pushdown off)."""
+    users = dict(rows(off, "SELECT Id, Mail FROM Users"))
+    every = rows(off, "SELECT UserId, ReceivedDateTime, IsRead FROM Messages WHERE UserId IN "
+                      "(SELECT Id FROM Users)")
+    found: list[tuple[Any, ...]] = []
+    for user, mail in users.items():
+        mine = sorted((r[1] for r in every if r[0] == user and not (unread and r[2])),
+                      reverse=True)
+        found += [(mail, when) for when in mine[offset:offset + n]]
+    return sorted(found, key=repr)
+
+
+LATERALS = [
+    ("SELECT u.Mail, t.ReceivedDateTime, t.Subject FROM Users u CROSS JOIN LATERAL (SELECT "
+    "m.Subject, m.ReceivedDateTime FROM Messages m WHERE m.UserId = u.Id ORDER BY "
+    "m.ReceivedDateTime DESC LIMIT 4) t"),
+    ("SELECT u.Mail, t.ReceivedDateTime, t.Subject FROM Users u JOIN LATERAL (SELECT Subject, "
+    "ReceivedDateTime FROM Messages m WHERE u.Id = m.UserId ORDER BY ReceivedDateTime DESC "
+    "LIMIT 4) AS t ON true"),
+    ("SELECT u.Mail, t.ReceivedDateTime, t.Subject FROM Users u, LATERAL (SELECT Subject AS "
+    "Subject, ReceivedDateTime AS ReceivedDateTime FROM Messages m WHERE m.UserId = u.Id "
+    "ORDER BY 2 DESC LIMIT 4) t"),
+    ("SELECT u.Mail, t.ReceivedDateTime, t.Subject FROM Users u LEFT JOIN LATERAL (SELECT "
+    "Subject, ReceivedDateTime FROM Messages m WHERE m.UserId = u.Id ORDER BY "
+    "ReceivedDateTime DESC LIMIT 4) t ON true"),
+]
+
+
+@pytest.mark.parametrize("sql", LATERALS)
+def test_lateral_top_n_is_one_bounded_request_per_mailbox(emulator: Emulator, app_pair: tuple[Any, Any],
+                                                          sql: str) -> None:
+    on, off = app_pair
+    explained = _explain(on, sql)
+    graph = [d for k, d in explained if k == "graph" and "/messages" in d]
+    assert graph and all("$orderby=receivedDateTime desc" in d and "$top=4" in d
+                         for d in graph), explained
+    assert any(k == "top-n" and "LIMIT 4" in d for k, d in explained), explained
+    before = on.graph.stats.snapshot()["pages"]
+    emulator.clear_log()
+    got = _rows(on, sql)
+    pages = on.graph.stats.snapshot()["pages"] - before
+    mailboxes = len(rows(off, "SELECT Id FROM Users"))
+    assert pages == 1 + mailboxes  # the users, then one page of 4 per mailbox
+    assert len([e for e in emulator.log if e.kind == "batch"]) == 1
+    assert got == _rows(off, sql)
+    assert [(r[0], r[1]) for r in got] == _newest(off, 4)
+
+
+def test_lateral_offset_and_own_conditions(app_pair: tuple[Any, Any]) -> None:
+    on, off = app_pair
+    sql = ("SELECT u.Mail, t.ReceivedDateTime FROM Users u CROSS JOIN LATERAL (SELECT "
+           "ReceivedDateTime FROM Messages m WHERE m.UserId = u.Id AND m.IsRead = false "
+           "ORDER BY ReceivedDateTime DESC LIMIT 2 OFFSET 1) t")
+    explained = _explain(on, sql)
+    assert any("$top=3" in d and "isRead eq false" in d for k, d in explained if k == "graph")
+    got = _rows(on, sql)
+    assert got == _rows(off, sql) == _newest(off, 2, offset=1, unread=True)
+
+
+def test_left_lateral_keeps_users_without_rows(app_pair: tuple[Any, Any]) -> None:
+    on, off = app_pair
+    sql = ("SELECT u.Mail, t.Subject FROM Users u LEFT JOIN LATERAL (SELECT Subject, "
+           "ReceivedDateTime FROM Messages m WHERE m.UserId = u.Id ORDER BY ReceivedDateTime "
+           "DESC LIMIT 2) t ON t.ReceivedDateTime > '2100-01-01'")
+    got = _rows(on, sql)
+    assert got == _rows(off, sql)
+    assert got == sorted(((mail, None) for (mail,) in rows(off, "SELECT Mail FROM Users")),
+                         key=repr)
+
+
+@pytest.mark.parametrize("sql", [
+    # A scalar subquery: the newest subject of each user.
+    ("SELECT u.Mail, (SELECT m.ReceivedDateTime FROM Messages m WHERE m.UserId = u.Id ORDER "
+    "BY m.ReceivedDateTime DESC LIMIT 1) FROM Users u"),
+    # A join with the ids of each user's 3 newest.
+    ("SELECT u.Mail, m.ReceivedDateTime FROM Users u JOIN Messages m ON m.UserId = u.Id WHERE "
+    "m.Id IN (SELECT m2.Id FROM Messages m2 WHERE m2.UserId = u.Id ORDER BY "
+    "m2.ReceivedDateTime DESC LIMIT 3)"),
+])
+def test_correlated_limit_subqueries_are_bounded(app_pair: tuple[Any, Any], sql: str) -> None:
+    on, off = app_pair
+    explained = _explain(on, sql)
+    assert any(k == "top-n" for k, _ in explained), explained
+    got = _rows(on, sql)
+    assert got == _rows(off, sql)
+    n = 1 if "LIMIT 1" in sql else 3
+    assert sorted((r[0], r[1]) for r in got) == sorted(_newest(off, n))
+
+
+@pytest.mark.parametrize("sql", [
+    # Correlated on a column inside the mailbox: one evaluation is part of a request.
+    ("SELECT m.Subject FROM Messages m WHERE m.UserId IN (SELECT Id FROM Users) AND m.Id IN "
+    "(SELECT m2.Id FROM Messages m2 WHERE m2.UserId = m.UserId AND m2.ConversationId = "
+    "m.ConversationId ORDER BY m2.ReceivedDateTime DESC LIMIT 1)"),
+    # A ranking by counting (no equality): every row is needed.
+    ("SELECT m0.UserId, m0.Subject FROM Messages m0 WHERE m0.UserId IN (SELECT Id FROM Users) "
+    "AND (SELECT COUNT(*) FROM Messages m WHERE m.UserId = m0.UserId AND m.ReceivedDateTime "
+    ">= m0.ReceivedDateTime) <= 3"),
+    # A condition Graph cannot evaluate exactly.
+    ("SELECT u.Mail, t.Subject FROM Users u CROSS JOIN LATERAL (SELECT Subject FROM Messages m "
+    "WHERE m.UserId = u.Id AND m.Subject LIKE '%e%' ORDER BY ReceivedDateTime DESC LIMIT 2) t"),
+    # An order Graph cannot give as SQLite sorts.
+    ("SELECT u.Mail, t.Subject FROM Users u CROSS JOIN LATERAL (SELECT Subject FROM Messages m "
+    "WHERE m.UserId = u.Id ORDER BY Subject LIMIT 2) t"),
+])
+def test_correlations_that_need_every_row_stay_unbounded(app_pair: tuple[Any, Any], sql: str
+                                                         ) -> None:
+    on, off = app_pair
+    explained = _explain(on, sql)
+    assert not any(k == "top-n" for k, _ in explained), explained
+    assert not any("$top=1&" in d or d.endswith(("$top=1", "$top=2", "$top=3"))
+                   for k, d in explained if k == "graph"), explained
+    assert _rows(on, sql) == _rows(off, sql)
+
+
+@pytest.mark.parametrize("sql, named", [
+    (("SELECT u.Mail, t.n FROM Users u CROSS JOIN LATERAL (SELECT COUNT(*) AS n FROM Messages m "
+     "WHERE m.UserId = u.Id) t"), "aggregates"),
+    (("SELECT u.Mail, t.s FROM Users u CROSS JOIN LATERAL (SELECT u.Mail || m.Subject AS s FROM "
+     "Messages m WHERE m.UserId = u.Id LIMIT 2) t"), "u.Mail"),
+    (("SELECT u.Mail, t.Subject FROM Users u CROSS JOIN LATERAL (SELECT Subject FROM Messages m "
+     "WHERE m.UserId = u.Id AND m.ReceivedDateTime > u.CreatedDateTime LIMIT 2) t"),
+     "u.CreatedDateTime"),
+    (("SELECT u.Mail, t.Subject FROM Users u CROSS JOIN LATERAL (SELECT DISTINCT Subject FROM "
+     "Messages m WHERE m.UserId = u.Id) t"), "DISTINCT"),
+])
+def test_laterals_sqlite_cannot_run_are_refused(app_pair: tuple[Any, Any], sql: str,
+                                                named: str) -> None:
+    on, off = app_pair
+    for connection in (on, off):
+        with pytest.raises(o365sql.NotSupportedError) as info:
+            rows(connection, sql)
+        assert "LATERAL" in str(info.value) and named.lower() in str(info.value).lower()
