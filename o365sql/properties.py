@@ -85,7 +85,7 @@ class Properties:
     graph_url: str = ""  # default: <Graph host of azure_environment>/v1.0
     authority_url: str = ""  # default: sign-in host of azure_environment
     pushdown: bool = True  # False: fetch everything and filter locally (differential tests)
-    max_concurrency: int = 4  # requests in flight; Outlook allows 4 per mailbox
+    max_concurrency: int = 16  # $batch POSTs in flight at once (see _CONCURRENCY_DOC)
     # Caching (CData's names; o365sql keeps the replica current with Graph delta queries)
     auto_cache: bool = False  # answer SELECTs over replicated tables from the replica
     cache_location: str | None = None  # replica SQLite file; default ~/.o365sql/replica.db
@@ -124,6 +124,18 @@ class Properties:
         return f"Properties({', '.join(shown)})"
 
     __str__ = __repr__
+
+# Graph's limits (graph-semantics.md §8.1, delta-limits-spark.md §5.2-5.3): 4 concurrent
+# requests per app and mailbox, 130,000 requests per 10 s per app. The default of 16 was
+# measured (bench/compare.py --only fanout --latency 0.05, bench/README.md): at 50 ms per
+# request the 201-mailbox fan-out gains little past 16 POSTs in flight on a small machine.
+_CONCURRENCY_DOC = (
+    "Requests in flight at once when a query reads many mailboxes (or folders, or looked-up "
+    "items): how many $batch POSTs are out together (default 16). Whatever its value, each "
+    "mailbox gets at most 4 concurrent requests, Outlook's limit per mailbox (a $batch body "
+    "holds at most 4 items of one mailbox), so distinct mailboxes run in parallel beyond 4. "
+    "Lower it to put less load on a throttled tenant."
+)
 
 
 @dataclass(frozen=True)
@@ -197,7 +209,7 @@ SPECS: tuple[PropertySpec, ...] = (
     PropertySpec("GraphURL", "graph_url", "url"),
     PropertySpec("AuthorityURL", "authority_url", "url"),
     PropertySpec("Pushdown", "pushdown", "bool"),
-    PropertySpec("MaxConcurrency", "max_concurrency", "int"),
+    PropertySpec("MaxConcurrency", "max_concurrency", "int", description=_CONCURRENCY_DOC),
     PropertySpec("AutoCache", "auto_cache", "bool", description=(
         "Answer a SELECT over replicated tables (REPLICATE) from the local replica at "
         "CacheLocation: when the replica was refreshed within CacheTolerance seconds it answers "

@@ -273,11 +273,14 @@ class Emulator:
         return self._log.entries()
 
     def clear_log(self) -> None:
+        """Forget the log, its counters and the concurrency high-water marks."""
         self._log.clear()
+        self.limits.clear_peaks()
 
     @property
     def counters(self) -> dict[str, Any]:
-        return self._log.counters()
+        """The log's counters plus ``mailbox_concurrency`` (``MailboxThrottle.peaks``)."""
+        return {**self._log.counters(), "mailbox_concurrency": self.limits.peaks()}
 
     def info(self) -> dict[str, Any]:
         """What a client needs to connect (the CLI prints this as one JSON line)."""

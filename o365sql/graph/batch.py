@@ -5,8 +5,25 @@ Graph's batching rules (https://learn.microsoft.com/graph/json-batching): at mos
 requests per ``POST /$batch``, each with a unique ``id`` and a URL relative to the version root;
 responses come in any order and are matched by ``id``; the outer answer is 200 even when inner
 requests failed; a throttled inner request has its own 429 and ``Retry-After`` and only it is
-retried. Outlook runs at most 4 inner requests of a batch at once per mailbox
-(https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits).
+retried. Each item's ``@odata.nextLink`` is requested in a later batch until the scan is
+exhausted or its row budget (``GraphRequest.limit``) is met, so every scan is read whole, not
+only its first page.
+
+Graph's limits (graph-semantics.md §6, §8.1; delta-limits-spark.md §5.2): Outlook allows 4
+concurrent requests per app and mailbox, inner requests of a batch included (items 5+ of a
+batch to one mailbox were seen answered 429 ApplicationThrottled), while the app-wide limit is
+far higher; and Graph hands the Outlook service "up to four individual requests from the batch
+at a time, regardless of the target mailboxes". So:
+
+* every item holds a slot of its mailbox (``mailbox_slots.MailboxSlots``, shared with the
+  client's direct requests) from the POST's sending to its answer: no mailbox has more than 4
+  requests out, hence no batch body more than 4 items of one mailbox; items of a mailbox beyond
+  that wait for a later body while other mailboxes' items go;
+* up to ``max_concurrency`` POSTs are in flight (``MaxConcurrency``: the overall bound, far
+  above 4 since distinct mailboxes run in parallel);
+* a body holds a multiple of 4 items (``BATCH_PARALLEL``, what Graph runs of it at once), just
+  enough that the ready items fill the free POST slots in the fewest rounds of 4: a batch of 20
+  takes five such rounds, so 20 items over 5 POSTs arrive sooner than in one.
 
 Design: the consumer's own thread runs a small dispatcher; a thread pool of ``max_concurrency``
 workers sends the batches. Each scan has at most one page request outstanding, so its pages
@@ -20,7 +37,7 @@ import heapq
 import itertools
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from threading import Event
@@ -28,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from o365sql.exceptions import InternalError, OperationalError
 from o365sql.graph.errors import deadline_hint, error_for, error_info, is_missing_item
+from o365sql.graph.mailbox_slots import mailbox_key
 from o365sql.graph.paging import RowBudget, next_link, page_rows, relative_url
 from o365sql.graph.request import GraphRequest
 from o365sql.graph.retry import RETRY_STATUSES, RetryState, parse_retry_after
@@ -35,10 +53,13 @@ from o365sql.graph.retry import RETRY_STATUSES, RetryState, parse_retry_after
 if TYPE_CHECKING:
     from o365sql.graph.client import GraphClient
 
-__all__ = ["MAX_BATCH", "fan_out"]
+__all__ = ["BATCH_PARALLEL", "MAX_BATCH", "batch_size", "fan_out"]
 
 #: Graph's limit of inner requests per ``$batch``.
 MAX_BATCH = 20
+#: Inner requests of one batch Graph sends to Outlook at once, "regardless of the target
+#: mailboxes" (graph-semantics.md §6; delta-limits-spark.md §5.2).
+BATCH_PARALLEL = 4
 
 
 @dataclass
@@ -51,6 +72,7 @@ class _Item:
     state: RetryState
     refreshed: bool = False
     pushed_down: tuple[str, ...] = ()  # GraphRequest.pushed_down, for a rejection's advice
+    mailbox: str | None = None  # the scan's mailbox (mailbox_slots.mailbox_key), every page
 
     def line(self) -> str:
         return f"GET {self.url} (in $batch)"
@@ -82,7 +104,35 @@ def _first_item(client: GraphClient, index: int, request: GraphRequest) -> _Item
         dict(request.headers),
         client.retry.start(client.timeout),
         pushed_down=request.pushed_down,
+        mailbox=mailbox_key(path),
     )
+
+
+def batch_size(ready: int, free: int) -> int:
+    """Items per ``$batch`` body when ``ready`` items wait and ``free`` POSTs may start: the
+    ready items spread over the free POSTs, rounded up to a multiple of ``BATCH_PARALLEL``
+    (Graph runs a body that many at a time), at most ``MAX_BATCH``.
+
+    Example:
+        >>> batch_size(201, 16), batch_size(22, 16), batch_size(1, 4), batch_size(500, 4)
+        (16, 4, 4, 20)
+    """
+    per_post = -(-ready // max(1, free))
+    rounds = -(-per_post // BATCH_PARALLEL)
+    return max(BATCH_PARALLEL, min(MAX_BATCH, rounds * BATCH_PARALLEL))
+
+
+def _take_chunk(client: GraphClient, ready: deque[_Item], size: int) -> list[_Item]:
+    """Up to ``size`` ready items, in order, each with a slot of its mailbox taken; items whose
+    mailbox has no free slot stay ready, in their order, for a later body."""
+    chunk: list[_Item] = []
+    waiting: list[_Item] = []
+    slots = client.mailbox_slots
+    while ready and len(chunk) < size:
+        item = ready.popleft()
+        (chunk if slots.try_take(item.mailbox) else waiting).append(item)
+    ready.extendleft(reversed(waiting))
+    return chunk
 
 
 def _send_batch(
@@ -139,6 +189,7 @@ def _outcome(
                 item.headers,
                 client.retry.start(client.timeout),
                 pushed_down=item.pushed_down,
+                mailbox=item.mailbox,
             )
         return _Outcome(item, rows=page_rows(inner_body), follow=follow)
     info = error_info(status, inner_body, headers if isinstance(headers, dict) else None)
@@ -159,6 +210,18 @@ def _outcome(
         hint = deadline_hint(item.state, info) if item.state.past_deadline else None
         raise error_for(info, item.line(), retries=item.state.summary(), hint=hint)
     raise error_for(info, item.line(), pushed_down=item.pushed_down)
+
+
+#: Seconds between looks at mailbox slots held outside a fan-out.
+_SLOT_POLL = 0.05
+
+
+def _giver(client: GraphClient, chunk: list[_Item]) -> Callable[[Future[list[_Outcome]]], None]:
+    def give_back(_: Future[list[_Outcome]]) -> None:
+        for item in chunk:
+            client.mailbox_slots.give(item.mailbox)
+
+    return give_back
 
 
 def fan_out(
@@ -185,20 +248,33 @@ def fan_out(
         now = time.monotonic()
         while delayed and delayed[0].due <= now:
             ready.append(heapq.heappop(delayed).item)
+        size = batch_size(len(ready), client.max_concurrency - len(in_flight))
         while ready and len(in_flight) < client.max_concurrency:
-            chunk = [ready.popleft() for _ in range(min(MAX_BATCH, len(ready)))]
-            in_flight.add(pool.submit(_send_batch, client, chunk, cancel, missing_ok))
+            chunk = _take_chunk(client, ready, size)
+            if not chunk:
+                break  # every ready item's mailbox has 4 requests out: wait for an answer
+            future = pool.submit(_send_batch, client, chunk, cancel, missing_ok)
+            # The slots are given back when the POST is answered (or dropped unsent), even
+            # while the consumer holds this generator suspended.
+            future.add_done_callback(_giver(client, chunk))
+            in_flight.add(future)
         client.stats.note_in_flight(len(in_flight))
 
     try:
         while ready or delayed or in_flight:
             dispatch()
+            due = max(0.0, delayed[0].due - time.monotonic()) if delayed else None
+            if ready:
+                # Items wait for their mailbox's slots, which requests outside this fan-out
+                # may hold too: look again soon.
+                due = _SLOT_POLL if due is None else min(due, _SLOT_POLL)
             if not in_flight:
-                # Only throttled items remain: wait for the first one's Retry-After to pass.
-                time.sleep(max(0.0, delayed[0].due - time.monotonic()))
+                if ready:
+                    client.mailbox_slots.wait_for_change(due or _SLOT_POLL)
+                else:  # only throttled items remain: wait for the first one's Retry-After
+                    time.sleep(due or 0.0)
                 continue
-            timeout = max(0.0, delayed[0].due - time.monotonic()) if delayed else None
-            done, _ = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
+            done, _ = wait(in_flight, timeout=due, return_when=FIRST_COMPLETED)
             pages: list[tuple[int, list[dict[str, Any]]]] = []
             for future in done:
                 in_flight.discard(future)

@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Generator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
@@ -43,6 +44,7 @@ from o365sql.graph.errors import (
     is_missing_item,
     timeout_error,
 )
+from o365sql.graph.mailbox_slots import MailboxSlots, mailbox_key
 from o365sql.graph.paging import RowBudget, check_same_origin, next_link, page_rows
 from o365sql.graph.request import GraphRequest
 from o365sql.graph.retry import (
@@ -57,7 +59,11 @@ from o365sql.graph.stats import ClientStats
 if TYPE_CHECKING:
     from o365sql.auth.tokens import TokenProvider
 
-__all__ = ["Cancelled", "GraphClient"]
+__all__ = ["DEFAULT_CONCURRENCY", "Cancelled", "GraphClient"]
+
+#: ``$batch`` POSTs in flight by default (``MaxConcurrency``): see ``properties.py`` for how
+#: it was measured.
+DEFAULT_CONCURRENCY = 16
 
 log = logging.getLogger("o365sql.graph")
 
@@ -123,13 +129,19 @@ class GraphClient:
         timeout: seconds one call may take, retries and their waits included (the
             ``Timeout`` property); None for no limit. Each connect and read waits at most
             what is left of it; a retry wait that would pass it fails the call at once.
-        max_concurrency: requests in flight at once in ``fan_out`` (Outlook allows 4
-            concurrent requests per mailbox: https://learn.microsoft.com/graph/throttling-limits).
+        max_concurrency: ``$batch`` POSTs in flight at once in ``fan_out`` (the overall
+            bound; ``MaxConcurrency``). Each mailbox is held to Outlook's own 4 concurrent
+            requests apart from it (``mailbox_slots``; graph-semantics.md §8.1), so distinct
+            mailboxes run in parallel beyond 4.
         retry: the retry policy for every call (default ``RetryPolicy()``).
         user_agent: ``User-Agent`` header value.
 
     Attributes:
         stats: a ``ClientStats`` with request/page/batch/retry/byte counters.
+        mailbox_slots: the per-mailbox limit every request of this client obeys (direct
+            requests wait for a slot; ``fan_out`` puts a mailbox's items beyond its free slots
+            in later batches). Other concurrent readers of one mailbox (parallel range scans)
+            go through ``send``/``pages`` and so share it.
     """
 
     def __init__(
@@ -138,7 +150,7 @@ class GraphClient:
         token_provider: TokenProvider,
         verify: bool | str = True,
         timeout: float | None = 60.0,
-        max_concurrency: int = 4,
+        max_concurrency: int = DEFAULT_CONCURRENCY,
         retry: RetryPolicy | None = None,
         *,
         user_agent: str | None = None,
@@ -152,6 +164,7 @@ class GraphClient:
         self.max_concurrency = max_concurrency
         self.retry = retry or RetryPolicy()
         self.stats = ClientStats()
+        self.mailbox_slots = MailboxSlots()
         self.session = requests.Session()
         # Our own retry policy replaces urllib3's; the pool holds one socket per worker.
         # Its connections obey each call's deadline (deadline.py): Timeout bounds the call.
@@ -186,6 +199,7 @@ class GraphClient:
             body=request.body,
             idempotent=request.method.upper() in _IDEMPOTENT,
             pushed_down=request.pushed_down,
+            mailbox=mailbox_key(request.path),
         )
         return self._decode(response, request.line())
 
@@ -199,10 +213,11 @@ class GraphClient:
         self._require_get(request)
         url: str | None = self.url_for(request)
         headers = dict(request.headers)  # resent on every page: Graph does not carry them over
+        mailbox = mailbox_key(request.path)  # nextLinks stay in the request's mailbox
         while url is not None:
             line = self._line("GET", url)
             response = self._call("GET", url, headers=headers, idempotent=True,
-                                  pushed_down=request.pushed_down)
+                                  pushed_down=request.pushed_down, mailbox=mailbox)
             payload = self._decode(response, line)
             if not isinstance(payload, dict):
                 raise OperationalError(f"Graph answered {line} with a non-object page")
@@ -286,6 +301,7 @@ class GraphClient:
             idempotent=True,
             stream=True,
             pushed_down=request.pushed_down,
+            mailbox=mailbox_key(request.path),
         )
         try:
             for chunk in response.iter_content(chunk_size):
@@ -357,10 +373,13 @@ class GraphClient:
         stream: bool = False,
         cancel: threading.Event | None = None,
         pushed_down: tuple[str, ...] = (),
+        mailbox: str | None = None,
     ) -> requests.Response:
         """Send one logical request, retrying per the policy; return a 2xx/3xx response or raise.
 
         ``pushed_down`` (``GraphRequest.pushed_down``) shapes the advice of a rejected query.
+        ``mailbox`` (``mailbox_slots.mailbox_key``): each attempt waits for and holds one of
+        that mailbox's slots (not while sleeping before a retry).
         """
         if self._closed:
             raise InterfaceError("the Graph client (and its connection) is closed")
@@ -387,7 +406,8 @@ class GraphClient:
             try:
                 # The whole attempt (connect, send, headers, body) ends at the deadline, even
                 # when the server trickles its answer within each read's timeout.
-                with deadline(state.remaining()) as watch:
+                with self._slot(mailbox, state, line, cancel), \
+                        deadline(state.remaining()) as watch:
                     response = self._send(
                         method,
                         url,
@@ -509,6 +529,20 @@ class GraphClient:
             found.pop("stream", None)
             self._environments[origin] = found
         return found
+
+    @contextmanager
+    def _slot(self, mailbox: str | None, state: RetryState, line: str,
+              cancel: threading.Event | None) -> Iterator[None]:
+        """Hold one slot of ``mailbox`` for an attempt, waiting at most the call's time left."""
+        if not self.mailbox_slots.take(mailbox, state.remaining(), cancel):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            state.give_up("MailboxConcurrency")
+            raise self._timed_out(line, state)
+        try:
+            yield
+        finally:
+            self.mailbox_slots.give(mailbox)
 
     def _timed_out(self, line: str, state: RetryState,
                    cause: BaseException | None = None) -> OperationalError:

@@ -66,7 +66,9 @@ def test_a_missing_mailbox_is_not_a_missing_item(clean: Emulator) -> None:
     assert info.value.status == 404 and info.value.code == "ErrorInvalidUser"
 
 
-def test_lookups_go_twenty_per_post(clean: Emulator) -> None:
+def test_lookups_in_one_mailbox_go_four_per_post(clean: Emulator) -> None:
+    # Outlook allows a mailbox 4 concurrent requests, inner ones of a $batch included
+    # (graph-semantics §6, §8.1): 30 lookups in one mailbox go 4 to a body, one body at a time.
     client = make_client(clean, clean.mint_token(), max_concurrency=2)
     found = message_ids(client, clean.users[0], 5)
     keys = (found + ["missing-id"]) * 5  # 30 lookups, 5 of them malformed
@@ -76,7 +78,21 @@ def test_lookups_go_twenty_per_post(clean: Emulator) -> None:
         results[index] = results.get(index, 0) + len(page)
     assert [results[i] for i in range(len(keys))] == [0 if k == "missing-id" else 1 for k in keys]
     batches = [e for e in clean.log if e.kind == "batch"]
-    assert sorted(len(b.inner) for b in batches) == [10, 20]
+    assert sorted(len(b.inner) for b in batches) == [2] + [4] * 7
+    assert clean.counters["mailbox_concurrency"]["refused"] == 0
+
+
+def test_lookups_over_five_mailboxes_go_twenty_per_post(clean: Emulator) -> None:
+    # 4 lookups in each of 5 mailboxes: one body of 20 holds them all (4 per mailbox).
+    client = make_client(clean, clean.mint_token(), max_concurrency=1)
+    requests = [lookup(upn, k) for upn in clean.users[:5]
+                for k in message_ids(client, upn, 3) + ["missing-id"]]
+    clean.clear_log()
+    results: dict[int, int] = {}
+    for index, page in client.fan_out(requests, missing_ok=True):
+        results[index] = results.get(index, 0) + len(page)
+    assert [results[i] for i in range(20)] == [1, 1, 1, 0] * 5
+    assert [len(b.inner) for b in clean.log if b.kind == "batch"] == [20]
 
 
 def test_a_single_lookup_is_sent_directly_and_may_be_missing(clean: Emulator) -> None:

@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 import o365sql
+from o365sql.graph.client import DEFAULT_CONCURRENCY
 from o365sql.properties import SPECS, Properties, parse_properties, split_connection_string
 
 SECRET = "s3cr3t-VALUE-that-must-not-leak"
@@ -18,7 +19,7 @@ def test_defaults_follow_cdata_and_global_cloud() -> None:
     assert p.initiate_oauth == "OFF"
     assert p.timeout == 60
     assert p.pushdown is True
-    assert p.max_concurrency == 4
+    assert p.max_concurrency == DEFAULT_CONCURRENCY == 16
     assert p.max_rows is None and p.pagesize is None
     assert p.graph_url == "https://graph.microsoft.com/v1.0"
     assert p.authority_url == "https://login.microsoftonline.com"

@@ -70,6 +70,11 @@ class MailboxThrottle:
         self._active: dict[tuple[str, str], int] = {}
         self._recent: dict[tuple[str, str], deque[float]] = {}
         self.rejected = 0
+        # High-water marks since the last ``clear_peaks``: admitted Outlook requests in flight
+        # per (app, mailbox), and across every mailbox at once (what an app ran in parallel).
+        self._peak: dict[tuple[str, str], int] = {}
+        self._running = 0
+        self._peak_running = 0
 
     def configure(self, **values: object) -> None:
         for key, value in values.items():
@@ -115,6 +120,10 @@ class MailboxThrottle:
                 self._refused.notify_all()
                 return settings.retry_after, "concurrency"
             self._active[key] = active + 1
+            self._running += 1
+            self._peak_running = max(self._peak_running, self._running)
+            if active + 1 > self._peak.get(key, 0):
+                self._peak[key] = active + 1
             if settings.rate:
                 self._recent.setdefault(key, deque()).append(now)
         return None
@@ -122,6 +131,7 @@ class MailboxThrottle:
     def leave(self, client_id: str, mailbox: str) -> None:
         key = (client_id.lower(), self._resolve(mailbox))
         with self._lock:
+            self._running -= 1
             active = self._active.get(key, 0) - 1
             if active > 0:
                 self._active[key] = active
@@ -137,6 +147,21 @@ class MailboxThrottle:
     def active(self) -> dict[str, int]:
         with self._lock:
             return {f"{c}|{m}": n for (c, m), n in self._active.items()}
+
+    def peaks(self) -> dict[str, object]:
+        """Concurrency high-water marks since the last ``clear_peaks``: ``peak`` (the most
+        requests one mailbox had in flight), ``by_mailbox`` (``"app|mailbox": n``),
+        ``all_mailboxes`` (the most Outlook requests in flight at once, over every mailbox)
+        and ``refused`` (429s answered by these limits)."""
+        with self._lock:
+            return {"peak": max(self._peak.values(), default=0),
+                    "by_mailbox": {f"{c}|{m}": n for (c, m), n in self._peak.items()},
+                    "all_mailboxes": self._peak_running, "refused": self.rejected}
+
+    def clear_peaks(self) -> None:
+        with self._lock:
+            self._peak.clear()
+            self._peak_running = self._running
 
     def for_client(self, client_id: str) -> ClientLimits:
         return ClientLimits(self, client_id)
