@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from o365sql.emulator import Emulator
+from o365sql.graph.batch import batch_size
+from o365sql.graph.client import DEFAULT_CONCURRENCY
 from o365sql.spark.discovery import plan_partitions
 from o365sql.spark.options import parse_options
 from o365sql.spark.source import _statement
@@ -74,12 +76,14 @@ def test_partitions_and_requests_follow_the_plan(read: Any, tenant: Emulator) ->
     df.select("Id").collect()
     log = tenant.log
     # A task's mailboxes go in one statement, UserId IN (...), fanned out through $batch:
-    # one request per mailbox, 20 to a POST; a task of one mailbox sends a plain GET.
+    # one request per mailbox, the first dispatch spreading them over the POSTs it may send
+    # (graph.batch.batch_size); a task of one mailbox sends a plain GET.
     batches = [e for e in log if e.path.endswith("/$batch")]
     urls = [i["url"].split("?")[0] for e in batches for i in e.inner]
     urls += [e.path.removeprefix("/v1.0") for e in log if e.path.endswith("/messages")]
     assert sorted(urls) == sorted(f"/users/{m}/messages" for m in mailboxes)
-    assert len(batches) == sum(-(-len(part) // 20) for part in planned if len(part) > 1)
+    posts = {len(p): -(-len(p) // batch_size(len(p), DEFAULT_CONCURRENCY)) for p in planned}
+    assert len(batches) == sum(posts[len(part)] for part in planned if len(part) > 1)
 
 
 def test_large_mailboxes_split_into_disjoint_time_ranges(read: Any, driver: Any,
