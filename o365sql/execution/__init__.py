@@ -83,19 +83,23 @@ def run(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, context: Con
     max_rows = max_rows if isinstance(max_rows, int) and max_rows > 0 else None
     size = pagesize if isinstance(pagesize, int) and pagesize > 0 else None
     source = replica_scans.source_for(context)
-    chosen = None
+    chosen = declined = None
     if source is not None:
         # The replica answers whole scans: plan them without pushdown so that the local
         # engine evaluates every predicate, whichever source each scan reads (DESIGN §5.3).
         plan = plan_query(statement, params, context.catalog, pushdown=False, pagesize=size,
                           max_rows=max_rows, app_only=app_only(properties))
         chosen = replica_scans.choose(plan, source, bool(getattr(properties, "offline", False)))
+        if not chosen.chosen:
+            declined, chosen = chosen, None
     if chosen is None:
         plan = plan_query(statement, params, context.catalog, pushdown=pushdown, pagesize=size,
                           max_rows=max_rows, app_only=app_only(properties))
     context.replica = chosen
     if statement.explain:
-        explained = explain_rows(plan, chosen.explain(plan) if chosen is not None else None)
+        # Either the scans the replica answers, or (every scan live) why it answers none.
+        sources = chosen or declined
+        explained = explain_rows(plan, sources.explain(plan) if sources is not None else None)
         return Result(description=[(n, t, None, None, None, None, False)
                                    for n, t in EXPLAIN_COLUMNS], rows=iter(explained),
                       rowcount=len(explained))

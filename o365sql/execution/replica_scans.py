@@ -21,6 +21,7 @@ from ..replica import (
     Outcome,
     Refresher,
     ReplicaSource,
+    includable,
     offline_error,
     tracking,
 )
@@ -41,6 +42,7 @@ class ReplicaScans:
     source: ReplicaSource
     offline: bool
     chosen: dict[int, Coverage] = field(default_factory=dict)
+    declined: dict[int, str] = field(default_factory=dict)
 
     def explain(self, plan: Any) -> dict[int, str]:
         """Per scan, the source that answers it and its age (EXPLAIN's ``source`` rows)."""
@@ -51,7 +53,8 @@ class ReplicaScans:
             coverage = self.chosen.get(scan.index)
             name = scan.table.name
             if coverage is None:
-                lines[scan.index] = f"{name}: live Graph (the replica cannot answer it)"
+                why = self.declined.get(scan.index) or "the replica cannot answer it"
+                lines[scan.index] = f"{name}: live Graph, not the replica: {why}"
             elif coverage.age is None:
                 lines[scan.index] = (f"{name}: replica at {self.source.store.path}, copied "
                                      "first (never replicated for this mailbox)")
@@ -64,39 +67,46 @@ class ReplicaScans:
 
     def load(self, db: sqlite3.Connection, scan: Any, queries: Sequence[Any],
              fills: Sequence[dict[str, Any]], insert: str, context: Any) -> None:
-        """Fill the scan's table: from the replica where it answers, live otherwise."""
-        live_q: list[Any] = []
-        live_f: list[dict[str, Any]] = []
-        mine_q: list[Any] = []
-        mine_f: list[dict[str, Any]] = []
-        for query, fill in zip(queries, fills or ({},) * len(queries)):
-            coverage = self.source.covers(scan, [query], [fill])
-            if coverage.ok:
-                mine_q.append(query)
-                mine_f.append(fill)
-            elif self.offline:
-                raise offline_error(scan.table.name, coverage.reason)
-            else:
-                live_q.append(query)
-                live_f.append(fill)
-        if mine_q:
-            self.source.freshen(scan.table.name, mine_f)
-            # A refresh may have changed what the replica holds (a first copy of a
-            # CalendarView window and its all-day events): decide again on what it now holds.
-            kept = [self.source.covers(scan, [q], [f]).ok for q, f in zip(mine_q, mine_f)]
-            if not all(kept):
-                live_q += [q for q, ok in zip(mine_q, kept) if not ok]
-                live_f += [f for f, ok in zip(mine_f, kept) if not ok]
-                mine_q = [q for q, ok in zip(mine_q, kept) if ok]
-                mine_f = [f for f, ok in zip(mine_f, kept) if ok]
-        if mine_q:
+        """Fill the scan's table: from the replica where it answers, live otherwise. What the
+        replica holds is checked again after an AutoCache refresh (a folder it now holds)."""
+        pairs = list(zip(queries, fills or ({},) * len(queries)))
+        maybe = [(q, f) for q, f in pairs if self._covered(scan, q, f)]
+        if maybe:
+            self.source.freshen(scan.table.name, [f for _, f in maybe])
+        mine = [(q, f) for q, f in maybe if self._covered(scan, q, f)]
+        live = [(q, f) for q, f in pairs if not any(q is m for m, _ in mine)]
+        if mine:
             # Nothing read live: a view over the replica, no copy (milliseconds for top-N).
-            self.source.load(db, scan, mine_q, mine_f, view=not live_q)
-        if live_q:
-            for fill, page in scan_io.fetch(scan, context.graph, live_q, live_f):
+            self.source.load(db, scan, [q for q, _ in mine], [f for _, f in mine],
+                             view=not live)
+        if live:
+            for fill, page in scan_io.fetch(scan, context.graph, [q for q, _ in live],
+                                            [f for _, f in live]):
                 rows = scan_io.storage_rows(scan, fill, page)
                 if rows:
                     db.executemany(insert, rows)
+
+    def _covered(self, scan: Any, query: Any, fill: dict[str, Any]) -> bool:
+        coverage = self.source.covers(scan, [query], [fill])
+        if not coverage.ok and self.offline:
+            raise offline_error(scan.table.name, coverage.reason)
+        return coverage.ok
+
+    def folder_ids(self, scan: Any, mailboxes: Sequence[Any]) -> dict[tuple[str, str], str | None]:
+        """The ids of the scan's well-known folder names in each mailbox, from the replica
+        (``O365_FOLDER_ID``'s map, ``execution/folders.py``); mailboxes whose names the
+        replica lacks are left out (read live, or refused Offline by ``covers``)."""
+        out: dict[tuple[str, str], str | None] = {}
+        for mailbox in mailboxes:
+            if mailbox is None:
+                continue
+            names = self.source.store.folder_names(
+                self.source.mailbox_key(scan.table.name, str(mailbox)))
+            if names is None:
+                continue
+            for name in scan.folder_names:
+                out[(str(mailbox).lower(), name)] = names.get(name)
+        return out
 
 
 def source_for(context: Any) -> ReplicaSource | None:
@@ -135,9 +145,10 @@ def written(statement: Any, context: Any) -> None:
         store.mark_stale(target.name, float(getattr(context.properties, "cache_tolerance", 600)))
 
 
-def choose(plan: Any, source: ReplicaSource, offline: bool) -> ReplicaScans | None:
-    """The scans the replica answers; None when it answers none (the live plan runs).
-    Offline: every Graph scan must be answerable, else ``OperationalError`` names why."""
+def choose(plan: Any, source: ReplicaSource, offline: bool) -> ReplicaScans:
+    """The scans the replica answers (none: the live plan runs) and why it declines the
+    others (EXPLAIN). Offline: every Graph scan must be answerable, else
+    ``OperationalError`` names why."""
     scans = ReplicaScans(source, offline)
     for scan in plan.scans:
         if scan.system or scan.empty:
@@ -147,7 +158,9 @@ def choose(plan: Any, source: ReplicaSource, offline: bool) -> ReplicaScans | No
             scans.chosen[scan.index] = coverage
         elif offline:
             raise offline_error(scan.table.name, coverage.reason)
-    return scans if scans.chosen else None
+        else:
+            scans.declined[scan.index] = coverage.reason
+    return scans
 
 
 def refresher(context: Any, first_window: Window | None = None) -> Refresher:
@@ -182,11 +195,12 @@ def run_replicate(statement: Any, params: Any, context: Any,
                     + ", ".join(t.table for t in TRACKED.values()))
             names.append(table.name)
     window = _window(spec, params, names)
+    include = _included(context.catalog.table(names[0]), spec.columns) if spec.columns else ()
     mailboxes = _mailboxes(spec, params, select, app_only)
     work = refresher(context)
     outcomes: list[Outcome] = []
     for name in names:
-        outcomes.extend(work.refresh(name, mailboxes, window))
+        outcomes.extend(work.refresh(name, mailboxes, window, include))
     return [(o.table, o.mailbox or None, o.rows, o.changed, o.removed, o.resynced, o.requests,
              round(o.seconds, 3), o.error) for o in outcomes]
 
@@ -221,6 +235,30 @@ def _parameter(value: str, params: Any) -> Any:
     if not isinstance(params, dict) or value[1:] not in params:
         raise ProgrammingError(f"REPLICATE: no value for parameter {value}")
     return params[value[1:]]
+
+
+def _included(table: Any, names: Sequence[str]) -> tuple[Any, ...]:
+    """The heavy columns ``INCLUDE COLUMNS`` names, with every column Graph sends in the same
+    ``$select`` unit (``Body_Content`` brings ``Body_ContentType``: both come with ``body``)."""
+    spec = tracking(table.name)
+    allowed = includable(table)
+    chosen: list[Any] = []
+    for name in names:
+        column = table.column(name)
+        if column is None:
+            raise ProgrammingError(f"REPLICATE {table.name} INCLUDE COLUMNS: {table.name} has no "
+                                   f"column {name}")
+        if not column.heavy:
+            raise ProgrammingError(f"REPLICATE {table.name} INCLUDE COLUMNS: {column.name} is "
+                                   "kept anyway (only heavy columns need naming)")
+        if column.pseudo:
+            raise ProgrammingError(f"REPLICATE {table.name} INCLUDE COLUMNS: {column.name} is a "
+                                   "query parameter, not a property a replica can keep")
+        if column not in allowed or spec is None or not spec.selectable:
+            raise ProgrammingError(f"REPLICATE {table.name} INCLUDE COLUMNS: {column.name} cannot "
+                                   "be replicated (no delta $select reads it)")
+        chosen.extend(c for c in allowed if c.select == column.select and c not in chosen)
+    return tuple(chosen)
 
 
 def _mailboxes(spec: Any, params: Any, select: Callable[[str, Any], Iterator[tuple[Any, ...]]],

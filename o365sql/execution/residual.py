@@ -93,11 +93,15 @@ def run_full(plan: QueryPlan, context: Any) -> Iterator[tuple[Any, ...]]:
 def _resolve_folders(plan: QueryPlan, context: Any, db: sqlite3.Connection) -> None:
     """Folder names in ParentFolderId comparisons, per mailbox the loaded rows come from."""
     resolved: folders.FolderIds = {}
+    replica = getattr(context, "replica", None)
     for scan in plan.scans:
         if scan.folder_names:
             column = _quote(folders.MAILBOX_COLUMN)
             mailboxes = [row[0] for row in db.execute(
                 f"SELECT DISTINCT {column} FROM {_quote(scan.storage)}")]
+            if replica is not None and scan.index in replica.chosen:
+                # The replica keeps each mailbox's well-known folder ids: no request.
+                resolved.update(replica.folder_ids(scan, mailboxes))
             folders.resolve(scan, mailboxes, context.graph, resolved)
     if resolved:
         folders.register(db, resolved)

@@ -3,7 +3,7 @@ into a :class:`ReplicateSpec`; pure, no I/O.
 
 Forms::
 
-    REPLICATE <table> [WHERE <mailboxes> [AND <window>]]
+    REPLICATE <table> [INCLUDE COLUMNS (<heavy column>, ...)] [WHERE <mailboxes> [AND <window>]]
     REPLICATE ALL
     REPLICATE TABLES (<table>, <table> ...)
 
@@ -13,12 +13,15 @@ parameters allowed for the values. ``<window>`` (CalendarView: calendarView delt
 ``StartDateTime >= '<start>' AND EndDateTime <= '<end>'`` (``=`` also accepted), the
 conjuncts in any order. Nothing else narrows a replica: it holds whole folders (or windows) so
 that a delta round can keep it exact.
+``INCLUDE COLUMNS`` names heavy columns (``Body_Content`` ...) the replica keeps from now on
+besides the default ones (an o365sql extension, the complement of CData's ``EXCLUDE
+COLUMNS``).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlglot
 from sqlglot import exp
@@ -29,7 +32,8 @@ from ..exceptions import ProgrammingError
 _FORM = re.compile(r"^\s*REPLICATE\s+(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 _ALL = re.compile(r"^ALL\s*$", re.IGNORECASE)
 _TABLES = re.compile(r"^TABLES\s*\((?P<names>[^()]*)\)\s*$", re.IGNORECASE)
-_ONE = re.compile(r"^(?P<name>\[[^\]]+\]|\"[^\"]+\"|[A-Za-z_][A-Za-z0-9_]*)\s*(?:WHERE\s+(?P<where>.+))?$",
+_ONE = re.compile(r"^(?P<name>\[[^\]]+\]|\"[^\"]+\"|[A-Za-z_][A-Za-z0-9_]*)\s*"
+                  r"(?:INCLUDE\s+COLUMNS\s*\((?P<columns>[^()]*)\)\s*)?(?:WHERE\s+(?P<where>.+))?$",
                   re.IGNORECASE | re.DOTALL)
 REPLICATE_WORD = re.compile(r"^\s*REPLICATE\b", re.IGNORECASE)
 
@@ -45,6 +49,7 @@ class ReplicateSpec:
         mailbox_query: the SELECT whose first column lists the mailboxes, or None.
         window: the window's start and end as written (text, or parameter names prefixed
             ``:``), or None.
+        columns: heavy columns to keep too (``INCLUDE COLUMNS``), as written.
     """
 
     tables: tuple[str, ...] = ()
@@ -52,6 +57,7 @@ class ReplicateSpec:
     mailboxes: tuple[str, ...] | None = None
     mailbox_query: str | None = None
     window: tuple[str, str] | None = None
+    columns: tuple[str, ...] = ()
 
 
 def is_replicate(text: str) -> bool:
@@ -78,10 +84,15 @@ def parse_replicate(text: str) -> ReplicateSpec:
         raise ProgrammingError(f"cannot read REPLICATE {rest[:60]!r}: expected REPLICATE <table> "
                                "[WHERE UserId ...], REPLICATE ALL or REPLICATE TABLES (...)")
     name = _unquote(one.group("name"))
+    columns: tuple[str, ...] = ()
+    if one.group("columns") is not None:
+        columns = tuple(_unquote(c.strip()) for c in one.group("columns").split(",") if c.strip())
+        if not columns:
+            raise ProgrammingError(f"REPLICATE {name} INCLUDE COLUMNS () names no column")
     where = one.group("where")
     if where is None:
-        return ReplicateSpec(tables=(name,))
-    return _where(name, where)
+        return ReplicateSpec(tables=(name,), columns=columns)
+    return replace(_where(name, where), columns=columns)
 
 
 def _unquote(name: str) -> str:

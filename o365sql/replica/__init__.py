@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from .refresh import Outcome, Refresher
 from .source import Coverage, ReplicaSource, offline_error
-from .store import ReplicaStore
+from .store import ReplicaStore, includable
 from .tracking import TRACKED, tracking
 
 __all__ = ["TRACKED", "Coverage", "Outcome", "Refresher", "ReplicaSource", "ReplicaStore",
-           "offline_error", "tracking"]
+           "includable", "offline_error", "tracking"]

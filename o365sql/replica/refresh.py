@@ -28,6 +28,7 @@ agree value for value.
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 import queue
 import threading
 import time
@@ -130,9 +131,11 @@ class Refresher:
         self.first_window = first_window or default_window(window_days)
 
     def refresh(self, table_name: str, mailboxes: Sequence[str],
-                window: Window | None = None) -> list[Outcome]:
+                window: Window | None = None,
+                include: Sequence[Column] = ()) -> list[Outcome]:
         """Copy or refresh ``table_name`` for each mailbox (``''`` for directory tables);
-        ``window``: the calendarView window REPLICATE's WHERE asks to keep as well."""
+        ``window``: the calendarView window REPLICATE's WHERE asks to keep as well;
+        ``include``: heavy columns to keep from now on (``store.ReplicaStore.ensure_table``)."""
         spec = tracking(table_name)
         if spec is None:
             raise ProgrammingError(f"REPLICATE does not support {table_name}; it supports "
@@ -141,7 +144,7 @@ class Refresher:
         outcomes = []
         with self.store.refresh_lock():
             with self.store.transaction() as db:
-                self.store.ensure_table(db, table)
+                self.store.ensure_table(db, table, include)
             for mailbox in (mailboxes if spec.mailbox else [""]):
                 outcomes.append(self._one(spec, table, mailbox, window))
         return outcomes
@@ -161,6 +164,7 @@ class Refresher:
                 self._reread(spec, table, mailbox, outcome)
             else:
                 self._collection(spec, table, mailbox, outcome)
+            self._folder_names(spec, table, mailbox)
         except Error as exc:
             outcome.error = _describe(exc)
             with self.store.transaction() as db:
@@ -171,6 +175,36 @@ class Refresher:
             outcome.requests = self.graph.stats.requests - before
             outcome.seconds = time.perf_counter() - started
         return outcome
+
+    def _folder_names(self, spec: Tracking, table: Table, mailbox: str) -> None:
+        """Keep the mailbox's well-known folder names and their ids (``store.py``): read
+        once, and the names not found read again when the folder ids change (a folder that
+        appears may be one of them). One ``$batch`` of single-folder GETs."""
+        if not table.well_known_folders or not spec.mailbox:
+            return
+        if spec.folders is not None:
+            ids = sorted(s for s in self.store.scopes(table.name, mailbox) if s != FOLDERS_SCOPE)
+        else:
+            ids = sorted(str(r[0]) for r in self.store.db.execute(
+                f"SELECT {q(table.key)} FROM {q(table.name)} WHERE {q('UserId')} = ?",
+                (mailbox,)))
+        digest = hashlib.blake2b("\n".join(ids).encode("utf-8"), digest_size=12).hexdigest()
+        stored = self.store.folder_names(mailbox)
+        names = dict(stored or {})
+        wanted = [n.lower() for n in table.well_known_folders if names.get(n.lower()) is None]
+        if stored is not None and (stored.get(FOLDERS_SCOPE) == digest or not wanted):
+            return
+        base = mailbox_path(mailbox)
+        requests = [GraphRequest("GET", f"{base}/mailFolders/{quote(name, safe='')}",
+                                 (("$select", "id"),)) for name in wanted]
+        found: dict[int, str | None] = {}
+        for index, page in self.graph.fan_out(requests, missing_ok=True):
+            found[index] = str(page[0]["id"]) if page and page[0].get("id") else None
+        for index, name in enumerate(wanted):
+            names[name] = found.get(index)
+        names[FOLDERS_SCOPE] = digest
+        with self.store.transaction() as db:
+            self.store.set_folder_names(db, mailbox, names)
 
     # -- the shapes --------------------------------------------------------------------------
     def _collection(self, spec: Tracking, table: Table, mailbox: str, outcome: Outcome) -> None:

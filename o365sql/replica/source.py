@@ -2,10 +2,13 @@
 
 For each scan of a plan made without pushdown (so the local engine evaluates every
 predicate), :meth:`ReplicaSource.covers` says whether the replica can give exactly the rows a
-live read would: the table is replicated for the scan's mailbox, the scan needs only
-replicated columns, and its address is one the replica answers (no ``SearchTerms``, no
-``IncludeHiddenFolders``, a ``ParentFolderId`` that is a folder id rather than a well-known
-name). :meth:`ReplicaSource.load` then copies the rows inside SQLite (``INSERT ... SELECT`` from
+live read would: the table is replicated for the scan's mailbox, the scan needs only columns
+the replica keeps (heavy ones only when ``INCLUDE COLUMNS`` asked for them), and its address
+is one the replica answers: no ``SearchTerms`` (Graph's KQL search), a ``ParentFolderId``
+(id, or well-known name looked up in the names the replica keeps per mailbox) naming a folder
+the replica holds whole, ``IncludeHiddenFolders`` (the replica holds hidden folders too).
+Well-known names compared elsewhere (``O365_FOLDER_ID``) are resolved from the same names
+(``execution/replica_scans.py``). :meth:`ReplicaSource.load` then copies the rows inside SQLite (``INSERT ... SELECT`` from
 the attached replica file) into the scan's table, restricted to what the live endpoint lists
 (MailFolders: every folder under the root; ``/me/contacts``: the default folder; see
 ``tracking.py``), with pseudo-columns given the values the scan's address gives them.
@@ -27,12 +30,17 @@ from typing import Any
 from ..conversion import to_storage
 from ..exceptions import OperationalError
 from ..value_model import as_utc
-from .store import FOLDERS_SCOPE, SCOPES, ReplicaStore, replicated_columns
+from .store import FOLDERS_SCOPE, SCOPES, ReplicaStore
 from .store import quote as q
 from .tracking import tracking
 from .windows import Window, parse_window, window_text
 
 ATTACHED = "replica"
+SEARCH_TERMS = ("{name}: SearchTerms is answered by Graph's $search only (KQL over the "
+                "mailbox's index: its word breaking, stemming and relevance cannot be reproduced "
+                "from the replica)")
+#: MailFolders' query parameter listing hidden folders too (lower case).
+HIDDEN = "includehiddenfolders"
 Refresh = Callable[[str, str], None]
 
 
@@ -64,57 +72,124 @@ class ReplicaSource:
     # -- deciding ----------------------------------------------------------------------------
     def covers(self, scan: Any, queries: Sequence[Any] | None = None,
                fills: Sequence[dict[str, Any]] | None = None) -> Coverage:
-        """Can the replica answer this scan (for these instantiated queries)?"""
+        """Can the replica answer this scan (for these instantiated queries)? What the replica
+        holds (a folder, the folder names) is checked only where it will not be refreshed
+        first: Offline, or a replica within ``CacheTolerance``; after an AutoCache refresh
+        :meth:`ReplicaScans.load` asks again."""
         name = scan.table.name
         spec = tracking(name)
         if spec is None:
             return Coverage(False, f"{name} cannot be replicated")
         wanted = {c.name.lower() for c in scan.columns}
-        kept = {c.name.lower() for c in replicated_columns(scan.table)}
-        missing = sorted(wanted - kept)
+        if "searchterms" in wanted or any(f.get("searchterms") is not None
+                                          for f in (fills if fills is not None else scan.fills)):
+            return Coverage(False, SEARCH_TERMS.format(name=name))
+        kept = {c.name.lower() for c in self.store.kept_columns(scan.table)}
+        missing = [c.name for c in scan.columns if c.name.lower() not in kept]
         if missing:
             return Coverage(False, f"the replica of {name} does not keep "
-                                   f"{', '.join(missing)} (heavy columns are read live)")
-        if scan.folder_names and self.refresh is None:
-            return Coverage(False, f"{name}: well-known folder names need Graph to resolve")
+                                   f"{', '.join(missing)} (heavy columns are read live; "
+                                   f"REPLICATE {name} INCLUDE COLUMNS ({missing[0]}) keeps it)")
         queries = scan.queries if queries is None else queries
         fills = scan.fills if fills is None else fills
         if scan.dependency is not None and queries is scan.queries:
             queries, fills = (), ()  # addressed at run time; checked then
         ages: list[float] = []
         for query, fill in zip(queries, fills or ({},) * len(queries)):
-            problem = self._address_problem(name, query, fill)
-            if problem:
-                return Coverage(False, problem)
-            age = self._age(name, _mailbox_of(fill) if spec.mailbox else "")
+            mailbox = _mailbox_of(fill) if spec.mailbox else ""
+            age = self._age(name, mailbox)
             if age is None and self.refresh is None:
                 who = f" for mailbox {_mailbox_of(fill)!r}" if spec.mailbox else ""
                 return Coverage(False, f"{name} was never replicated{who} (run REPLICATE {name})")
+            held = self.refresh is None or (age is not None and age <= self.tolerance)
+            problem = self._address_problem(scan.table, query, fill, held)
+            if not problem and held and scan.folder_names and \
+                    self.store.folder_names(self.mailbox_key(name, mailbox)) is None:
+                problem = (f"{name}: the replica has not read the well-known folder names of "
+                           f"mailbox {mailbox!r} (REPLICATE {name} reads them)")
+            if problem:
+                return Coverage(False, problem)
             if age is not None:
                 ages.append(age)
         return Coverage(True, age=max(ages) if ages else None)
 
-    def _address_problem(self, name: str, query: Any, fill: dict[str, Any]) -> str:
+    def _address_problem(self, table: Any, query: Any, fill: dict[str, Any], held: bool) -> str:
+        name = table.name
         spec = tracking(name)
-        window = spec is not None and spec.window
+        assert spec is not None
+        window = spec.window
         if fill.get("searchterms") is not None:
-            return f"{name}: SearchTerms is answered by Graph's $search only"
+            return SEARCH_TERMS.format(name=name)
         params = [k for k, _ in getattr(query, "params", ())
-                  if not (window and k.lower() in ("startdatetime", "enddatetime"))]
+                  if not (window and k.lower() in ("startdatetime", "enddatetime"))
+                  and not (spec.table == "MailFolders" and k.lower() == HIDDEN)]
         if params:
             return f"{name}: {', '.join(params)} needs Graph"
+        mailbox = _mailbox_of(fill) if spec.mailbox else ""
         for slot, value in getattr(query, "address", ()):
             if slot.lower() == "userid" or (window and slot.lower() in ("startdatetime",
                                                                          "enddatetime")):
                 continue
-            if slot.lower() == "parentfolderid" and scan_folder_id(value):
+            if slot.lower() == "groupid" and spec.visible == "members":
                 continue
-            if slot.lower() == "groupid" and spec is not None and spec.visible == "members":
+            if slot.lower() == "parentfolderid" and spec.visible != "members":
+                problem = self._folder_problem(table, mailbox, value, held)
+                if problem:
+                    return problem
                 continue
             return f"{name}: reading by {slot} = {value!r} needs Graph"
         if window:
             return self._window_problem(name, fill)
         return ""
+
+    def folder_id(self, table: Any, mailbox: str, value: Any) -> tuple[bool, Any]:
+        """``(known, id)`` of a ``ParentFolderId`` value: a well-known name (any case) is
+        looked up in the replica's names (``id`` None: the mailbox has no such folder);
+        ``known`` is False when the names were never read. Any other value is an id."""
+        if not isinstance(value, str) or \
+                value.lower() not in {n.lower() for n in table.well_known_folders}:
+            return True, value
+        names = self.store.folder_names(self.mailbox_key(table.name, mailbox))
+        if names is None:
+            return False, None
+        return True, names.get(value.lower())
+
+    def _folder_problem(self, table: Any, mailbox: str, value: Any, held: bool) -> str:
+        """Why the replica cannot list the items (or child folders) of folder ``value``: a
+        folder outside what Graph's folder delta lists (msgfolderroot's subtree; the
+        Recoverable Items, Finder ...) or one deleted since is not in the replica, and only
+        Graph knows which of the two it is."""
+        if not held:
+            return ""
+        name = table.name
+        known, folder = self.folder_id(table, mailbox, value)
+        if not known:
+            return (f"{name}: the replica has not read the well-known folder names of mailbox "
+                    f"{mailbox!r} (REPLICATE {name} reads them)")
+        if folder is None:
+            return ""  # a name the mailbox has no folder for: no rows, live or not
+        if folder in self.held_folders(name, self.mailbox_key(name, mailbox)):
+            return ""
+        return (f"{name}: ParentFolderId = {value!r} is not a folder the replica holds (Graph's "
+                "folder delta lists the folders under msgfolderroot; other or deleted folders "
+                "are read live)")
+
+    def held_folders(self, table: str, mailbox: str) -> set[str]:
+        """The folders whose items (or child folders) the replica of ``table`` holds whole:
+        each folder with a delta link (Messages, Contacts); for MailFolders every folder and
+        the root above the top level; for ContactFolders every folder."""
+        spec = tracking(table)
+        assert spec is not None
+        if spec.folders is not None:
+            return {s for s in self.store.scopes(spec.table, mailbox) if s != FOLDERS_SCOPE}
+        if not self.store.has_table(spec.table):
+            return set()
+        ident, parent, user = q("Id"), q("ParentFolderId"), q("UserId")
+        sql = f"SELECT {ident} FROM {q(spec.table)} WHERE {user} = ?"
+        if spec.visible == "tree":
+            sql += f" UNION SELECT {parent} FROM {q(spec.table)} WHERE {user} = ?"
+            return {str(r[0]) for r in self.store.db.execute(sql, (mailbox, mailbox))}
+        return {str(r[0]) for r in self.store.db.execute(sql, (mailbox,))}
 
     # -- windows (tracking.py, "windows") -----------------------------------------------------
     def windows(self, table: str, mailbox: str) -> list[Window]:
@@ -230,19 +305,27 @@ class ReplicaSource:
             args.append(mailbox)
         address = {slot.lower(): value for slot, value in getattr(query, "address", ())}
         folder = address.get("parentfolderid")
+        if folder is not None:
+            known, ident = self.folder_id(scan.table, mailbox, folder)
+            folder = ident if known and ident is not None else folder
+        hidden = spec.table == "MailFolders" and any(
+            k.lower() == HIDDEN and str(v).lower() == "true" for k, v in getattr(query, "params", ()))
         if spec.visible == "members":
             where.append(f"{q('GroupId')} = ?")
             args.append(address.get("groupid"))
         elif folder is not None:
             where.append(f"{q('ParentFolderId')} = ?")
             args.append(folder)
-        else:
+        elif not hidden:
             clause, extra = _visible(spec.visible, spec.table, table, mailbox)
             if clause:
                 where.append(clause)
                 args.extend(extra)
-        if spec.table == "MailFolders":
-            where.append(f"{q('IsHidden')} = 0")  # listed only with includeHiddenFolders
+        if spec.table == "MailFolders" and not hidden:
+            # Hidden folders are listed only with includeHiddenFolders=true; with it, the
+            # childFolders walk from the root lists msgfolderroot's whole subtree, which is
+            # what mailFolders/delta copies (graph-semantics §3.6).
+            where.append(f"{q('IsHidden')} = 0")
         if spec.window:
             holding = self._holding(spec.table, fill)
             asked = _asked(fill)
@@ -323,11 +406,6 @@ def _uncertain_all_day(asked: Window) -> tuple[str, list[Any]]:
     return (f"{q('IsAllDay')} = 1 AND NOT {surely_in} AND NOT {surely_out}",
             [to_storage(asked[1] - _LATE), to_storage(asked[0] + _EARLY),
              to_storage(asked[1] + _EARLY), to_storage(asked[0] - _LATE)])
-
-
-def scan_folder_id(value: Any) -> bool:
-    """A folder id rather than a well-known name (``Inbox``): ids are long base64 text."""
-    return isinstance(value, str) and len(value) > 40
 
 
 def _visible(kind: str, name: str, table: str, mailbox: str) -> tuple[str, list[Any]]:

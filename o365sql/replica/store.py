@@ -11,7 +11,14 @@ Bookkeeping lives beside the rows, in the same file and the same transactions:
   list, ``''`` for a directory collection) the delta link Graph returned with the rows it
   produced, when that link was received and how many rows the scope holds;
 * ``_o365sql_replicas``: per table and mailbox, the last refresh, the columns copied and the
-  last error (a mailbox that failed is recorded and skipped).
+  last error (a mailbox that failed is recorded and skipped);
+* ``_o365sql_folder_names``: per mailbox, the id of each well-known mail folder name
+  (``inbox``, ``sentitems`` ...; NULL when the mailbox has no such folder), read once with
+  ``GET .../mailFolders/{name}?$select=id`` (v1.0's mailFolder has no ``wellKnownName``
+  property, graph-v1.0-metadata.xml), so that reads naming folders are answered offline. A
+  distinguished folder is never deleted nor moved (``ErrorDeleteDistinguishedFolder``), so a
+  found id stays right; the row ``#folders`` keeps a digest of the folder ids the names were
+  read against, and names not found are asked again when it changes.
 
 Safety (issue 13 point 6): the file is created 0600 (it holds mail) in a directory created
 0700; every change runs in one ``BEGIN IMMEDIATE`` transaction whose commit carries the rows
@@ -40,6 +47,7 @@ from .tracking import tracking
 DEFAULT_LOCATION = "~/.o365sql/replica.db"
 SCOPES = "_o365sql_scopes"
 REPLICAS = "_o365sql_replicas"
+FOLDER_NAMES = "_o365sql_folder_names"
 #: The scope of a mailbox's folder list (mailFolders/delta, contactFolders/delta).
 FOLDERS_SCOPE = "#folders"
 
@@ -72,9 +80,16 @@ def declared_type(column: Column) -> str:
 
 
 def replicated_columns(table: Table) -> tuple[Column, ...]:
-    """The columns a replica keeps: every column but the heavy ones (bodies, headers), which
-    Graph sends only when asked for and ``SELECT *`` leaves out; scans that need one go live."""
+    """The columns a replica keeps by default: every column but the heavy ones (bodies,
+    headers), which Graph sends only when asked for and ``SELECT *`` leaves out; ``REPLICATE
+    <table> INCLUDE COLUMNS (...)`` adds heavy ones (:meth:`ReplicaStore.kept_columns`)."""
     return tuple(c for c in table.columns if not c.heavy)
+
+
+def includable(table: Table) -> tuple[Column, ...]:
+    """The heavy columns ``INCLUDE COLUMNS`` may add: Graph properties (not pseudo-columns
+    such as ``SearchTerms``) that ``$select`` asks for."""
+    return tuple(c for c in table.columns if c.heavy and not c.pseudo and c.select)
 
 
 @dataclass(frozen=True)
@@ -131,6 +146,8 @@ class ReplicaStore:
             db.execute(f"CREATE TABLE IF NOT EXISTS {REPLICAS} (tbl TEXT NOT NULL, mailbox TEXT NOT NULL, "
                        "refreshed REAL, error TEXT, columns TEXT NOT NULL DEFAULT '', "
                        "PRIMARY KEY (tbl, mailbox))")
+            db.execute(f"CREATE TABLE IF NOT EXISTS {FOLDER_NAMES} (mailbox TEXT NOT NULL, "
+                       "name TEXT NOT NULL, id TEXT, PRIMARY KEY (mailbox, name))")
         except sqlite3.Error as exc:
             raise OperationalError(f"cannot open the replica at {self.path}: {exc}") from None
         for suffix in ("-wal", "-shm"):
@@ -171,9 +188,34 @@ class ReplicaStore:
         db.execute("COMMIT")
 
     # -- tables ------------------------------------------------------------------------------
-    def ensure_table(self, db: sqlite3.Connection, table: Table) -> tuple[Column, ...]:
-        """CREATE the replicated table (and its key index) if missing; its columns."""
-        columns = replicated_columns(table)
+    def kept_columns(self, table: Table) -> tuple[Column, ...]:
+        """The columns the replica of ``table`` keeps: the default ones, and the heavy ones
+        a ``REPLICATE ... INCLUDE COLUMNS`` added to its file table."""
+        if not self.has_table(table.name):
+            return replicated_columns(table)
+        present = {str(r[1]).lower() for r in
+                   self.db.execute(f"PRAGMA table_info({quote(table.name)})")}
+        return tuple(c for c in table.columns
+                     if not c.heavy or (c in includable(table) and c.name.lower() in present))
+
+    def ensure_table(self, db: sqlite3.Connection, table: Table,
+                     include: Sequence[Column] = ()) -> tuple[Column, ...]:
+        """CREATE the replicated table (and its key index) if missing, ADD the heavy columns
+        of ``include`` it lacks; its columns. Rows copied without a column added now lack
+        its values: the table's rows and links are dropped, and every mailbox is copied again
+        (the ones this statement does not name on their next read)."""
+        columns = self.kept_columns(table) if self.has_table(table.name) \
+            else replicated_columns(table)
+        added = [c for c in include if c not in columns]
+        if added and self.has_table(table.name):
+            for column in added:
+                db.execute(f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} "
+                           f"{declared_type(column)}")
+            db.execute(f"DELETE FROM {quote(table.name)}")
+            db.execute(f"DELETE FROM {SCOPES} WHERE tbl = ?", (table.name,))
+            db.execute(f"DELETE FROM {REPLICAS} WHERE tbl = ?", (table.name,))
+            return self.kept_columns(table)
+        columns = tuple(c for c in table.columns if c in columns or c in added)
         found = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
                            (table.name,)).fetchone()
         # The rows' owner (a mailbox, or for GroupMembers a group) then the key. Never a
@@ -248,6 +290,23 @@ class ReplicaStore:
         db.execute(f"DELETE FROM {SCOPES} WHERE tbl = ? AND mailbox = ? AND scope = ?",
                    (table, mailbox, scope))
 
+    def folder_names(self, mailbox: str) -> dict[str, str | None] | None:
+        """The well-known folder names of a mailbox (lower case) and their ids (None: the
+        mailbox has no such folder), with ``#folders`` the digest they were read against;
+        None when they were never read."""
+        if not self.exists():
+            return None
+        rows = self.db.execute(f"SELECT name, id FROM {FOLDER_NAMES} WHERE lower(mailbox) = "
+                               "lower(?)", (mailbox,)).fetchall()
+        return {str(r[0]): r[1] for r in rows} if rows else None
+
+    @staticmethod
+    def set_folder_names(db: sqlite3.Connection, mailbox: str,
+                         names: dict[str, str | None]) -> None:
+        db.execute(f"DELETE FROM {FOLDER_NAMES} WHERE mailbox = ?", (mailbox,))
+        db.executemany(f"INSERT INTO {FOLDER_NAMES} (mailbox, name, id) VALUES (?, ?, ?)",
+                       [(mailbox, name, ident) for name, ident in names.items()])
+
     def mark_stale(self, table: str, tolerance: float) -> None:
         """Make ``table`` older than ``tolerance`` seconds (its rows and links stay): the next
         AutoCache read refreshes it first."""
@@ -261,7 +320,8 @@ class ReplicaStore:
              refreshed: bool) -> None:
         """Record a mailbox's outcome: a success sets ``refreshed`` and clears the error; a
         failure keeps the last good refresh time and its rows."""
-        columns = ",".join(c.name for c in replicated_columns(table))
+        present = {str(r[1]).lower() for r in db.execute(f"PRAGMA table_info({quote(table.name)})")}
+        columns = ",".join(c.name for c in table.columns if c.name.lower() in present)
         row = db.execute(f"SELECT refreshed FROM {REPLICAS} WHERE tbl = ? AND mailbox = ?",
                          (table.name, mailbox)).fetchone()
         when = time.time() if refreshed else (row[0] if row else None)

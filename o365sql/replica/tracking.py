@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 #: The reference's account of replication (tools/gen_reference.py renders it).
 REPLICATION_DOC: tuple[str, ...] = (
-    ("`REPLICATE <table> [WHERE UserId = 'x' | UserId IN ('x', ...) | UserId IN (SELECT Id FROM "
-    "Users ...)]`, `REPLICATE ALL` and `REPLICATE TABLES (<table>, ...)` copy tables into the "
+    ("`REPLICATE <table> [INCLUDE COLUMNS (<heavy column>, ...)] [WHERE UserId = 'x' | UserId IN "
+    "('x', ...) | UserId IN (SELECT Id FROM Users ...)]`, `REPLICATE ALL` and `REPLICATE TABLES (<table>, ...)` copy tables into the "
     "replica at `CacheLocation` (a SQLite file; tables and columns named and typed as in this "
     "catalog, heavy columns such as bodies left out) and keep, per mailbox and folder, the "
     "delta link Graph returned. Running REPLICATE again asks Graph only for what changed: new, "
@@ -52,9 +52,15 @@ REPLICATION_DOC: tuple[str, ...] = (
     "live and makes the written table's replica refresh before it answers again. `Offline=true` answers from the replica "
     "alone, with no network, and fails with OperationalError naming the table (or mailbox, or "
     "column) the replica lacks. EXPLAIN shows a `source` step per scan: the replica and its "
-    "age, or live Graph. Scans the replica cannot answer exactly stay live: `SearchTerms`, "
-    "`IncludeHiddenFolders`, well-known folder names in `ParentFolderId` addresses (ids are "
-    "answered), heavy columns."),
+    "age, or live Graph and why not the replica. The replica answers reads by folder "
+    "(`ParentFolderId = '<id>'`, and well-known names such as `'Inbox'` anywhere a folder id "
+    "is compared: each mailbox's names are read once, one `$batch`, and kept in the file), "
+    "hidden folders (`IncludeHiddenFolders = true`: `mailFolders/delta` copies them) and the "
+    "heavy columns it was told to keep (`REPLICATE Messages INCLUDE COLUMNS (Body_Content, "
+    "UniqueBody_Content, InternetMessageHeaders)`: kept from then on; adding columns copies "
+    "the table again). Scans it cannot answer exactly stay live under AutoCache and are "
+    "refused Offline: `SearchTerms` (Graph's KQL search), folders it does not hold (outside "
+    "`msgfolderroot`, such as Recoverable Items, or deleted), other heavy columns."),
     "",
     ("CalendarView is kept per time window: `REPLICATE CalendarView WHERE StartDateTime >= "
     "'<start>' AND EndDateTime <= '<end>' [AND UserId ...]` adds that window (an offset-less "

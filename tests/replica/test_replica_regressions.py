@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from replica_support import Writer, connect, rows, same_rows, window_where
 
-import o365sql
 from o365sql.emulator import Emulator
 
 
@@ -127,22 +126,35 @@ def test_mail_folders_offline_hold_every_depth_and_leave_hidden_subtrees_out(
     writer.close()
 
 
-def test_include_hidden_folders_is_answered_live_not_by_the_replica(
+def test_include_hidden_folders_is_answered_by_the_replica(
         emulator: Emulator, tmp_path: Path) -> None:
-    """With IncludeHiddenFolders = true the live read lists hidden subtrees too; the replica does not
-    answer that read (tracking.py), so Offline says so rather than leave them out."""
+    """With IncludeHiddenFolders = true the live read lists hidden subtrees too; the replica
+    holds them (mailFolders/delta lists msgfolderroot's whole subtree), so Offline answers
+    every such read as the childFolders walk does, at the root and under a hidden folder."""
     location = str(tmp_path / "replica.db")
     writer = Writer(emulator, emulator.users[0])
     hidden = writer.call("POST", "/me/mailFolders", {"displayName": "Hidden", "isHidden": True})
-    writer.call("POST", f"/me/mailFolders/{hidden['id']}/childFolders", {"displayName": "Below"})
+    below = writer.call("POST", f"/me/mailFolders/{hidden['id']}/childFolders",
+                        {"displayName": "Below"})
+    writer.call("POST", f"/me/mailFolders/{below['id']}/childFolders",
+                {"displayName": "Deeper", "isHidden": True})
     live = connect(emulator, location)
     rows(live, "REPLICATE MailFolders")
     sql = "SELECT DisplayName FROM MailFolders WHERE IncludeHiddenFolders = true"
-    assert {"Hidden", "Below"} <= {r[0] for r in rows(live, sql)}
+    assert {"Hidden", "Below", "Deeper"} <= {r[0] for r in rows(live, sql)}
     offline = connect(emulator, location, Offline=True)
-    with pytest.raises(o365sql.OperationalError) as caught:
-        rows(offline, sql)
-    assert "includehiddenfolders" in str(caught.value).lower()
+    compared = 0
+    for query in ("SELECT * FROM MailFolders WHERE IncludeHiddenFolders = true",
+                  "SELECT * FROM MailFolders WHERE IncludeHiddenFolders = false",
+                  (f"SELECT * FROM MailFolders WHERE ParentFolderId = '{below['id']}' "
+                  "AND IncludeHiddenFolders = true"),
+                  f"SELECT * FROM MailFolders WHERE ParentFolderId = '{below['id']}'",
+                  ("SELECT DisplayName FROM MailFolders WHERE ParentFolderId = 'msgfolderroot' "
+                  "AND IncludeHiddenFolders = true"),
+                  ("SELECT IsHidden, COUNT(*) FROM MailFolders WHERE IncludeHiddenFolders = true "
+                  "GROUP BY IsHidden")):
+        compared += same_rows(live, offline, query)
+    assert compared >= 30
     live.close()
     offline.close()
     writer.close()
