@@ -20,6 +20,7 @@ from ..graph.errors import is_missing_item
 from ..graph.request import GraphRequest
 from ..odata.query import ODataQuery, render
 from ..planning.plan import Scan
+from .selected_only import Completer
 
 
 def requests_for(scan: Scan, queries: Sequence[ODataQuery] | None = None) -> list[GraphRequest]:
@@ -84,6 +85,7 @@ def _fetch_level(scan: Scan, graph: Any, queries: list[ODataQuery], fills: list[
     seen: set[Any] | None = set() if scan.dedupe else None
     key = scan.table.column(scan.table.key) if scan.dedupe else None
     checks = [address_checks(scan, q) for q in queries]
+    completer = Completer(scan, graph)
     try:
         for index, page in source:
             if checks[index]:
@@ -91,10 +93,12 @@ def _fetch_level(scan: Scan, graph: Any, queries: list[ODataQuery], fills: list[
                     e.get(prop, value) == value for prop, value in checks[index])]
             if seen is not None and key is not None:
                 page = _first_copies(page, key.path, seen)
+            completer.complete(index, queries[index], page)
             yield index, page
     except Error as exc:
         raise with_table(exc, scan.table.name) from None
     finally:
+        completer.close()
         close = getattr(source, "close", None)
         if close is not None:
             close()
