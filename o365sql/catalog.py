@@ -87,6 +87,11 @@ Column
 * ``selectable`` (+): False when the property may not appear in ``$select`` on this endpoint
   (calendarView ``createdDateTime``; derived-type properties). A query needing such a column sends
   no ``$select`` at all, so Graph returns whole entities.
+* ``select_only`` (+): Graph returns the property only when ``$select`` names it (message
+  ``uniqueBody``/``internetMessageHeaders``, event ``cancelledOccurrences``, graph-semantics
+  §3.1). When a scan sends no ``$select`` (a column that is not ``selectable`` is read), such
+  properties are read by a second request that selects them (``execution/selected_only.py``;
+  the replica's delta rounds without ``$select`` likewise, ``replica/refresh.py``).
 * ``entity_subtype`` (+): the CSDL type declaring the property when it belongs to a derived type
   of the table's entity (``microsoft.graph.fileAttachment`` for ``ContentBytes``); NULL on other
   items.
@@ -194,6 +199,7 @@ class Column:
     advanced_ops: frozenset[str] = frozenset()
     searchable: bool = False
     selectable: bool = True
+    select_only: bool = False
     entity_subtype: str | None = None
     literal_form: str = ""
     max_page_size: int | None = None

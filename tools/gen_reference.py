@@ -146,6 +146,8 @@ def _flags(column: Column, table: Table) -> str:
         flags.append("addresses endpoint")
     if column.heavy:
         flags.append("heavy")
+    if column.select_only:
+        flags.append("select-only")
     if not column.readonly:
         flags.append("writable")
     if not column.nullable:
@@ -207,7 +209,10 @@ def table_section(table: Table) -> list[str]:
 def tables_section(catalog: Catalog) -> list[str]:
     out = ["## Tables and views", "", WRITES, "",
            ("Column flags: *pseudo*: addresses the endpoint rather than being a Graph property; "
-           "*heavy*: left out of `SELECT *` (name it to get it); *$filter*: the operators "
+           "*heavy*: left out of `SELECT *` (name it to get it); *select-only*: Graph returns it "
+           "only when `$select` names it, so when a query also names a column that cannot be "
+           "selected (the scan then sends no `$select`) it is read by one more request per "
+           "page, matched by key; *$filter*: the operators "
            "Graph evaluates on the column (everything else is evaluated locally, with the same "
            "result); *pre-filter*: Graph compares loosely (e.g. case-insensitively), so "
            "o365sql re-checks its answer. DATETIME (UTC) values are timezone-aware; "

@@ -250,6 +250,8 @@ def build_columns(spec: TableSpec, types: dict[str, CsdlType], ref: dict[str, An
             col["nullable"] = False
         if col["name"] in spec.not_selectable:
             col["selectable"] = False
+        if col.get("select") in spec.select_only:
+            col["select_only"] = True
         if col.get("select") in spec.page_caps:
             col["max_page_size"] = spec.page_caps[col["select"]]
         if col.get("select") in spec.writable and not col.get("entity_subtype"):
@@ -285,6 +287,8 @@ def build_columns(spec: TableSpec, types: dict[str, CsdlType], ref: dict[str, An
     unknown = (set(spec.caps) | spec.not_selectable | spec.endpoint_params | spec.always_set) - {
         c["name"] for c in columns}
     assert not unknown, (spec.name, unknown)
+    unknown_props = spec.select_only - {c.get("select") for c in columns}
+    assert not unknown_props, (spec.name, unknown_props)
     unwritable = spec.writable - {c.get("select") for c in columns}
     assert not unwritable, (spec.name, unwritable)
     columns += [dict(p) for p in spec.pseudo]
@@ -320,11 +324,12 @@ COLUMN_KEY_ORDER = [
     "name", "sql_type", "edm_type", "path", "select", "key", "nullable", "pseudo",
     "endpoint_param", "default_value", "enum_values", "filter_ops", "filter_exact", "any_ops",
     "any_path", "advanced_ops", "orderable", "searchable", "heavy", "selectable",
-    "entity_subtype", "literal_form", "max_page_size", "readonly", "description",
+    "select_only", "entity_subtype", "literal_form", "max_page_size", "readonly", "description",
 ]
 COLUMN_DEFAULTS = {"nullable": True, "key": False, "pseudo": False, "endpoint_param": False,
                    "filter_exact": True, "orderable": False, "searchable": False, "heavy": False,
-                   "selectable": True, "literal_form": "", "readonly": True}
+                   "selectable": True, "select_only": False, "literal_form": "",
+                   "readonly": True}
 
 
 def comment(text: str, width: int = 98) -> list[str]:

@@ -28,6 +28,8 @@ class TableSpec:
     heavy_props: set[str] = field(default_factory=set)  # top-level properties left out of SELECT *
     caps: dict[str, dict[str, Any]] = field(default_factory=dict)  # column -> capabilities
     not_selectable: set[str] = field(default_factory=set)
+    # top-level Graph properties returned only when $select names them (catalog select_only)
+    select_only: set[str] = field(default_factory=set)
     endpoint_params: set[str] = field(default_factory=set)
     annotations: list[str] = field(default_factory=list)
     subtypes: list[str] = field(default_factory=list)  # derived types whose own props are added
@@ -187,6 +189,7 @@ MESSAGES = TableSpec(
     pseudo=[USER_ID, SEARCH_TERMS],
     always_set=OUTLOOK_STAMPS | {"ReceivedDateTime"},
     heavy_props={"body", "uniqueBody", "internetMessageHeaders"},
+    select_only={"uniqueBody", "internetMessageHeaders"},  # §3.1: returned only when selected
     endpoint_params={"ParentFolderId"},
     annotations=["Etag"],
     caps={
@@ -247,6 +250,9 @@ MAIL_FOLDERS = TableSpec(
 )
 
 EVENT_HEAVY = {"body"}
+# event.cancelledOccurrences is "returned only on $select" (event resource page, Graph v1.0);
+# without $select the property is absent, so a column reading it must select it.
+EVENT_SELECT_ONLY = {"cancelledOccurrences"}
 EVENTS_NOTE = ("Event start/end are dateTimeTimeZone values: Start_DateTime is a naive wall-clock "
                "time in Start_TimeZone; Graph answers in UTC because o365sql sends no "
                "Prefer: outlook.timezone (§3.3, §5). Graph compares start/dateTime as text "
@@ -280,6 +286,7 @@ EVENTS = TableSpec(
                    "/events. Rows carry the bound value."),
             pseudo("GroupId", "Read a Microsoft 365 group's calendar (/groups/{id}/events).")],
     heavy_props=EVENT_HEAVY,
+    select_only=EVENT_SELECT_ONLY,
     always_set=OUTLOOK_STAMPS,
     annotations=["Etag"],
     caps={
@@ -322,6 +329,7 @@ CALENDAR_VIEW = TableSpec(
             pseudo("CalendarId", "Calendar to read (Calendars.Id); unbound: the default calendar."),
             pseudo("GroupId", "Read a Microsoft 365 group's calendar view."), *WINDOW],
     heavy_props=EVENT_HEAVY,
+    select_only=EVENT_SELECT_ONLY,
     # The occurrences of a window carry no createdDateTime/lastModifiedDateTime (they are null
     # on every row read here, issue 9): nullable, unlike the same columns of Events.
     always_set=set(),
@@ -347,6 +355,7 @@ EVENT_INSTANCES = TableSpec(
     table=outlook_table(window=["StartDateTime", "EndDateTime"]),
     pseudo=[USER_ID, pseudo("EventId", "The series master event (Events.Id). Required."), *WINDOW],
     heavy_props=EVENT_HEAVY,
+    select_only=EVENT_SELECT_ONLY,
     # The occurrences of a window carry no createdDateTime/lastModifiedDateTime (they are null
     # on every row read here, issue 9): nullable, unlike the same columns of Events.
     always_set=set(),
@@ -391,6 +400,9 @@ CONTACTS = TableSpec(
     endpoint_params={"ParentFolderId"},
     always_set=OUTLOOK_STAMPS,
     annotations=["Etag"],
+    # primary/secondary/tertiaryEmailAddress mirror emailAddresses and are not part of the
+    # default shape of contact-get.md's answers (inferred): returned only when selected.
+    select_only={"primaryEmailAddress", "secondaryEmailAddress", "tertiaryEmailAddress"},
     caps={"EmailAddresses": {"filter_ops": ["any"], "any_ops": ["eq"], "any_path": ["address"],
                              "why": "§3.6: only emailAddresses/any(a:a/address eq '...') (doc)."}},
     writable=CONTACT_WRITABLE,

@@ -33,13 +33,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from ..catalog import Catalog, Column, Table
 from ..conversion import Reader, storage_reader, to_storage
 from ..exceptions import Error, ProgrammingError
+from ..graph.companion import Companion, missing
 from ..graph.request import GraphRequest
 from .store import FOLDERS_SCOPE, ReplicaStore
 from .store import quote as q
@@ -83,6 +84,10 @@ class _Job:
     select: str | None = None  # None: the replicated columns; "": no $select
     part: tuple[tuple[str, Any], ...] = ()
     pseudo: tuple[tuple[str, Any], ...] = ()
+    # With no $select: the listing of the same items that reads the select-only properties
+    # (its request and those properties), see tracking.Tracking.listing.
+    listing: GraphRequest | None = None
+    select_only: tuple[str, ...] = ()
 
 
 def _window_part(window: Window) -> tuple[tuple[str, Any], ...]:
@@ -213,6 +218,8 @@ class Refresher:
         stored = self.store.scopes(table.name, mailbox).get("")
         job = _Job("", path, stored.link if stored else None, stored is not None, (),
                    None if spec.selectable else "")
+        if not spec.selectable:
+            job = self._with_listing(job, spec, table, columns, mailbox)
         with self.store.transaction() as db:
             links = self._stream(db, table, columns, mailbox, [job], outcome)
             rows = self._count(db, table, mailbox, ())
@@ -247,11 +254,32 @@ class Refresher:
                              (("startDateTime", iso(window[0])), ("endDateTime", iso(window[1]))),
                              "" if not spec.selectable else None, _window_part(window),
                              (("startdatetime", window[0]), ("enddatetime", window[1]))))
+        if not spec.selectable:
+            jobs = [self._with_listing(job, spec, table, columns, mailbox) for job in jobs]
         with self.store.transaction() as db:
             outcome.rows = self._scopes(db, table, columns, mailbox, jobs, outcome,
                                         {text: _window_part(kept[text]) for text in dropped},
                                         {job.scope: job.scope for job in jobs})
             self.store.mark(db, table, mailbox, error=None, refreshed=True)
+
+    @staticmethod
+    def _with_listing(job: _Job, spec: Tracking, table: Table, columns: Sequence[Column],
+                      mailbox: str) -> _Job:
+        """``job`` (a round sent without ``$select``) with the listing that reads the
+        replicated select-only columns' properties (catalog ``select_only``), if any: the
+        same collection and window with ``$select`` of the id and those properties."""
+        props = tuple(dict.fromkeys(c.select for c in columns if c.select and c.select_only
+                                    and not c.pseudo))
+        if not props:
+            return job
+        if spec.listing is None:
+            raise ProgrammingError(f"REPLICATE {table.name}: Graph returns "
+                                   f"{', '.join(props)} only when selected, and its delta "
+                                   "function takes no $select")
+        path = mailbox_path(mailbox) + "/" + spec.listing if spec.mailbox else spec.listing
+        params = (*job.params, ("$select", ",".join(("id", *props))),
+                  ("$top", str(table.max_page_size)))
+        return replace(job, listing=GraphRequest("GET", path, params), select_only=props)
 
     def _reread(self, spec: Tracking, table: Table, mailbox: str, outcome: Outcome) -> None:
         """A table without delta (Events, tracking.py "re-read"): list every item's id and
@@ -478,21 +506,34 @@ class Refresher:
         headers = (("Prefer", f"odata.maxpagesize={table.max_page_size}"),)
         request = (_request(job.link, self.graph.base_url, headers) if job.link is not None
                    else self._first(job.path, columns, job.select, headers, job.params))
-        for attempt in range(3):
-            try:
-                for payload in self.graph.payloads(request):
-                    if stop.is_set():
-                        return
-                    put(("page", job.scope, payload.get("value") or []))
-                    link = payload.get("@odata.deltaLink")
-                    if link:
-                        put(("link", job.scope, str(link)))
-                return
-            except Error as exc:
-                if exc.status != 410 or attempt == 2:
-                    raise
-            put(("restart", job.scope, None))
-            request = self._first(job.path, columns, job.select, headers, job.params)
+        companion: Companion | None = None
+        try:
+            for attempt in range(3):
+                try:
+                    for payload in self.graph.payloads(request):
+                        if stop.is_set():
+                            return
+                        page = payload.get("value") or []
+                        if job.listing is not None and missing(job.select_only, page):
+                            # Started on the first page that lacks them: one listing of the
+                            # window, read as far as the round's items need.
+                            if companion is None:
+                                companion = Companion(self.graph.pages(job.listing), "id",
+                                                      job.select_only)
+                            companion.fill(page)
+                        put(("page", job.scope, page))
+                        link = payload.get("@odata.deltaLink")
+                        if link:
+                            put(("link", job.scope, str(link)))
+                    return
+                except Error as exc:
+                    if exc.status != 410 or attempt == 2:
+                        raise
+                put(("restart", job.scope, None))
+                request = self._first(job.path, columns, job.select, headers, job.params)
+        finally:
+            if companion is not None:
+                companion.close()
 
     def _round(self, scope: str, path: str, link: str | None, table: Table | None,
                select: str | None = None) -> _Round:

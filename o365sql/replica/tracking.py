@@ -121,6 +121,10 @@ class Tracking:
         reread: no delta function: each refresh lists ids and change keys (``items`` with
             ``$select=id,changeKey,lastModifiedDateTime``) and reads the changed items again.
         selectable: the delta function takes ``$select`` (calendarView delta does not).
+        listing: for a delta function that takes no ``$select``, the plain collection (relative
+            to the mailbox, same window) that lists the same items and takes ``$select``: the
+            properties Graph returns only when selected (catalog ``select_only``) are read
+            there for the items a round returns without them.
         indexes: columns indexed (after the mailbox) for the repeat analytic queries the
             replica is for: newest first (top-N) and GROUP BY sender read an index.
         directory_type: removed objects' reason is ``changed`` (soft delete).
@@ -136,6 +140,7 @@ class Tracking:
     window: bool = False
     selectable: bool = True
     reread: bool = False
+    listing: str | None = None
 
 
 def functions(t: Tracking) -> str:
@@ -165,7 +170,8 @@ TRACKED: dict[str, Tracking] = {t.table.lower(): t for t in (
     Tracking("Contacts", True, "contactFolders/{folder}/contacts/delta",
              folders="contactFolders/delta", visible="default-items", folder_table="contacts"),
     Tracking("ContactFolders", True, "contactFolders/delta", visible="below-default"),
-    Tracking("CalendarView", True, "calendarView/delta", window=True, selectable=False),
+    Tracking("CalendarView", True, "calendarView/delta", window=True, selectable=False,
+             listing="calendarView"),
     Tracking("Events", True, "events", reread=True),
     Tracking("Users", False, "/users/delta"),
     Tracking("Groups", False, "/groups/delta"),

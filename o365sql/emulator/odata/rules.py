@@ -214,7 +214,7 @@ EVENTS = ResourceRules(
     name="events", entity="event", family=OUTLOOK,
     lambdas=MappingProxyType({"categories": _CATEGORIES,
                               "singleValueExtendedProperties": _EXTENDED}),
-    select_only=frozenset({"singleValueExtendedProperties"}),
+    select_only=frozenset({"singleValueExtendedProperties", "cancelledOccurrences"}),
 )
 # §3.4: createdDateTime/lastModifiedDateTime "do not support $select" on calendarView; the
 # emulator leaves them out of $select-ed answers (inferred) and returns them otherwise.
@@ -222,10 +222,12 @@ CALENDAR_VIEW = ResourceRules(
     name="calendarView", entity="event", family=OUTLOOK,
     lambdas=MappingProxyType({"categories": _CATEGORIES}),
     list_hidden=frozenset({"createdDateTime", "lastModifiedDateTime"}),
+    select_only=frozenset({"cancelledOccurrences"}),
 )
 EVENT_INSTANCES = ResourceRules(
     name="instances", entity="event", family=OUTLOOK,
     lambdas=MappingProxyType({"categories": _CATEGORIES}),
+    select_only=frozenset({"cancelledOccurrences"}),
 )
 CALENDARS = ResourceRules(name="calendars", entity="calendar", family=OUTLOOK)
 # §3.6: only emailAddresses/any(a:a/address eq '...') — no ne/le/startswith, no other member.

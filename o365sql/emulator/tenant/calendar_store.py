@@ -207,6 +207,11 @@ def event_json(mb: Mailbox, rec: EventRecord, tz: str | None = None, *,
     }
     if occurrence is not None:
         out["originalStart"] = start_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # A series master's cancelled occurrences by their ids (event resource page: "returned
+    # only on $select", odata.rules select_only); [] on every other event.
+    out["cancelledOccurrences"] = sorted(
+        mb.item_id(item_ids.OCCURRENCE, rec.serial, (day - EPOCH).days) for day in rec.cancelled
+    ) if rec.is_master and occurrence is None else []
     if d.get("singleValueExtendedProperties"):
         # Stored by a write; Graph returns them only with $expand (odata.rules select_only).
         out["singleValueExtendedProperties"] = [dict(p) for p in d["singleValueExtendedProperties"]]
