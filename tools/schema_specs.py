@@ -161,7 +161,9 @@ def _items(segment: str) -> list[dict[str, Any]]:
 
 MESSAGES = TableSpec(
     name="Messages", file="messages", entity="message",
-    description="Email messages of a mailbox (all folders, or one folder via ParentFolderId).",
+    description=("Email messages of a mailbox: every message of every folder (Inbox, Sent Items, "
+                 "Drafts, Deleted Items, Junk Email, nested and hidden folders alike: Graph's "
+                 "/messages), or one folder's (not its subfolders') via ParentFolderId."),
     notes="\n".join([
         "Endpoints and options: graph-semantics §3.1, §11. $top 1..1000, default page 10; "
         "paging with $skip; $count supported, but whole-mailbox @odata.count with $filter can be "
@@ -220,7 +222,10 @@ MESSAGES = TableSpec(
 
 MAIL_FOLDERS = TableSpec(
     name="MailFolders", file="mailfolders", entity="mailFolder",
-    description="Mail folders of a mailbox: the root's children, or a folder's child folders.",
+    description=("Mail folders of a mailbox at every depth, each with its ParentFolderId (the "
+                 "root's children and their descendants, read level by level; hidden folders and "
+                 "their subtrees only with IncludeHiddenFolders = true; the root itself is not "
+                 "a row), or one folder's child folders via ParentFolderId."),
     notes="\n".join([
         "graph-semantics §3.2: /mailFolders lists only the root's children; nested folders via "
         "/mailFolders/{id}/childFolders; hidden folders only with includeHiddenFolders=true "
@@ -261,7 +266,10 @@ EVENTS_NOTE = ("Event start/end are dateTimeTimeZone values: Start_DateTime is a
 
 EVENTS = TableSpec(
     name="Events", file="events", entity="event",
-    description="Calendar events: single instances and series masters (no expanded occurrences).",
+    description=("Events of the mailbox's default calendar (Graph's /events): single events and "
+                 "series masters, no occurrences (CalendarView and EventInstances list those). "
+                 "Other calendars' events only via CalendarId (every calendar: JOIN Calendars "
+                 "c ON e.CalendarId = c.Id), a group's via GroupId."),
     notes="\n".join([
         "graph-semantics §3.3: /events returns single instances and series masters; use "
         "CalendarView or EventInstances for occurrences. $skip paging (§1.1). Not searchable "
@@ -303,7 +311,9 @@ EVENTS = TableSpec(
 
 CALENDAR_VIEW = TableSpec(
     name="CalendarView", file="calendarview", entity="event", kind="view",
-    description="Occurrences, exceptions and single events overlapping a time window.",
+    description=("Occurrences, exceptions and single events of the default calendar (or of "
+                 "CalendarId's, or GroupId's) overlapping the StartDateTime..EndDateTime window; "
+                 "series masters and cancelled occurrences are not rows."),
     notes="\n".join([
         "graph-semantics §3.4: startDateTime and endDateTime are required query parameters "
         "(pseudo-columns StartDateTime/EndDateTime, Table.window); events overlapping the window "
@@ -339,7 +349,8 @@ CALENDAR_VIEW = TableSpec(
 
 EVENT_INSTANCES = TableSpec(
     name="EventInstances", file="eventinstances", entity="event", kind="view",
-    description="Occurrences and exceptions of one recurring event within a time window.",
+    description=("Occurrences and exceptions of one recurring event (EventId) overlapping the "
+                 "StartDateTime..EndDateTime window; cancelled occurrences are not rows."),
     notes="\n".join([
         "graph-semantics §3.3: /events/{id}/instances?startDateTime=&endDateTime= (window "
         "required, as for calendarView §3.4). The CSDL marks event/instances not searchable, "
@@ -365,7 +376,7 @@ EVENT_INSTANCES = TableSpec(
 
 CALENDARS = TableSpec(
     name="Calendars", file="calendars", entity="calendar",
-    description="The calendars of a mailbox.",
+    description="Every calendar of a mailbox (Graph's /calendars), the default one included.",
     notes="\n".join([
         "graph-semantics §3.5, §11: all of the user's calendars; OData query options supported "
         "but not documented per property; $skip paging (§1.1); not searchable (CSDL).",
@@ -381,7 +392,10 @@ CALENDARS = TableSpec(
 
 CONTACTS = TableSpec(
     name="Contacts", file="contacts", entity="contact",
-    description="Personal contacts: the default Contacts folder, or a contact folder via ParentFolderId.",
+    description=("Personal contacts of the default Contacts folder only (Graph's /contacts); "
+                 "contacts kept in other contact folders are rows only when ParentFolderId names "
+                 "the folder (every contact: add ... WHERE ParentFolderId IN (SELECT Id FROM "
+                 "ContactFolders))."),
     notes="\n".join([
         "graph-semantics §3.6: /contacts is the default contacts folder only; emailAddresses can "
         "be filtered only as emailAddresses/any(a:a/address eq 'x') (no ne, le, startswith, no "
@@ -410,7 +424,10 @@ CONTACTS = TableSpec(
 
 CONTACT_FOLDERS = TableSpec(
     name="ContactFolders", file="contactfolders", entity="contactFolder",
-    description="Contact folders: children of the default Contacts folder, or of ParentFolderId.",
+    description=("Contact folders of a mailbox at every depth below the default Contacts folder, "
+                 "each with its ParentFolderId (the default Contacts folder itself is not a row: "
+                 "Graph's /contactFolders leaves it out), or one folder's child folders via "
+                 "ParentFolderId."),
     notes="\n".join([
         "graph-semantics §3.7, §13.12: /contactFolders omits the default Contacts folder "
         "(v1.0 known issue); child folders via /contactFolders/{id}/childFolders. $skip paging "
@@ -445,7 +462,8 @@ USER_COLLECTION_ONLY_SINGLE = {  # §3.9: 501 Not Implemented when selected on /
 
 USERS = TableSpec(
     name="Users", file="users", entity="user",
-    description="Users of the directory (/users).",
+    description=("Every user of the directory, members and guests, enabled or not (Graph's "
+                 "/users); deleted users are not rows."),
     notes="\n".join([
         DIRECTORY_NOTE,
         "Left out: properties Graph returns only on a single-user GET (§3.9: aboutMe, birthday, "
@@ -463,7 +481,9 @@ USERS = TableSpec(
 
 GROUPS = TableSpec(
     name="Groups", file="groups", entity="group",
-    description="Groups of the directory (/groups; no dynamic distribution groups).",
+    description=("Every group of the directory (Graph's /groups: Microsoft 365, security and "
+                 "distribution groups; dynamic distribution groups and deleted groups are not "
+                 "rows)."),
     notes="\n".join([
         DIRECTORY_NOTE,
         "Left out (§3.10): allowExternalSenders, autoSubscribeNewMembers, hideFromAddressLists, "
@@ -482,7 +502,8 @@ GROUPS = TableSpec(
 
 GROUP_MEMBERS = TableSpec(
     name="GroupMembers", file="groupmembers", entity="directoryObject", kind="view",
-    description="Direct members of a group (users, groups, devices, service principals).",
+    description=("Direct members of one group (GroupId): users, groups, devices, service "
+                 "principals; members of nested groups are not rows (no transitive expansion)."),
     notes="\n".join([
         "/groups/{GroupId}/members returns directoryObject items of several types (ODataType "
         "tells which). The user columns are the user default property set (§3.9) and are NULL "
@@ -534,11 +555,13 @@ def _attachments(name: str, file: str, parent: str, parent_col: str, description
 
 MESSAGE_ATTACHMENTS = _attachments(
     "MessageAttachments", "messageattachments", "messages", "MessageId",
-    "Attachments of one email message.",
+    ("Attachments of one message (MessageId), inline ones included: file, item and reference "
+     "attachments; an item attachment's embedded message or event is not expanded."),
     "The CSDL marks message/attachments TopSupported=false and SkipSupported=false.", False)
 EVENT_ATTACHMENTS = _attachments(
     "EventAttachments", "eventattachments", "events", "EventId",
-    "Attachments of one calendar event.",
+    ("Attachments of one event (EventId), inline ones included: file, item and reference "
+     "attachments; an item attachment's embedded item is not expanded."),
     "$top is not documented for event attachments; not sent (conservative, like messages).", False)
 
 SPECS: list[TableSpec] = [
