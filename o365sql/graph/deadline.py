@@ -91,9 +91,11 @@ class _Watchdog:
     """One daemon thread expiring deadlines in time order.
 
     Cheap per call, since every Graph request starts and ends one deadline: the thread is
-    woken only when a new deadline comes before every one it waits for, and a finished
-    deadline is left in the heap (``Deadline.expire`` ignores it) until it reaches the top,
-    or until finished ones are most of the heap."""
+    woken only when a new deadline comes before every one in the heap (or the heap is empty),
+    and a finished deadline stays in the heap (``Deadline.expire`` ignores it) until its time
+    comes, when every finished one at the top goes with it, or until finished ones are most
+    of a large heap. Dropping finished ones sooner would empty the heap after each call and
+    wake the thread for the next."""
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Deadline]] = []
@@ -114,10 +116,10 @@ class _Watchdog:
                 self._wake.notify()
 
     def unwatch(self, item: Deadline) -> None:
-        """``item`` is finished (its ``finish`` was called): drop it, lazily."""
+        """``item`` is finished (its ``finish`` was called): dropped later (see above)."""
         with self._wake:
             self._finished += 1
-            if self._finished > 64 and 2 * self._finished > len(self._heap):
+            if len(self._heap) > 1024 and 2 * self._finished > len(self._heap):
                 self._heap = [entry for entry in self._heap if not entry[2].done]
                 heapq.heapify(self._heap)
                 self._finished = 0
@@ -125,18 +127,17 @@ class _Watchdog:
     def _run(self) -> None:
         while True:
             with self._wake:
-                while self._heap and self._heap[0][2].done:
-                    heapq.heappop(self._heap)
-                    self._finished = max(0, self._finished - 1)
                 if not self._heap:
                     self._wake.wait()
                     continue
-                at, _, item = self._heap[0]
-                delay = at - time.monotonic()
+                delay = self._heap[0][0] - time.monotonic()
                 if delay > 0:
                     self._wake.wait(delay)
                     continue
-                heapq.heappop(self._heap)
+                _, _, item = heapq.heappop(self._heap)
+                while self._heap and self._heap[0][2].done:
+                    heapq.heappop(self._heap)
+                self._finished = 0 if not self._heap else self._finished
             item.expire()
 
 
