@@ -194,10 +194,12 @@ def collection(ctx: Ctx, items: Sequence[dict[str, Any]], rules: ResourceRules, 
     return ctx.respond(200, result)
 
 
-def count(ctx: Ctx, items: Sequence[dict[str, Any]], rules: ResourceRules) -> EmuResponse:
+def count(ctx: Ctx, items: Sequence[dict[str, Any]], rules: ResourceRules, *,
+          cache_key: Any = None) -> EmuResponse:
+    """A ``/$count`` answer; ``cache_key`` as for ``collection`` (the number is kept)."""
     from ..odata import query as odata_query
 
-    n = odata_query.count_only(items, rules, ctx.req.query, ctx.req.headers)
+    n = odata_query.count_only(items, rules, ctx.req.query, ctx.req.headers, cache_key=cache_key)
     return EmuResponse(200, str(n), content_type="text/plain")
 
 

@@ -134,7 +134,8 @@ def messages(ctx: Ctx, mb: Mailbox, segs: list[str], context: str, folder: MailF
     if segs[0] == "$count" and len(segs) == 1:
         _need(ctx, mb)
         recs = mb.mail.in_folder(folder.serial) if folder else mb.mail.ordered()
-        return count(ctx, message_items(mb, recs), MESSAGES)
+        return count(ctx, message_items(mb, recs), MESSAGES,
+                     cache_key=(mb.number, mb.version, folder.serial if folder else 0))
     if segs[0].lower() == "delta" and len(segs) == 1:
         if folder is None:
             # §7/§12: message delta is per folder (CSDL: user/messages ChangeTracking=false);

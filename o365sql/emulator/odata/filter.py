@@ -8,6 +8,13 @@ plus the properties the filter names, in source order (for the InefficientFilter
 
 Evaluation follows OData: a comparison with a null property is false, except ``eq null`` (true)
 and ``ne`` (true when the property is null or differs); items whose filter is false are left out.
+
+Performance: given ``fields`` (a collection of compact records, ``tenant.record_view.RecordItems``)
+the predicate reads records, not item dicts: each top-level property is built alone from the
+record (``fields.getter``), and a DateTimeOffset the record holds as seconds
+(``fields.instant``) is compared as an integer, its text never made. Such comparisons that are
+conjuncts of the whole filter are also handed back as ``bounds``, so the engine can cut a
+collection already ordered by that property with a binary search before filtering the rest.
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from ..errors import GraphError
 from . import errors as err
@@ -40,10 +48,22 @@ _ODATA_FUNCTIONS = frozenset({
 })
 
 
+class Fields(Protocol):
+    """Where a predicate over compact records reads top-level properties (``RecordItems``)."""
+
+    def getter(self, prop: str) -> Getter: ...
+
+    def instant(self, prop: str) -> Callable[[Any], int] | None: ...
+
+
 @dataclass(frozen=True)
 class BoundFilter:
     predicate: Predicate
     properties: tuple[str, ...]
+    on_records: bool = False  # the predicate reads records through ``fields``
+    # Conjuncts of the whole filter that compare a record's instant: (property, op, the
+    # literal in POSIX microseconds); an item is kept only if every one of them holds.
+    bounds: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,8 +76,10 @@ class _Scope:
     rule: LambdaRule
 
 
-def compile_filter(text: str, rules: ResourceRules, *, advanced: bool) -> BoundFilter:
-    """Parse, check and compile a decoded ``$filter`` value; raises GraphError."""
+def compile_filter(text: str, rules: ResourceRules, *, advanced: bool,
+                   fields: Fields | None = None) -> BoundFilter:
+    """Parse, check and compile a decoded ``$filter`` value; raises GraphError. With
+    ``fields`` the predicate takes records (see the module docstring)."""
     try:
         tree = parse_filter(text)
     except FilterSyntaxError as exc:
@@ -66,9 +88,11 @@ def compile_filter(text: str, rules: ResourceRules, *, advanced: bool) -> BoundF
         height = _height(tree)
         if height > rules.max_filter_height:
             raise err.excessive_height(height, rules.max_filter_height)
-    binder = _Binder(rules, advanced)
+    binder = _Binder(rules, advanced, fields)
     predicate = binder.predicate(tree, None)
-    return BoundFilter(predicate, tuple(binder.properties))
+    bounds = tuple(binder.bounds[id(part)] for part in _flatten(tree, "and")
+                   if id(part) in binder.bounds)
+    return BoundFilter(predicate, tuple(binder.properties), fields is not None, bounds)
 
 
 def _height(node: Node) -> int:
@@ -110,12 +134,24 @@ def _getter(names: tuple[str, ...]) -> Getter:
 
 
 class _Binder:
-    def __init__(self, rules: ResourceRules, advanced: bool) -> None:
+    def __init__(self, rules: ResourceRules, advanced: bool, fields: Fields | None) -> None:
         self.rules = rules
         self.index = PropertyIndex(rules.entity)
         self.advanced = advanced
+        self.fields = fields
         self.properties: list[str] = []
         self.negated = 0
+        self.bounds: dict[int, tuple[str, str, int]] = {}  # by id() of the Compare node
+
+    def top_getter(self, names: tuple[str, ...]) -> Getter:
+        """The getter of a path from the item (a record when ``fields`` is given)."""
+        if self.fields is None:
+            return _getter(names)
+        first = self.fields.getter(names[0])
+        if len(names) == 1:
+            return first
+        rest = _getter(names[1:])
+        return lambda record: rest(first(record))
 
     # -- paths -----------------------------------------------------------------------------
     def resolve(self, path: Path, scope: _Scope | None) -> tuple[Getter, PropType, str]:
@@ -140,8 +176,8 @@ class _Binder:
                 self.directory_check(canonical.split("/")[0], "count")
                 if not self.rules.is_directory:
                     raise err.invalid_node(self.rules)
-                return _count_getter(_getter(tuple(names))), PropType("Int32", "primitive"), \
-                    canonical
+                getter = self.top_getter(tuple(names)) if scope is None else _getter(tuple(names))
+                return _count_getter(getter), PropType("Int32", "primitive"), canonical
             if ptype.collection or ptype.kind != "complex":
                 raise err.filter_syntax(
                     self.rules, f"The parent value for a property access of a property '{seg}' "
@@ -155,6 +191,7 @@ class _Binder:
             canonical = f"{canonical}/{member}"
         if scope is None:
             self.note(canonical)
+            return self.top_getter(tuple(names)), ptype, canonical
         return _getter(tuple(names)), ptype, canonical
 
     def note(self, canonical: str) -> None:
@@ -263,8 +300,15 @@ class _Binder:
         norm = normalizer(ptype, ordering=ordering)
         key = literal_key(ptype, right.kind, right.value, ordering=ordering)
         if scope is None and "/" not in canonical:
-            fast = _top_level_equality(canonical, ptype, op, key) if op in ("eq", "ne") else \
-                _top_level_instant(canonical, ptype, op, key)
+            instant = self.fields.instant(canonical) if self.fields is not None else None
+            micros = _micros(key) if instant is not None and ordering and \
+                ptype.name == "DateTimeOffset" and not ptype.collection else None
+            if instant is not None and micros is not None:
+                self.bounds[id(node)] = (canonical, op, micros)
+                return _record_instant(instant, op, micros)
+            get = getter if self.fields is not None else operator.methodcaller("get", canonical)
+            fast = _top_level_equality(get, ptype, op, key) if op in ("eq", "ne") else \
+                _top_level_instant(get, ptype, op, key)
             if fast is not None:
                 return fast
         return _comparison(getter, norm, op, key)
@@ -381,32 +425,60 @@ class _Binder:
         return any_
 
 
-def _top_level_equality(name: str, ptype: PropType, op: str, key: Any) -> Predicate | None:
+def _top_level_equality(get: Getter, ptype: PropType, op: str, key: Any) -> Predicate | None:
     """Specialised closures for the commonest filters (``isRead eq false``, ``subject eq 'x'``):
-    they read the item dict directly instead of going through getter and normaliser calls."""
+    they read the property directly instead of going through normaliser calls."""
     if ptype.kind != "primitive":
         return None
     if ptype.name == "Boolean":
         if op == "eq":
-            return lambda item: item.get(name) is key
-        return lambda item: item.get(name) is not key
+            return lambda item: get(item) is key
+        return lambda item: get(item) is not key
     if ptype.name == "String":
         if op == "eq":
-            return lambda item: type(v := item.get(name)) is str and v.casefold() == key
-        return lambda item: type(v := item.get(name)) is not str or v.casefold() != key
+            return lambda item: type(v := get(item)) is str and v.casefold() == key
+        return lambda item: type(v := get(item)) is not str or v.casefold() != key
     return None
 
 
-def _top_level_instant(name: str, ptype: PropType, op: str, key: Any) -> Predicate | None:
+_RELATIONAL = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
+
+
+def _micros(key: Any) -> int | None:
+    """POSIX microseconds of an instant key (``values.instant_key``'s UTC text); None if it is
+    not one. Text order of the keys is time order, so comparing these is comparing the keys."""
+    if not isinstance(key, str) or len(key) < 19:
+        return None
+    fraction = key[19:]
+    if fraction and (fraction[0] != "." or not fraction[1:].isdigit() or len(fraction) > 7):
+        return None
+    try:
+        moment = datetime.fromisoformat(key[:19]).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    whole = (moment - _EPOCH).days * 86400 + (moment - _EPOCH).seconds
+    return whole * 1_000_000 + (int(fraction[1:].ljust(6, "0")) if fraction else 0)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _record_instant(instant: Callable[[Any], int], op: str, micros: int) -> Predicate:
+    """A comparison of a record's whole-second instant with a literal, in integers."""
+    compare = _RELATIONAL[op]
+    return lambda record: bool(compare(instant(record) * 1_000_000, micros))
+
+
+def _top_level_instant(get: Getter, ptype: PropType, op: str, key: Any) -> Predicate | None:
     """``receivedDateTime ge 2024-01-01T00:00:00Z`` and friends, with instant_key's fast path
     for Graph's own ``...Z`` timestamps inlined (the range clause the InefficientFilter
     workaround puts in front of most mail filters)."""
     if ptype.name != "DateTimeOffset" or ptype.collection:
         return None
-    compare = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}[op]
+    compare = _RELATIONAL[op]
 
     def test(item: Any) -> bool:
-        value = item.get(name)
+        value = get(item)
         if type(value) is not str:
             return False
         moment = value[:19] if len(value) == 20 and value[19] == "Z" else instant_key(value)
@@ -439,4 +511,4 @@ def _comparison(getter: Getter, norm: Callable[[Any], Any], op: str, key: Any) -
     return relational
 
 
-__all__ = ["BoundFilter", "GraphError", "compile_filter"]
+__all__ = ["BoundFilter", "Fields", "GraphError", "compile_filter"]

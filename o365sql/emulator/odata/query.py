@@ -23,6 +23,7 @@ records (not JSON), and only the page's items are shaped, with only their select
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -48,6 +49,9 @@ _CACHE_ITEMS = 600_000
 _CACHE_ENTRIES = 64
 _CACHE_LOCK = threading.Lock()  # the server answers requests on several threads
 _cached_items = 0
+# Answers of /$count by the same kind of key (numbers only, so bounded by entries).
+_COUNTS: OrderedDict[Hashable, int] = OrderedDict()
+_COUNT_ENTRIES = 1024
 
 
 @dataclass(frozen=True)
@@ -61,9 +65,12 @@ class _Plan:
     count: bool
     consistent: bool
     advanced: bool
+    on_records: bool = False  # ``predicate`` takes records (RecordItems' compact records)
+    bounds: tuple[tuple[str, str, int], ...] = ()  # BoundFilter.bounds
 
 
-def _plan(rules: ResourceRules, query: str, headers: Mapping[str, str]) -> _Plan:
+def _plan(rules: ResourceRules, query: str, headers: Mapping[str, str],
+          fields: RecordItems | None = None) -> _Plan:
     options = parse_options(query, rules)
     consistent = headers.get("consistencylevel", "").strip().lower() == "eventual"
     count = parse_bool(rules, options.get("$count"))
@@ -89,9 +96,12 @@ def _plan(rules: ResourceRules, query: str, headers: Mapping[str, str]) -> _Plan
 
     predicate = None
     filter_properties: tuple[str, ...] = ()
+    on_records = False
+    bounds: tuple[tuple[str, str, int], ...] = ()
     if filter_text is not None and rules.filter_supported:  # attachments ignore it (§3.8)
-        bound = compile_filter(filter_text, rules, advanced=advanced)
+        bound = compile_filter(filter_text, rules, advanced=advanced, fields=fields)
         predicate, filter_properties = bound.predicate, bound.properties
+        on_records, bounds = bound.on_records, bound.bounds
 
     order: list[SortKey] = []
     if orderby_text is not None and orderby_text.strip():
@@ -105,7 +115,8 @@ def _plan(rules: ResourceRules, query: str, headers: Mapping[str, str]) -> _Plan
         order = [sort_key(p, desc, rules) for p, desc in rules.search_order]
     elif rules.default_order:
         order = [sort_key(p, desc, rules) for p, desc in rules.default_order]
-    return _Plan(options, predicate, search, order, count, consistent, advanced)
+    return _Plan(options, predicate, search, order, count, consistent, advanced, on_records,
+                 bounds)
 
 
 def _presorted(items: Sequence[Item], plan: _Plan) -> bool:
@@ -169,11 +180,10 @@ def _matches(items: Sequence[Item], rules: ResourceRules, plan: _Plan,
     record_items = items if isinstance(items, RecordItems) else None
     lazy = record_items is not None
     presorted = _presorted(items, plan)
-    if record_items is not None and plan.predicate is None and plan.search is None and presorted:
-        # The commonest scan (no $filter, default order): no view is built at all. The store
-        # never changes a list it has handed out, so it is kept without a copy.
-        result: Sequence[Any] = record_items.records
-        total = len(result)
+    if record_items is not None and plan.search is None and \
+            (plan.predicate is None or plan.on_records):
+        result, total = _record_matches(record_items, plan, presorted,
+                                        None if key is not None else window)
     else:
         found: list[Any] = list(items)
         if plan.predicate is not None:
@@ -198,12 +208,71 @@ def _matches(items: Sequence[Item], rules: ResourceRules, plan: _Plan,
     return result, total
 
 
+def _record_matches(items: RecordItems, plan: _Plan, presorted: bool,
+                    window: int | None) -> tuple[Sequence[Any], int]:
+    """``_matches`` for compact records whose filter reads records: no view is made for an
+    item the filter leaves out, and none at all when the records need no sorting or sort on
+    native keys. The store never changes a list it has handed out, so an unfiltered one is
+    kept without a copy (the commonest scan: no $filter, default order)."""
+    records = _narrowed(items, plan.bounds)
+    if plan.predicate is not None:
+        pred = plan.predicate
+        records = [record for record in records if pred(record)]
+    if not presorted:
+        table = items.table
+        if all(len(k.names) == 1 and k.path in table.native for k in plan.order):
+            records = sort_items(list(records), plan.order, None, table.native.get,
+                                 table.id_order)
+        else:
+            views = sort_items(list(RecordItems(records, table, items.owner)), plan.order,
+                               window, items.native_key, items.id_key())
+            records = [view.record for view in views]
+    return records, len(records)
+
+
+_MIRRORED = {"gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}
+
+
+def _narrowed(items: RecordItems, bounds: tuple[tuple[str, str, int], ...]) -> Sequence[Any]:
+    """The records that can satisfy the filter's instant ``bounds`` (conjuncts of the whole
+    filter), found by binary search when the records are ordered by that instant; the
+    predicate still runs on them. Without usable bounds, the records themselves."""
+    records = items.records
+    if not bounds or not items.presorted:
+        return records
+    prop, descending = items.presorted[0]
+    instant = items.instant(prop)
+    if instant is None:
+        return records
+    sign = -1 if descending else 1
+
+    def position(record: Any) -> int:  # non-decreasing along the records
+        return sign * instant(record) * 1_000_000
+
+    lo, hi = 0, len(records)
+    for name, op, micros in bounds:
+        if name != prop:
+            continue
+        target, op = sign * micros, op if sign == 1 else _MIRRORED[op]
+        if op == "ge":
+            lo = max(lo, bisect.bisect_left(records, target, key=position))
+        elif op == "gt":
+            lo = max(lo, bisect.bisect_right(records, target, key=position))
+        elif op == "le":
+            hi = min(hi, bisect.bisect_right(records, target, key=position))
+        else:
+            hi = min(hi, bisect.bisect_left(records, target, key=position))
+    if (lo, hi) == (0, len(records)):
+        return records
+    return records[lo:hi] if lo < hi else []
+
+
 def apply_query_with_headers(
     items: Sequence[Item], rules: ResourceRules, query: str, headers: Mapping[str, str],
     self_url: str, context: str, *, cache_key: Hashable | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Like ``apply_query``, plus the response headers to add (``Preference-Applied``)."""
-    plan = _plan(rules, query, headers)
+    plan = _plan(rules, query, headers, items if isinstance(items, RecordItems) else None)
     options = plan.options
     maxpagesize = parse_maxpagesize(headers.get("prefer")) if rules.honor_maxpagesize else None
     size = page_size(rules, options, maxpagesize)
@@ -241,8 +310,11 @@ def apply_query(
 
 
 def count_only(items: Sequence[Item], rules: ResourceRules, query: str,
-               headers: Mapping[str, str]) -> int:
-    """The number a ``/$count`` segment answers: items matching ``$filter``/``$search``."""
+               headers: Mapping[str, str], *, cache_key: Hashable | None = None) -> int:
+    """The number a ``/$count`` segment answers: items matching ``$filter``/``$search``.
+
+    With ``cache_key`` (as for ``apply_query``: it changes whenever the collection does) the
+    number is kept, so a client asking again for the same count does not filter again."""
     consistent = headers.get("consistencylevel", "").strip().lower() == "eventual"
     if rules.is_directory:
         if not consistent:
@@ -250,8 +322,24 @@ def count_only(items: Sequence[Item], rules: ResourceRules, query: str,
         if parse_options(query, rules).get("$count") is None:
             # The /$count segment is itself an advanced query: filters run in advanced mode.
             query = f"{query}&$count=true" if query else "$count=true"
-    plan = replace(_plan(rules, query, headers), order=[])
-    return _matches(items, rules, plan, None, 0)[1]
+    plan = replace(_plan(rules, query, headers,
+                         items if isinstance(items, RecordItems) else None), order=[])
+    key = None
+    if cache_key is not None:
+        opts = plan.options
+        key = (cache_key, rules.name, opts.get("$filter"), opts.get("$search"), plan.advanced)
+        with _CACHE_LOCK:
+            known = _COUNTS.get(key)
+            if known is not None:
+                _COUNTS.move_to_end(key)
+                return known
+    total = _matches(items, rules, plan, None, 0)[1]
+    if key is not None:
+        with _CACHE_LOCK:
+            _COUNTS[key] = total
+            if len(_COUNTS) > _COUNT_ENTRIES:
+                _COUNTS.popitem(last=False)
+    return total
 
 
 def select_entity(item: Item, rules: ResourceRules, query: str) -> dict[str, Any]:

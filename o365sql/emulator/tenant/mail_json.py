@@ -40,7 +40,7 @@ from .mail_store import (
     MailFolder,
     MessageRecord,
 )
-from .record_view import ABSENT, Builder, PropertyTable, RecordItems
+from .record_view import ABSENT, Builder, OfRecord, PropertyTable, RecordItems
 
 if TYPE_CHECKING:
     from .tenant import Mailbox
@@ -190,7 +190,7 @@ def _imid(mb: Mailbox, rec: MessageRecord, scratch: dict[str, Any]) -> str:
     return value
 
 
-def _subject(mb: Mailbox, rec: MessageRecord, scratch: dict[str, Any]) -> str:
+def _subject(rec: MessageRecord) -> str:
     extra = rec.extra
     return extra["subject"] if extra and "subject" in extra else subject_of(rec)
 
@@ -224,7 +224,7 @@ def _headers(mb: Mailbox, rec: MessageRecord, scratch: dict[str, Any]) -> Any:
         {"name": "MIME-Version", "value": "1.0"},
         {"name": "Content-Type", "value": "multipart/alternative"},
         {"name": "Message-ID", "value": _imid(mb, rec, scratch)},
-        {"name": "Subject", "value": _subject(mb, rec, scratch)},
+        {"name": "Subject", "value": _subject(rec)},
     ]
 
 
@@ -251,6 +251,15 @@ def _meeting_dtz(rec: MessageRecord, end: bool) -> dict[str, str]:
     return {"dateTime": moment.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"}
 
 
+# The timestamps' seconds: the builders above write exactly these seconds as ``...Z`` text
+# (``iso``), so they order like the values (``native``) and filters compare them (``instants``).
+_INSTANTS: dict[str, Callable[[MessageRecord], Any]] = {
+    "receivedDateTime": lambda rec: int(rec.received),
+    "createdDateTime": lambda rec: int(rec.received),
+    "sentDateTime": lambda rec: int(rec.sent),
+    "lastModifiedDateTime": lambda rec: int(rec.modified),
+}
+
 MESSAGE_TABLE = PropertyTable([
     ("@odata.type", _meeting(lambda rec: "#microsoft.graph.eventMessageRequest")),
     ("@odata.etag", lambda mb, rec, sc: f'W/"{_change_key(mb, rec, sc)}"'),
@@ -261,23 +270,23 @@ MESSAGE_TABLE = PropertyTable([
     ("categories", lambda mb, rec, sc: list(rec.cats)),
     ("receivedDateTime", lambda mb, rec, sc: iso(rec.received)),
     ("sentDateTime", lambda mb, rec, sc: iso(rec.sent)),
-    ("hasAttachments", lambda mb, rec, sc: attachment_count(rec) > 0),
+    ("hasAttachments", OfRecord(lambda rec: attachment_count(rec) > 0)),
     ("internetMessageId", _imid),
-    ("subject", _subject),
+    ("subject", OfRecord(_subject)),
     ("bodyPreview", lambda mb, rec, sc: preview(_body_and_text(mb, rec, sc)[1])),
-    ("importance", lambda mb, rec, sc: IMPORTANCE[(rec.flags >> IMPORTANCE_SHIFT) & 3]),
+    ("importance", OfRecord(lambda rec: IMPORTANCE[(rec.flags >> IMPORTANCE_SHIFT) & 3])),
     ("parentFolderId", lambda mb, rec, sc: mb.folder_id(rec.folder)),
     ("conversationId", lambda mb, rec, sc: item_ids.conversation_id(mb.tenant.key, rec.conv)),
     ("conversationIndex", lambda mb, rec, sc: base64.b64encode(
         struct.pack(">BI", 1, rec.conv) + mb.tenant.key[:17] + bytes(5 * rec.conv_pos)).decode("ascii")),
-    ("isDeliveryReceiptRequested", lambda mb, rec, sc: bool(rec.flags & DELIVERY_RECEIPT)),
-    ("isReadReceiptRequested", lambda mb, rec, sc: bool(rec.flags & READ_RECEIPT)),
-    ("isRead", lambda mb, rec, sc: bool(rec.flags & READ)),
-    ("isDraft", lambda mb, rec, sc: bool(rec.flags & DRAFT)),
+    ("isDeliveryReceiptRequested", OfRecord(lambda rec: bool(rec.flags & DELIVERY_RECEIPT))),
+    ("isReadReceiptRequested", OfRecord(lambda rec: bool(rec.flags & READ_RECEIPT))),
+    ("isRead", OfRecord(lambda rec: bool(rec.flags & READ))),
+    ("isDraft", OfRecord(lambda rec: bool(rec.flags & DRAFT))),
     # webLink carries the id percent-encoded; ids are URL-safe base64, so only "=" needs it.
     ("webLink", lambda mb, rec, sc: "https://outlook.office365.com/owa/?ItemID="
      + _message_id(mb, rec, sc).replace("=", "%3D") + "&exvsurl=1&viewmodel=ReadMessageItem"),
-    ("inferenceClassification", lambda mb, rec, sc: "other" if rec.flags & OTHER else "focused"),
+    ("inferenceClassification", OfRecord(lambda rec: "other" if rec.flags & OTHER else "focused")),
     ("body", lambda mb, rec, sc: _body_and_text(mb, rec, sc)[0]),
     ("uniqueBody", lambda mb, rec, sc: dict(_body_and_text(mb, rec, sc)[0])),
     ("sender", _sender_prop),
@@ -304,13 +313,8 @@ MESSAGE_TABLE = PropertyTable([
     ("isDelegated", _meeting(lambda rec: False, "isDelegated")),
     ("responseRequested", _meeting(lambda rec: True, "responseRequested")),
     ("allowNewTimeProposals", _meeting(lambda rec: True, "allowNewTimeProposals")),
-], native={
-    # Orders equal to the engine's on the built values: seconds for the ...Z timestamps.
-    "receivedDateTime": lambda rec: int(rec.received),
-    "createdDateTime": lambda rec: int(rec.received),
-    "sentDateTime": lambda rec: int(rec.sent),
-    "lastModifiedDateTime": lambda rec: int(rec.modified),
-}, id_order=lambda rec: item_ids.order_key(item_ids.MESSAGE, rec.serial))
+], native=_INSTANTS, instants=_INSTANTS,
+    id_order=lambda rec: item_ids.order_key(item_ids.MESSAGE, rec.serial))
 
 
 def message_json(mb: Mailbox, rec: MessageRecord) -> dict[str, Any]:

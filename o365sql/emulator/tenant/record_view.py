@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 if TYPE_CHECKING:
     from _collections_abc import dict_items, dict_keys, dict_values
@@ -40,6 +40,18 @@ Builder = Callable[[Any, Any, dict[str, Any]], Any]  # (owner, record, scratch) 
 NativeKey = Callable[[Any], Any]  # record -> a key ordered exactly like the property's value
 
 
+class OfRecord(NamedTuple):
+    """A property whose value is a function of the record alone, never ABSENT (``isRead``):
+    given in a ``PropertyTable`` in place of a builder, it lets the OData engine's filters read
+    the value straight from the record."""
+
+    value: Callable[[Any], Any]
+
+
+def _plain(value: Callable[[Any], Any]) -> Builder:
+    return lambda owner, record, scratch: value(record)
+
+
 class PropertyTable:
     """The properties of one kind of item, in output order, each with its builder.
 
@@ -50,13 +62,20 @@ class PropertyTable:
     derived from one costly value (a generated body and its preview) compute it once.
     """
 
-    def __init__(self, builders: Sequence[tuple[str, Builder]],
+    def __init__(self, builders: Sequence[tuple[str, Builder | OfRecord]],
                  native: dict[str, NativeKey] | None = None,
-                 id_order: NativeKey | None = None) -> None:
+                 id_order: NativeKey | None = None,
+                 instants: dict[str, NativeKey] | None = None) -> None:
         self.order: tuple[str, ...] = tuple(name for name, _ in builders)
-        self.builders: dict[str, Builder] = dict(builders)
+        self.plain: dict[str, Callable[[Any], Any]] = {
+            name: b.value for name, b in builders if isinstance(b, OfRecord)}
+        self.builders: dict[str, Builder] = {
+            name: _plain(b.value) if isinstance(b, OfRecord) else b for name, b in builders}
         self.native: dict[str, NativeKey] = dict(native or {})
         self.id_order = id_order
+        # DateTimeOffset properties whose value is always the whole-second ``...Z`` text of
+        # this function's result (POSIX seconds, an int): filters compare it without the text.
+        self.instants: dict[str, NativeKey] = dict(instants or {})
 
     def build(self, owner: Any, record: Any, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
         """The full item as a plain dict (less the ``skip`` properties)."""
@@ -196,6 +215,29 @@ class RecordItems(Sequence[RecordView]):
             if len(_VIEWS) > VIEW_CACHE_SIZE:
                 _VIEWS.popitem(last=False)
         return view
+
+    def getter(self, prop: str) -> Callable[[Any], Any]:
+        """A top-level property's value read from a record, exactly as ``view.get(prop)``
+        gives it (None when the item has no such property), without making a view: the OData
+        engine's ``$filter`` runs on records with it."""
+        plain = self.table.plain.get(prop)
+        if plain is not None:
+            return plain
+        builder = self.table.builders.get(prop)
+        if builder is None:
+            return lambda record: None
+        owner = self.owner
+
+        def get(record: Any) -> Any:
+            value = builder(owner, record, {})
+            return None if value is ABSENT else value
+
+        return get
+
+    def instant(self, prop: str) -> Callable[[Any], int] | None:
+        """POSIX seconds of a DateTimeOffset property read from a record, when the table
+        declares them (``PropertyTable.instants``); None otherwise."""
+        return self.table.instants.get(prop)
 
     def native_key(self, prop: str) -> Callable[[RecordView], Any] | None:
         """An order-equivalent key of a top-level property, read from a view's record."""
