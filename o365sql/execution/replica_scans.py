@@ -167,7 +167,7 @@ def refresher(context: Any, first_window: Window | None = None) -> Refresher:
     props = context.properties
     return Refresher(context.connection.replica_store, context.graph, context.catalog,
                      concurrency=int(getattr(props, "max_concurrency", 4) or 4),
-                     first_window=first_window, window_days=_window_days(props))
+                     first_window=first_window or default_window(_window_days(props)))
 
 
 def _window_days(props: Any) -> int:

@@ -14,8 +14,8 @@ from o365sql.emulator import Emulator
 SCOPES = ["Mail.ReadWrite", "Mail.Send", "User.Read.All", "Calendars.ReadWrite",
           "Contacts.ReadWrite", "Group.Read.All"]
 #: The tables the differential test keeps in a replica and compares with live reads.
-TABLES = ("Messages", "MailFolders", "Contacts", "ContactFolders", "CalendarView", "Users",
-          "Groups", "GroupMembers")
+TABLES = ("Messages", "MailFolders", "Contacts", "ContactFolders", "CalendarView", "Events",
+          "Users", "Groups", "GroupMembers")
 
 
 def connect(emulator: Emulator, location: str, user: str | None = None, **props: Any) -> Any:

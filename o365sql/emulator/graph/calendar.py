@@ -275,7 +275,7 @@ def _events(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, rest: list[str], context
             else:
                 del mb.calendars.events[rec.serial]
                 if rec.data.get("isOrganizer", True):
-                    _to_attendees(ctx, mb, rec, lambda copy: copy.data.__setitem__("isCancelled", True))
+                    _to_attendees(ctx, mb, rec, _cancel_copy(ctx))
             return EmuResponse(204)
         raise graph_attachments.method_not_allowed()
     action = tail[0].lower()
@@ -481,6 +481,17 @@ def _to_attendees(ctx: Ctx, mb: Mailbox, rec: EventRecord, change: Callable[[Eve
         ctx.after.append(run)
 
 
+def _cancel_copy(ctx: Ctx) -> Callable[[EventRecord], None]:
+    """An attendee's copy of a meeting its organiser cancelled turns ``isCancelled``; like any
+    change of an event it gets a new changeKey and lastModifiedDateTime (resources/event.md,
+    changeKey: "Every time the event is changed, ChangeKey changes as well")."""
+    def change(copy: EventRecord) -> None:
+        copy.data["isCancelled"] = True
+        copy.change += 1
+        copy.modified = ctx.service.tenant.now()
+    return change
+
+
 def reminder_or_forward(ctx: Ctx, mb: Mailbox, rec: EventRecord, action: str, body: dict[str, Any]) -> None:
     """event-forward.md, event-dismissreminder.md, event-snoozereminder.md: each answers 202.
 
@@ -509,7 +520,7 @@ def respond(ctx: Ctx, mb: Mailbox, rec: EventRecord, action: str, body: dict[str
             raise GraphError(400, "ErrorAccessDenied",
                              "Your request can't be completed. You need to be an organizer to cancel a meeting.")
         del mb.calendars.events[rec.serial]
-        _to_attendees(ctx, mb, rec, lambda copy: copy.data.__setitem__("isCancelled", True))
+        _to_attendees(ctx, mb, rec, _cancel_copy(ctx))
         return
     if organizer:
         raise GraphError(400, "ErrorInvalidRequest",
