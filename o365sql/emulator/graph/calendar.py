@@ -271,7 +271,11 @@ def _events(ctx: Ctx, mb: Mailbox, cal: CalendarRecord, rest: list[str], context
         if ctx.method == "DELETE":
             _need(ctx, mb, write=True)
             if day is not None:
+                # The master changes (its cancelledOccurrences): a new changeKey, as for any
+                # change of an event (resources/event.md, changeKey).
                 rec.cancelled.add(day)
+                rec.change += 1
+                rec.modified = ctx.service.tenant.now()
             else:
                 del mb.calendars.events[rec.serial]
                 if rec.data.get("isOrganizer", True):
