@@ -22,6 +22,7 @@ from ..exceptions import ProgrammingError
 from ..odata.query import ODataQuery
 from ..value_model import NAIVE_DATETIME
 from .addressing import Candidate, ScanDraft, extract_addresses, slots
+from .derived_joins import link_derived
 from .dialect import DIALECT
 from .folders import prepare_folder_names, rewrite_folder_names
 from .joins import link_joins
@@ -68,6 +69,7 @@ def build_plan(resolved: Resolved, *, pushdown: bool = True, pagesize: int | Non
         _collect_candidates(draft, columns)
         extract_addresses(draft, columns)
     link_joins(drafts, columns)
+    link_derived(drafts, columns)
     single = single_scan_select(tree, refs)
     # WHERE conjuncts of a one-table query that narrow no scan (``1 = 0``, ``:p IS NULL``):
     # local work, so the scan's rows are not the answer as they come (no direct path).

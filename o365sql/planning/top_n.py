@@ -7,9 +7,11 @@ bound on the rank::
                                                    ORDER BY ReceivedDateTime DESC) AS rn
                      FROM Messages WHERE ...) t WHERE rn <= 10
     SELECT ... FROM Messages WHERE ... QUALIFY RANK() OVER (PARTITION BY UserId ...) <= 10
+    SELECT ... FROM Users u JOIN (SELECT UserId, ..., ROW_NUMBER() OVER (...) AS rn
+                                  FROM Messages) t ON t.UserId = u.Id WHERE t.rn <= 10
 
-or as a per-row ``ORDER BY ... LIMIT N`` correlated on the mailbox (``sqlite_rewrite.py``
-turns ``LATERAL`` into the window form). Each of the scan's requests reads one mailbox (one
+(the mailbox of the last bound by the join, ``derived_joins.py``). Each of the scan's
+requests reads one mailbox (one
 value of every pseudo-column the window partitions by), so the rows of a partition are all in
 the first N rows of its requests in the window's order: each request gets ``$orderby`` and
 ``$top=N`` and pages no further than N rows (``ODataQuery.limit``). ``RANK`` also keeps the
@@ -21,6 +23,13 @@ Pushed only when the rows Graph returns are exactly the scan's rows before ranki
 WHERE conjunct of the ranked SELECT pushed exactly (or an address of the scan), nothing else in
 that SELECT needing all rows (another window, an aggregate, DISTINCT, GROUP BY), and Graph able
 to sort by the window's keys the way SQLite does (``ordering.pushable_order``).
+
+The same bound comes from a subquery cut by ``ORDER BY ... LIMIT n [OFFSET o]``
+(:func:`plan_limited`): a ``LATERAL`` derived table (``lateral.py`` runs it in SQLite), a
+scalar, ``IN`` or ``EXISTS`` subquery correlated on the mailbox, or an uncorrelated one over
+several requests. When each evaluation of it reads whole requests (its correlations are
+equalities on slots every request binds to one value), its first n+o rows are among the
+first n+o of those requests in its order: each request gets ``$orderby`` and ``$top=n+o``.
 """
 
 from __future__ import annotations
@@ -28,10 +37,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from sqlglot import exp
+from sqlglot.optimizer.scope import Scope
 
 from ..catalog import Column
 from ..odata.query import ODataQuery
 from .addressing import ScanDraft
+from .derived_joins import derived_reader
 from .ordering import limit_offset, order_query, pushable_order
 from .plan import Scan
 from .pushdown import column_of, conjuncts, literal_value
@@ -47,7 +58,7 @@ def plan_top_n(draft: ScanDraft, scan: Scan, columns: dict[int, Column]) -> None
     select = draft.ref.scope.expression
     if not isinstance(select, exp.Select) or not _plain(select, draft):
         return
-    found = _bounded_window(select)
+    found = _bounded_window(select, draft.ref.scope)
     if found is None:
         return
     window, bound = found
@@ -188,7 +199,7 @@ def _spec(window: exp.Window) -> str:
     return sql_text(window)
 
 
-def _bounded_window(select: exp.Select) -> tuple[exp.Window, int] | None:
+def _bounded_window(select: exp.Select, scope: Scope) -> tuple[exp.Window, int] | None:
     """The ranking window of ``select`` and the least bound a conjunct puts on it, from the
     SELECT's ``QUALIFY`` or from the WHERE of the SELECT that reads it as a derived table."""
     windows = [w for w in select.find_all(exp.Window) if type(w.this) in _RANKINGS]
@@ -203,23 +214,14 @@ def _bounded_window(select: exp.Select) -> tuple[exp.Window, int] | None:
     qualify = select.args.get("qualify")
     if qualify is not None:
         bounds += _bounds(conjuncts(qualify.this), names, None, window)
-    outer = _reader(select)
+    # A WHERE conjunct of the query reading it removes its rows past the bound whatever the
+    # joins there; so does the ON condition of its own inner (or LEFT, as right side) join.
+    outer = derived_reader(select, scope)
     if outer is not None and names:
         where = outer[0].args.get("where")
-        if where is not None:
-            bounds += _bounds(conjuncts(where.this), names, outer[1], None)
+        found = conjuncts(where.this) if where is not None else []
+        bounds += _bounds(found + outer[2], names, outer[1], None)
     return (window, min(bounds)) if bounds else None
-
-
-def _reader(select: exp.Select) -> tuple[exp.Select, str] | None:
-    """The SELECT that reads ``select`` as its only FROM item, and the derived table's alias."""
-    subquery = select.parent
-    if not isinstance(subquery, exp.Subquery) or not isinstance(subquery.parent, exp.From):
-        return None
-    outer = subquery.parent.parent
-    if not isinstance(outer, exp.Select) or outer.args.get("joins"):
-        return None
-    return outer, subquery.alias.lower()
 
 
 def _bounds(nodes: list[exp.Expr], names: set[str], table: str | None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from execution_support import rows
+from execution_support import on_and_off, rows
 
 import o365sql
 from o365sql.emulator import Emulator
@@ -163,3 +163,89 @@ def test_laterals_sqlite_cannot_run_are_refused(app_pair: tuple[Any, Any], sql: 
         with pytest.raises(o365sql.NotSupportedError) as info:
             rows(connection, sql)
         assert "LATERAL" in str(info.value) and named.lower() in str(info.value).lower()
+
+
+RANKED = ("(SELECT UserId, Subject, ReceivedDateTime, ROW_NUMBER() OVER (PARTITION BY UserId "
+          "ORDER BY ReceivedDateTime DESC) AS rn FROM Messages)")
+
+
+@pytest.mark.parametrize("sql", [
+    (f"SELECT u.Mail, t.ReceivedDateTime FROM Users u JOIN {RANKED} t ON t.UserId = u.Id "
+    "WHERE t.rn <= 3"),
+    (f"SELECT u.Mail, t.ReceivedDateTime FROM Users u, {RANKED} t WHERE u.Id = t.UserId "
+    "AND t.rn < 4"),
+    (f"SELECT u.Mail, t.ReceivedDateTime FROM Users u JOIN {RANKED} t ON t.UserId = u.Id "
+    "AND t.rn <= 3"),
+    (f"WITH t AS {RANKED} SELECT u.Mail, t.ReceivedDateTime FROM Users u JOIN t ON "
+    "t.UserId = u.Id WHERE t.rn <= 3"),
+])
+def test_users_joined_with_a_ranked_derived_table_read_each_mailbox_bounded(
+        emulator: Emulator, app_pair: tuple[Any, Any], sql: str) -> None:
+    """The mailbox of the derived table (or CTE) is bound by the join outside it: one
+    request per user with $orderby and $top=3, never /me."""
+    on, off = app_pair
+    explained = _explain(on, sql)
+    assert any(k == "fan-out" and "Users.Id" in d for k, d in explained), explained
+    graph = [d for k, d in explained if k == "graph" and "/messages" in d]
+    assert graph and all(d.startswith("GET /users/{UserId}/messages") and "$top=3" in d
+                         for d in graph), explained
+    assert any(k == "top-n" and "<= 3" in d for k, d in explained), explained
+    before = on.graph.stats.snapshot()["pages"]
+    got = _rows(on, sql)
+    assert on.graph.stats.snapshot()["pages"] - before == 1 + len(rows(off, "SELECT Id FROM Users"))
+    assert got == _rows(off, sql) == _newest(off, 3)
+
+
+@pytest.mark.parametrize("sql, expected", [
+    (("SELECT u.Mail, t.n FROM Users u JOIN (SELECT UserId, COUNT(*) AS n FROM Messages "
+     "GROUP BY UserId) t ON t.UserId = u.Id"), "count"),
+    (("SELECT u.Mail, t.ReceivedDateTime FROM Users u JOIN (SELECT UserId, ReceivedDateTime "
+     "FROM Messages WHERE IsRead = false) t ON t.UserId = u.Id"), "unread"),
+])
+def test_users_joined_with_a_derived_table_read_each_mailbox(app_pair: tuple[Any, Any],
+                                                             sql: str, expected: str) -> None:
+    on, off = app_pair
+    got = _rows(on, sql)
+    assert got == _rows(off, sql)
+    every = _newest(off, 10**6, unread=expected == "unread")
+    if expected == "count":
+        counts: dict[Any, int] = {}
+        for mail, _ in every:
+            counts[mail] = counts.get(mail, 0) + 1
+        assert got == sorted(counts.items(), key=repr)
+    else:
+        assert got == every
+
+
+@pytest.mark.parametrize("derived, why", [
+    ("(SELECT UserId, Subject FROM Messages ORDER BY ReceivedDateTime DESC LIMIT 5)", "LIMIT"),
+    ("(SELECT UserId, COUNT(*) AS n FROM Messages GROUP BY Importance)", "aggregates"),
+    ("(SELECT UserId, ROW_NUMBER() OVER (ORDER BY ReceivedDateTime) AS rn FROM Messages)",
+     "partitioned"),
+])
+def test_derived_tables_mixing_mailboxes_joined_on_the_mailbox_are_refused(
+        app_pair: tuple[Any, Any], derived: str, why: str) -> None:
+    """Binding their mailbox outside would change their rows; reading /me would answer for
+    the signed-in user only: refused, naming the table and the column."""
+    sql = f"SELECT u.Mail FROM Users u JOIN {derived} t ON t.UserId = u.Id"
+    for connection in app_pair:
+        with pytest.raises(o365sql.NotSupportedError) as info:
+            rows(connection, sql)
+        text = str(info.value)
+        assert "Messages" in text and "UserId" in text and why in text, text
+
+
+def test_delegated_join_with_a_ranked_derived_table_is_not_empty(emulator: Emulator) -> None:
+    """Before the join bound the derived table's mailbox, its Messages read /me, whose rows
+    carry UserId 'me', which no user id equals: the signed-in user's own newest messages
+    came back as no rows at all."""
+    upn = emulator.users[0]
+    with on_and_off(emulator) as (on, off):
+        sql = (f"SELECT u.Mail, t.ReceivedDateTime FROM Users u JOIN {RANKED} t ON "
+               "t.UserId = u.Id WHERE u.UserPrincipalName = :upn AND t.rn <= 3")
+        # (With pushdown off every user's mailbox would be read: a delegated token may not.)
+        got = sorted(rows(on, sql, {"upn": upn}))
+        mail = rows(off, "SELECT Mail FROM Users WHERE UserPrincipalName = :u", {"u": upn})[0][0]
+        mine = sorted((r[0] for r in rows(off, "SELECT ReceivedDateTime FROM Messages")),
+                      reverse=True)[:3]
+        assert len(got) == 3 and got == sorted((mail, when) for when in mine)

@@ -1,0 +1,191 @@
+"""Plan stage, join addressing through a derived table or CTE: its mailbox bound outside it.
+
+"The 3 newest messages of each user", written as a join of Users with a derived table::
+
+    SELECT u.Mail, t.Subject
+    FROM Users u JOIN (SELECT UserId, Subject, ROW_NUMBER() OVER (PARTITION BY UserId
+                                                                ORDER BY ReceivedDateTime DESC) rn
+                       FROM Messages) t ON t.UserId = u.Id
+    WHERE t.rn <= 3
+
+binds the mailbox of ``Messages`` outside the derived table, where ``joins.py`` (which sees
+one scope and the subqueries around it) does not look. Left unbound, ``Messages`` would read
+the signed-in user's mailbox (``/me``) whose rows carry ``UserId = 'me'``, which no user id
+equals: an empty answer, silently wrong. :func:`link_derived` binds such a slot to the outer
+column, as a join inside one scope would (one request per distinct ``u.Id``, ``$batch``), when
+that is exact:
+
+* the derived table (or a CTE read once) reads the table alone and outputs the slot as a
+  plain column;
+* each of its rows depends on rows of its own mailbox only: no LIMIT/OFFSET, aggregates only
+  grouped by the slot, window functions only partitioned by it;
+* the equality ``t.slot = x.column`` holds for every row of it in the answer: a WHERE
+  conjunct of the query reading it, or the ON condition of its own inner (or LEFT, it being
+  the right side) join.
+
+Rows of mailboxes the outer column never names could only meet that equality with a value
+that is not there, so reading only the named mailboxes changes nothing. When the slot is
+compared with another table's column but one of the first two conditions fails, the query
+is refused with ``NotSupportedError`` naming the table and the join (bind the mailbox inside,
+or use LATERAL) rather than answered from ``/me``.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from sqlglot.optimizer.scope import Scope
+
+from ..catalog import Column
+from ..exceptions import NotSupportedError
+from .addressing import ScanDraft
+from .pushdown import conjuncts
+from .resolve import TableRef
+
+
+def link_derived(drafts: list[ScanDraft], columns: dict[int, Column]) -> None:
+    """Bind each draft's unbound mailbox slots through the query reading its derived table
+    or CTE (module docstring); raises NotSupportedError where binding would not be exact."""
+    by_node = {id(d.ref.node): d for d in drafts}
+    for draft in drafts:
+        scope = draft.ref.scope
+        if draft.ref.is_system or not (scope.is_derived_table or scope.is_cte):
+            continue
+        select = scope.expression
+        if not isinstance(select, exp.Select):
+            continue
+        outputs = _slot_outputs(draft, select, columns)
+        if not outputs:
+            continue
+        reader = derived_reader(select, scope)
+        if reader is None:
+            continue
+        outer, alias, own_on = reader
+        for slot, names in outputs.items():
+            found = _equality(outer, alias, names, own_on, by_node, columns)
+            if found is None:
+                continue
+            source, column, text = found
+            blocker = _blocker(select, draft, slot, columns)
+            if blocker:
+                raise NotSupportedError(
+                    f"{draft.ref.table.name}: its mailbox ({_slot_name(draft, slot)}) is bound "
+                    f"outside the derived table that reads it ({text}), but {blocker}, so "
+                    "binding it there would change the answer and leaving it unbound would "
+                    "read only the signed-in user's mailbox (/me); bind "
+                    f"{_slot_name(draft, slot)} inside it (= or IN), or use a LATERAL "
+                    "subquery")
+            draft.joins[slot] = (source, column)
+            if draft.subquery is not None and draft.subquery[0].lower() == slot:
+                draft.subquery = None
+
+
+def _slot_name(draft: ScanDraft, slot: str) -> str:
+    column = draft.ref.table.column(slot)
+    return column.name if column is not None else slot
+
+
+def _slot_outputs(draft: ScanDraft, select: exp.Select, columns: dict[int, Column]
+                  ) -> dict[str, set[str]]:
+    """Unbound mailbox slots of ``draft`` (pseudo-columns of its endpoints' paths) that
+    ``select`` outputs as plain columns: slot -> output names."""
+    from_ = select.args.get("from_") or select.args.get("from")
+    if from_ is None or from_.this is not draft.ref.node or select.args.get("joins"):
+        return {}
+    table = draft.ref.table
+    path_slots = {r.lower() for e in table.endpoints for r in e.requires}
+    bound = set(draft.addresses) | set(draft.joins) | (
+        {draft.subquery[0].lower()} if draft.subquery is not None else set())
+    found: dict[str, set[str]] = {}
+    for projection in select.expressions:
+        node = projection.this if isinstance(projection, exp.Alias) else projection
+        if not isinstance(node, exp.Column) or node.table != draft.ref.alias:
+            continue
+        column = columns.get(id(node))
+        if column is None or not column.pseudo:
+            continue
+        slot = column.name.lower()
+        if slot in path_slots and slot not in bound:
+            found.setdefault(slot, set()).add(projection.alias_or_name.lower())
+    return found
+
+
+def derived_reader(select: exp.Select, scope: Scope
+                   ) -> tuple[exp.Select, str, list[exp.Expr]] | None:
+    """The SELECT reading the derived table (or the CTE, read once), its alias there, and
+    the ON conjuncts of its own join that hold for every row of it in the answer."""
+    holder: exp.Expr | None
+    if scope.is_cte:
+        cte = select.parent
+        if not isinstance(cte, exp.CTE):
+            return None
+        root = cte.root()
+        name = cte.alias_or_name.lower()
+        uses = [t for t in root.find_all(exp.Table)
+                if t.name.lower() == name and not t.args.get("db")
+                and t.find_ancestor(exp.CTE) is not cte]
+        if len(uses) != 1:
+            return None
+        holder = uses[0]
+    else:
+        holder = select.parent
+        if not isinstance(holder, exp.Subquery):
+            return None
+    place = holder.parent
+    if isinstance(place, exp.From):
+        own_on: list[exp.Expr] = []
+    elif isinstance(place, exp.Join) and place.side in ("", "LEFT", None) and \
+            place.kind != "FULL":
+        own_on = conjuncts(place.args.get("on"))
+    else:
+        return None
+    outer = place.parent
+    if not isinstance(outer, exp.Select):
+        return None
+    return outer, holder.alias_or_name.lower(), own_on
+
+
+def _equality(outer: exp.Select, alias: str, names: set[str], own_on: list[exp.Expr],
+              by_node: dict[int, ScanDraft], columns: dict[int, Column]
+              ) -> tuple[TableRef, Column, str] | None:
+    """``alias.name = x.column`` (x a catalog table of the outer query) among the WHERE
+    conjuncts of ``outer`` and ``own_on``: x's reference and column, and the text."""
+    where = outer.args.get("where")
+    refs = {id(d.ref.node): d.ref for d in by_node.values()}
+    for node in conjuncts(where.this if where is not None else None) + own_on:
+        if not isinstance(node, exp.EQ):
+            continue
+        for mine, other in ((node.this, node.expression), (node.expression, node.this)):
+            if not (isinstance(mine, exp.Column) and mine.table.lower() == alias and
+                    mine.name.lower() in names and isinstance(other, exp.Column)):
+                continue
+            column = columns.get(id(other))
+            source = next((r for r in refs.values() if r.alias == other.table and
+                           r.scope.expression is outer), None)
+            if column is not None and source is not None:
+                return source, column, f"{mine.table}.{mine.name} = {other.table}.{other.name}"
+    return None
+
+
+def _blocker(select: exp.Select, draft: ScanDraft, slot: str,
+             columns: dict[int, Column]) -> str:
+    """Why a row of the derived table may depend on other mailboxes' rows ("" when none)."""
+    def is_slot(node: exp.Expr) -> bool:
+        if not isinstance(node, exp.Column) or node.table != draft.ref.alias:
+            return False
+        column = columns.get(id(node))
+        return column is not None and column.name.lower() == slot
+
+    if select.args.get("limit") is not None or select.args.get("offset") is not None:
+        return "it is cut by LIMIT/OFFSET across mailboxes"
+    group = select.args.get("group")
+    aggregates = [a for a in select.find_all(exp.AggFunc)
+                  if a.find_ancestor(exp.Select) is select and not a.find_ancestor(exp.Window)]
+    if (group is not None or aggregates) and not (
+            group is not None and any(is_slot(g) for g in group.expressions)):
+        return f"it aggregates across mailboxes (not grouped by {_slot_name(draft, slot)})"
+    for window in select.find_all(exp.Window):
+        if window.find_ancestor(exp.Select) is select and not any(
+                is_slot(p) for p in window.args.get("partition_by") or []):
+            return (f"a window function in it is not partitioned by "
+                    f"{_slot_name(draft, slot)}")
+    return ""
