@@ -16,6 +16,7 @@ client's work is not counted) next to the wall time:
 * the range scan of point 4: ``receivedDateTime`` ranges (``lt T0 and ge T1``) ordered
   descending, every page of each range, and the ``$skip`` probes that find the cuts;
 * a filtered, ordered top 50 (``isRead eq false``);
+* one message by id (the repeated parameterised statement's request), ``--repeat`` × 10 ids;
 * the fan-out: ``$batch`` bodies of 20 mailboxes' top 10 (newest first).
 
     python bench/emulator_cpu.py [--messages 100000] [--only single,fanout]
@@ -196,6 +197,9 @@ def single(args: argparse.Namespace) -> None:
         timed(emu, "$count=true&$filter=isRead eq false, first page", lambda: repeat(
             emu, f"{me}?$select={SELECT}&$filter=isRead eq false&$count=true&$top=1000",
             args.repeat), "request")
+        ids = [m["id"] for m in emu.get(f"{me}?$select=id&$top={args.repeat * 10}").json()["value"]]
+        timed(emu, "one message by id, $select=subject,receivedDateTime", lambda: sum(
+            repeat(emu, f"{me}/{i}?$select=subject,receivedDateTime", 1) for i in ids), "request")
         range_scan(emu, args.messages)
         timed(emu, "filtered, ordered top 50", lambda: repeat(
             emu, f"{me}?$select=subject,receivedDateTime&$filter=receivedDateTime ge "

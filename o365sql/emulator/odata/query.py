@@ -281,8 +281,6 @@ def apply_query_with_headers(
 
     matches, total = _matches(items, rules, plan, cache_key, offset + size)
     page: Sequence[Any] = matches[offset: offset + size] if size > 0 else []
-    if isinstance(items, RecordItems):
-        page = [items.view(record) for record in page]
     shaper = Shaper(rules, selected, collection=True)
 
     body: dict[str, Any] = {"@odata.context": context_with_select(context, selected)}
@@ -292,7 +290,9 @@ def apply_query_with_headers(
         body["@odata.count"] = total
     if size > 0 and offset + size < total:
         body["@odata.nextLink"] = next_link(self_url, rules, options, offset + size)
-    body["value"] = [shaper.shape(item) for item in page]
+    # Compact records are shaped straight from the records: no view per item.
+    body["value"] = shaper.shape_records(items, page) if isinstance(items, RecordItems) else \
+        [shaper.shape(item) for item in page]
     response_headers: dict[str, str] = {}
     if maxpagesize is not None:
         response_headers["Preference-Applied"] = f"odata.maxpagesize={maxpagesize}"

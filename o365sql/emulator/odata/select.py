@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..tenant.record_view import RecordView
+from ..tenant.record_view import ABSENT, Builder, RecordItems, RecordView
 from . import errors as err
 from .rules import ResourceRules
 from .schema import ENTITIES, PropertyIndex
@@ -104,6 +104,35 @@ class Shaper:
             if value is _ABSENT:
                 value = [] if name in collections else None
             out[name] = value
+        return out
+
+    def shape_records(self, items: RecordItems, records: Sequence[Any]) -> list[dict[str, Any]]:
+        """``shape`` of each record's item, built straight from the record by the table's
+        builders (no view, only the properties that are sent; the same dicts, key for key)."""
+        table, owner = items.table, items.owner
+        if self.selected is None:  # whole items: from views, which the last pages' keep
+            return [self.shape(items.view(record)) for record in records]
+        builders = table.builders
+        heads = [(name, builders[name]) for name in _ANNOTATIONS if name in builders]
+        ident = builders.get("id")
+        fields: list[tuple[str, Builder | None, list[Any] | None]] = [
+            (name, builders.get(name), [] if name in self.collections else None)
+            for name in self.fields]
+        out: list[dict[str, Any]] = []
+        for record in records:
+            scratch: dict[str, Any] = {}
+            item: dict[str, Any] = {}
+            for name, build in heads:
+                value = build(owner, record, scratch)
+                if value is not ABSENT:
+                    item[name] = value
+            value = ident(owner, record, scratch) if ident is not None else ABSENT
+            item["id"] = None if value is ABSENT else value
+            for name, field, empty in fields:
+                value = field(owner, record, scratch) if field is not None else ABSENT
+                item[name] = (list(empty) if isinstance(empty, list) else empty) \
+                    if value is ABSENT else value
+            out.append(item)
         return out
 
     def defaults(self, item: Mapping[str, Any]) -> Sequence[str]:
