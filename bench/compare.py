@@ -5,8 +5,9 @@ latency (none, 50 ms per request, injected by the emulator's fault rules), the s
 done by
 
 * **floor**: a bare ``requests`` + ``json`` loop over the same pages (for the fan-out, the
-  best hand-written client: ``$batch`` bodies of 20 mailboxes, 4 batches in flight; and the
-  one-by-one loop);
+  fastest of three hand-written clients at o365sql's concurrency, within Graph's limits:
+  ``$batch`` bodies spread over the POSTs in flight, bodies of 20, plain GETs; see
+  ``FloorFanOut``; and the one-by-one loop);
 * **python-o365** (PyPI ``O365``) and **msgraph-sdk** (raw JSON through the SDK's adapter, and
   its typed models, the latter on at most ``--typed-rows`` rows: they cost ~7 ms a message);
 * **o365sql**;
@@ -48,6 +49,7 @@ from typing import Any
 import requests
 
 import o365sql
+from o365sql.graph.client import DEFAULT_CONCURRENCY
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import read_path
@@ -94,6 +96,12 @@ class Emulator(read_path.Emulator):
         if seconds:
             self._post("/_emulator/faults", {"kind": "latency", "delay": seconds})
 
+    def counters(self) -> dict[str, Any]:
+        """The emulator's counters (``GET /_emulator/counters``), concurrency peaks included."""
+        answer = requests.get(self.info["base_url"] + "/_emulator/counters", verify=self.ca,
+                              timeout=60)
+        return dict(answer.json())
+
     def cpu(self) -> float:
         """CPU seconds the emulator process has used (``/proc/<pid>/stat``)."""
         with open(f"/proc/{self.process.pid}/stat") as handle:
@@ -136,24 +144,69 @@ def floor_pages(emu: Emulator, path: str, params: dict[str, Any] | str,
     return min(rows, limit) if limit is not None else rows
 
 
-def floor_batch_top(emu: Emulator, users: list[str], n: int, concurrency: int = 4) -> int:
-    """The best hand-written fan-out: ``$batch`` bodies of 20 mailboxes (one item each, within
-    Outlook's 4 per mailbox), ``concurrency`` POSTs in flight."""
-    session = _session(emu.app_token)
-    query = f"$select={SELECT}&$orderby=receivedDateTime%20desc&$top={n}"
-    chunks = [users[i:i + 20] for i in range(0, len(users), 20)]
+class FloorFanOut:
+    """The best hand-written fan-out within Graph's limits (graph-semantics.md §6, §8.1): one
+    item per mailbox (Outlook allows 4 concurrent per mailbox, so ≤ 4 per body holds), up to
+    ``concurrency`` requests in flight over a kept-alive pool of that many connections (the
+    app-wide limit, 130,000 requests per 10 s, is far off), in one of three shapes:
 
-    def post(chunk: list[str]) -> int:
-        body = {"requests": [{"id": str(i), "method": "GET",
-                              "url": f"/users/{u}/messages?{query}"}
+    * ``batch20``: ``$batch`` bodies of 20 mailboxes (fewest requests);
+    * ``spread``: the mailboxes spread evenly over ``concurrency`` bodies, in multiples of 4
+      (Graph runs 4 items of a body at a time, so a body of 20 takes five rounds);
+    * ``gets``: one plain GET per mailbox.
+
+    Like o365sql's statement (``UserId IN (SELECT Id FROM Users)``) it first lists the
+    mailboxes (``GET /users?$select=id&$top=999``, following nextLinks): the same work. The
+    report's floor is the fastest shape, at the same concurrency as o365sql's."""
+
+    def __init__(self, emu: Emulator, concurrency: int) -> None:
+        self.emu = emu
+        self.concurrency = concurrency
+        self.session = _session(emu.app_token)
+        adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=concurrency)
+        self.session.mount("https://", adapter)
+        self.pool = ThreadPoolExecutor(concurrency)
+
+    def close(self) -> None:
+        self.pool.shutdown()
+        self.session.close()
+
+    def _url(self, user: str, n: int) -> str:
+        return (f"/users/{user}/messages?$select={SELECT}&$orderby=receivedDateTime%20desc"
+                f"&$top={n}")
+
+    def _post(self, chunk: list[str], n: int) -> int:
+        body = {"requests": [{"id": str(i), "method": "GET", "url": self._url(u, n)}
                              for i, u in enumerate(chunk)]}
-        answer = session.post(emu.base + "/$batch", json=body, verify=emu.ca, timeout=120)
+        answer = self.session.post(self.emu.base + "/$batch", json=body, verify=self.emu.ca,
+                                   timeout=120)
         return sum(len(r["body"]["value"]) for r in answer.json()["responses"])
 
-    with ThreadPoolExecutor(concurrency) as pool:
-        rows = sum(pool.map(post, chunks))
-    session.close()
-    return rows
+    def _get(self, user: str, n: int) -> int:
+        answer = self.session.get(self.emu.base + self._url(user, n), verify=self.emu.ca,
+                                  timeout=120)
+        return len(answer.json()["value"])
+
+    def users(self) -> list[str]:
+        url: str | None = self.emu.base + "/users?$select=id&$top=999"
+        ids: list[str] = []
+        while url:
+            page = self.session.get(url, verify=self.emu.ca, timeout=120).json()
+            ids += [u["id"] for u in page["value"]]
+            url = page.get("@odata.nextLink")
+        return ids
+
+    def run(self, shape: str, n: int) -> int:
+        users = self.users()
+        if shape == "gets":
+            return sum(self.pool.map(lambda u: self._get(u, n), users))
+        if shape == "batch20":
+            size = 20
+        else:  # spread: fewest rounds of 4 over the POSTs that may be in flight
+            per_post = -(-len(users) // self.concurrency)
+            size = min(20, max(4, -(-per_post // 4) * 4))
+        chunks = [users[i:i + size] for i in range(0, len(users), size)]
+        return sum(self.pool.map(lambda c: self._post(c, n), chunks))
 
 
 def floor_one_by_one_top(emu: Emulator, users: list[str], n: int) -> int:
@@ -353,6 +406,7 @@ class Measure:
     client_cpu: float = 0.0
     emulator_cpu: float = 0.0
     note: str = ""
+    concurrency: str = ""  # the emulator's peaks: per mailbox / all mailboxes / 429s
 
     @property
     def median(self) -> float:
@@ -374,6 +428,9 @@ def measure(emu: Emulator, name: str, work: Callable[[], int], runs: int,
             result.client_cpu += (time.process_time() - cpu) / runs
             result.emulator_cpu += (emu.cpu() - emulator_cpu) / runs
             result.requests = emu.requests_served()
+            peaks = emu.counters().get("mailbox_concurrency", {})
+            result.concurrency = (f"{peaks.get('peak', '?')} / {peaks.get('all_mailboxes', '?')}"
+                                  f" / {peaks.get('refused', '?')}")
         if memory:
             gc.collect()
             tracemalloc.start()
@@ -386,12 +443,14 @@ def measure(emu: Emulator, name: str, work: Callable[[], int], runs: int,
 
 
 def report(title: str, measures: list[Measure]) -> None:
-    floor = next((m for m in measures if m.client.startswith("floor") and m.seconds), None)
+    # The floor is the fastest of the hand-written clients (the fan-out measures several).
+    floors = [m for m in measures if m.client.startswith("floor") and m.seconds]
+    floor = min(floors, key=lambda m: m.median) if floors else None
     ours = next((m for m in measures if m.client == "o365sql" and m.seconds), None)
     print(f"\n### {title}\n")
     print("| client | median s | × floor | × o365sql | requests | rows | peak MiB | "
-          "client CPU s | emulator CPU s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "client CPU s | emulator CPU s | emulator peak per mailbox / at once / 429s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for m in measures:
         if not m.seconds:
             print(f"| {m.client} | — | | | | | | | | {m.note}")
@@ -400,7 +459,8 @@ def report(title: str, measures: list[Measure]) -> None:
         to_ours = f"{m.median / ours.median:.2f}" if ours else ""
         peak = f"{m.peak / 2**20:.1f}" if m.peak else ""
         print(f"| {m.client} | {m.median:.3f} | {to_floor} | {to_ours} | {m.requests} | "
-              f"{m.rows} | {peak} | {m.client_cpu:.3f} | {m.emulator_cpu:.3f} |")
+              f"{m.rows} | {peak} | {m.client_cpu:.3f} | {m.emulator_cpu:.3f} | "
+              f"{m.concurrency} |")
     sys.stdout.flush()
 
 
@@ -523,40 +583,84 @@ def overhead(connection: Any, ids: list[str]) -> None:
           f"(the plan cache) {planning * per:.3f} ms (profiler-inflated figures)")
 
 
+FAN_OUT_SQL = ("SELECT UserId, Subject, ReceivedDateTime FROM (SELECT UserId, Subject, "
+               "ReceivedDateTime, ROW_NUMBER() OVER (PARTITION BY UserId ORDER BY "
+               "ReceivedDateTime DESC) AS rn FROM Messages WHERE UserId IN (SELECT Id FROM "
+               "Users)) t WHERE rn <= 10")
+
+
+def _mailbox_ids(emu: Emulator) -> list[str]:
+    session = _session(emu.app_token)
+    users = [u["id"] for u in session.get(emu.base + "/users", params={
+        "$select": "id", "$top": 999}, verify=emu.ca, timeout=60).json()["value"]]
+    session.close()
+    return users
+
+
 def fan_out(args: argparse.Namespace, per_mailbox: int, latency: float) -> None:
     emu = Emulator(args.mailboxes, per_mailbox)
     try:
         emu.latency(latency)
         tag = f"{'no added latency' if not latency else f'{latency * 1000:.0f} ms per request'}"
-        session = _session(emu.app_token)
-        users = [u["id"] for u in session.get(emu.base + "/users", params={
-            "$select": "id", "$top": 999}, verify=emu.ca, timeout=60).json()["value"]]
-        ours = emu.connect(app=True)
-        whole = emu.connect(app=True, Pushdown=False)
+        users = _mailbox_ids(emu)
+        concurrency = args.concurrency or DEFAULT_CONCURRENCY
+        ours = emu.connect(app=True, MaxConcurrency=concurrency)
+        whole = emu.connect(app=True, Pushdown=False, MaxConcurrency=concurrency)
         o365 = PythonO365(emu, emu.app_token)
         graph = MsGraph(emu, emu.app_token)
-        sql = ("SELECT UserId, Subject, ReceivedDateTime FROM (SELECT UserId, Subject, "
-               "ReceivedDateTime, ROW_NUMBER() OVER (PARTITION BY UserId ORDER BY "
-               "ReceivedDateTime DESC) AS rn FROM Messages WHERE UserId IN (SELECT Id FROM "
-               "Users)) t WHERE rn <= 10")
+        floor = FloorFanOut(emu, concurrency)
         paths = [f"/users/{u}/messages?$select={SELECT}&$orderby=receivedDateTime%20desc&$top=10"
                  for u in users]
+        c = concurrency
         report(f"top 10 of each of {len(users)} mailboxes, {per_mailbox:,} messages each "
-               f"({tag})", [
-                   measure(emu, "floor ($batch, 4 in flight)",
-                           lambda: floor_batch_top(emu, users, 10), args.runs, False),
+               f"({tag}; {c} requests in flight for the floor and o365sql)", [
+                   measure(emu, f"floor ($batch spread over {c} POSTs)",
+                           lambda: floor.run("spread", 10), args.runs, False),
+                   measure(emu, f"floor ($batch of 20, {c} in flight)",
+                           lambda: floor.run("batch20", 10), args.runs, False),
+                   measure(emu, f"floor (GETs, {c} in flight)",
+                           lambda: floor.run("gets", 10), args.runs, False),
                    measure(emu, "floor one by one",
-                           lambda: floor_one_by_one_top(emu, users, 10), args.runs, False),
+                           lambda: floor_one_by_one_top(emu, users, 10), 1, False),
                    measure(emu, "python-o365 (one by one)",
                            lambda: o365.fan_out(users, 10), 1, False),
                    measure(emu, "msgraph-sdk raw (one by one)",
                            lambda: graph.raw_each(paths, 10), 1, False),
-                   measure(emu, "o365sql", lambda: o365sql_rows(ours, sql), args.runs, True),
+                   measure(emu, "o365sql", lambda: o365sql_rows(ours, FAN_OUT_SQL), args.runs,
+                           True),
                    measure(emu, "o365sql, Pushdown=false (reads every mailbox whole)",
-                           lambda: o365sql_rows(whole, sql), 1, False),
+                           lambda: o365sql_rows(whole, FAN_OUT_SQL), 1, False),
                ])
+        floor.close()
         ours.close()
         whole.close()
+    finally:
+        emu.close()
+
+
+def concurrency_sweep(args: argparse.Namespace, latency: float) -> None:
+    """How ``MaxConcurrency``'s default was chosen: the top-10 fan-out (30 messages per
+    mailbox) by o365sql and by the spread floor at each overall concurrency."""
+    emu = Emulator(args.mailboxes, 30)
+    try:
+        emu.latency(latency)
+        users = _mailbox_ids(emu)
+        print(f"\n### MaxConcurrency sweep: top 10 of each of {len(users)} mailboxes "
+              f"({latency * 1000:.0f} ms per request)\n")
+        print("| requests in flight | floor (spread) s | o365sql s | o365sql × floor | "
+              "requests (floor / o365sql) | emulator peak per mailbox / at once / 429s |")
+        print("|---|---|---|---|---|---|")
+        for c in (4, 8, 16, 32, 64):
+            floor = FloorFanOut(emu, c)
+            ours = emu.connect(app=True, MaxConcurrency=c)
+            f = measure(emu, "floor", lambda f=floor: f.run("spread", 10), args.runs,
+                        False)
+            o = measure(emu, "o365sql", lambda o=ours: o365sql_rows(o, FAN_OUT_SQL),
+                        args.runs, False)
+            print(f"| {c} | {f.median:.3f} | {o.median:.3f} | {o.median / f.median:.2f} | "
+                  f"{f.requests} / {o.requests} | {o.concurrency} |", flush=True)
+            floor.close()
+            ours.close()
     finally:
         emu.close()
 
@@ -594,10 +698,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, minutes in all")
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--latency", default="0,0.05", help="seconds per request, comma list")
-    parser.add_argument("--only", default="", help="single,fanout,first (comma list)")
+    parser.add_argument("--only", default="", help="single,fanout,sweep,first (comma list)")
+    parser.add_argument("--mailboxes", type=int, default=None,
+                        help="fan-out mailboxes (default 21 with --quick, else 201)")
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="requests in flight for the fan-out's floor and o365sql "
+                             f"(default o365sql's MaxConcurrency, {DEFAULT_CONCURRENCY})")
     args = parser.parse_args()
     args.messages = 5_000 if args.quick else 100_000
-    args.mailboxes = 21 if args.quick else 201
+    args.mailboxes = args.mailboxes or (21 if args.quick else 201)
     args.fan_sizes = (30, 200) if args.quick else (30, 1000)
     args.repeat = 100 if args.quick else 1000
     args.typed_rows = 300 if args.quick else 2000
@@ -617,6 +726,8 @@ def main() -> None:
         if not only or "fanout" in only:
             for size in args.fan_sizes:
                 fan_out(args, size, latency)
+        if "sweep" in only:
+            concurrency_sweep(args, latency)
     load = os.getloadavg()
     print(f"\nload average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 

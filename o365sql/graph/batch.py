@@ -25,8 +25,8 @@ at a time, regardless of the target mailboxes". So:
   enough that the ready items fill the free POST slots in the fewest rounds of 4: a batch of 20
   takes five such rounds, so 20 items over 5 POSTs arrive sooner than in one.
 
-Design: the consumer's own thread runs a small dispatcher; a thread pool of ``max_concurrency``
-workers sends the batches. Each scan has at most one page request outstanding, so its pages
+Design: the consumer's own thread runs a small dispatcher; the client's thread pool of
+``max_concurrency`` workers (``GraphClient.workers``, kept between statements) sends the batches. Each scan has at most one page request outstanding, so its pages
 arrive in order. When the consumer stops iterating, the generator's ``finally`` sets a cancel
 event (waking workers that sleep before a retry) and drops batches not yet started.
 """
@@ -38,7 +38,7 @@ import itertools
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from threading import Event
 from typing import TYPE_CHECKING, Any
@@ -95,9 +95,13 @@ class _Delayed:
     item: _Item = field(compare=False)
 
 
-def _first_item(client: GraphClient, index: int, request: GraphRequest) -> _Item:
+def _first_item(client: GraphClient, index: int, request: GraphRequest,
+                queries: dict[tuple[tuple[str, str], ...], str]) -> _Item:
     path = request.path if request.path.startswith("/") else "/" + request.path
-    query = request.query_string()
+    # Scans of many mailboxes mostly share their query options: render each once.
+    query = queries.get(request.params)
+    if query is None:
+        query = queries[request.params] = request.query_string()
     return _Item(
         index,
         path + (f"?{query}" if query else ""),
@@ -232,7 +236,8 @@ def fan_out(
     With ``missing_ok``, a request answered "no such item" (``errors.is_missing_item``)
     yields one empty page instead of ending the whole fan-out with its error.
     """
-    ready: deque[_Item] = deque(_first_item(client, i, r) for i, r in enumerate(requests))
+    queries: dict[tuple[tuple[str, str], ...], str] = {}
+    ready = deque(_first_item(client, i, r, queries) for i, r in enumerate(requests))
     # Each scan's pages arrive in order (one outstanding page per scan), so its budget sees
     # them in order and a top-N scan asks for no page past its rows (GraphRequest.limit).
     budgets = [RowBudget(r.limit, r.ties) for r in requests]
@@ -240,9 +245,7 @@ def fan_out(
     seq = itertools.count()
     in_flight: set[Future[list[_Outcome]]] = set()
     cancel = Event()
-    pool = ThreadPoolExecutor(
-        max_workers=client.max_concurrency, thread_name_prefix="o365sql-batch"
-    )
+    pool = client.workers()
 
     def dispatch() -> None:
         now = time.monotonic()
@@ -292,4 +295,5 @@ def fan_out(
             yield from pages
     finally:
         cancel.set()
-        pool.shutdown(wait=False, cancel_futures=True)
+        for future in in_flight:
+            future.cancel()  # not started yet: dropped (its slots given back by _giver)

@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Generator, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
@@ -178,6 +179,7 @@ class GraphClient:
         }
         self._token_lock = threading.Lock()
         self._last_token: str | None = None
+        self._workers: ThreadPoolExecutor | None = None
         self._closed = False
         self._environments: dict[str, dict[str, Any]] = {}
         self._plain_prefix = _plain_prefix(self.base_url)
@@ -346,9 +348,22 @@ class GraphClient:
         query = request.query_string()
         return self.base_url + path + (f"?{query}" if query else "")
 
+    def workers(self) -> ThreadPoolExecutor:
+        """The ``max_concurrency`` threads that send ``fan_out``'s POSTs, started on first use
+        and kept until ``close`` (a statement does not pay for starting them)."""
+        with self._token_lock:
+            if self._workers is None:
+                self._workers = ThreadPoolExecutor(max_workers=self.max_concurrency,
+                                                   thread_name_prefix="o365sql-batch")
+            return self._workers
+
     def close(self) -> None:
         """Close the HTTP session; the client cannot be used afterwards."""
         self._closed = True
+        with self._token_lock:
+            workers, self._workers = self._workers, None
+        if workers is not None:
+            workers.shutdown(wait=False, cancel_futures=True)
         self.session.close()
 
     def __enter__(self) -> Self:
