@@ -105,7 +105,8 @@ def _children(pid: int) -> list[int]:
 
 
 def report(path: str, top: int = 30) -> None:
-    """The functions with the most samples in a py-spy raw file: own and inclusive."""
+    """The functions with the most samples in a py-spy raw file while serving requests (the
+    server's request threads; start-up left out): own and inclusive."""
     own: dict[str, int] = {}
     inclusive: dict[str, int] = {}
     total = 0
@@ -113,6 +114,8 @@ def report(path: str, top: int = 30) -> None:
         for line in handle:
             stack, _, count = line.rstrip("\n").rpartition(" ")
             n = int(count)
+            if "process_request_thread" not in stack:  # start-up, not serving a request
+                continue
             frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
             total += n
             own[frames[-1]] = own.get(frames[-1], 0) + n

@@ -35,6 +35,7 @@ from ..tenant.mail_json import (
     html_to_text,
     message_items,
     message_json,
+    message_view,
 )
 from ..tenant.mail_store import (
     DELIVERY_RECEIPT,
@@ -155,7 +156,8 @@ def messages(ctx: Ctx, mb: Mailbox, segs: list[str], context: str, folder: MailF
     if not rest:
         if ctx.method == "GET":
             _need(ctx, mb)
-            return entity(ctx, message_json(mb, rec), MESSAGES, context, body=True)
+            # A lazy view: a $select builds only the properties it names.
+            return entity(ctx, message_view(mb, rec), MESSAGES, context, body=True)
         if ctx.method == "PATCH":
             _need(ctx, mb, write=True)
             update_message(ctx, mb, rec, ctx.entity_body("message"))

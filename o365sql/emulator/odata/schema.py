@@ -18,6 +18,7 @@ names are the ``Edm.`` names without the prefix.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -308,6 +309,19 @@ FILTERABLE_NAVIGATION: dict[str, dict[str, PropType]] = {
     for entity in ("message", "event", "contact")}
 
 
+@functools.cache
+def _index_tables(entity: str) -> tuple[Mapping[str, PropType], dict[str, str],
+                                        dict[str, dict[str, str]]]:
+    props = {**ENTITIES[entity], **FILTERABLE_NAVIGATION.get(entity, {})}
+    return (props, {name.lower(): name for name in props},
+            _complex_tables())
+
+
+@functools.cache
+def _complex_tables() -> dict[str, dict[str, str]]:
+    return {cname: {p.lower(): p for p in cprops} for cname, cprops in COMPLEX.items()}
+
+
 class PropertyIndex:
     """Case-insensitive property lookup for one entity type.
 
@@ -318,12 +332,8 @@ class PropertyIndex:
 
     def __init__(self, entity: str) -> None:
         self.entity = entity
-        self.props: Mapping[str, PropType] = {**ENTITIES[entity],
-                                              **FILTERABLE_NAVIGATION.get(entity, {})}
-        self._folded = {name.lower(): name for name in self.props}
-        self._complex_folded = {
-            cname: {p.lower(): p for p in cprops} for cname, cprops in COMPLEX.items()
-        }
+        # Built once per entity (every request's $select/$filter/$orderby makes an index).
+        self.props, self._folded, self._complex_folded = _index_tables(entity)
 
     def top(self, name: str) -> tuple[str, PropType] | None:
         """The canonical name and type of a top-level property, or None."""

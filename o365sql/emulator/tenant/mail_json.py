@@ -40,7 +40,7 @@ from .mail_store import (
     MailFolder,
     MessageRecord,
 )
-from .record_view import ABSENT, Builder, OfRecord, PropertyTable, RecordItems
+from .record_view import ABSENT, Builder, OfRecord, PropertyTable, RecordItems, RecordView
 
 if TYPE_CHECKING:
     from .tenant import Mailbox
@@ -321,6 +321,11 @@ def message_json(mb: Mailbox, rec: MessageRecord) -> dict[str, Any]:
     """The full Graph message (including uniqueBody and internetMessageHeaders, which Graph only
     returns when selected; the query engine's default $select set leaves them out)."""
     return MESSAGE_TABLE.build(mb, rec)
+
+
+def message_view(mb: Mailbox, rec: MessageRecord) -> RecordView:
+    """One message as a lazy view (``record_view``): what is read of it is all that is built."""
+    return RecordView(MESSAGE_TABLE, mb, rec)
 
 
 def message_items(mb: Mailbox, records: Sequence[MessageRecord]) -> RecordItems:
