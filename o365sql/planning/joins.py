@@ -82,10 +82,11 @@ def link_joins(drafts: list[ScanDraft], columns: dict[int, Column]) -> None:
 
 
 def _enclosing(scope: Scope) -> list[Scope]:
-    """The scopes whose tables a subquery scope may name (outermost first); none for the
-    others (a derived table or CTE cannot see the query around it)."""
+    """The scopes whose tables a subquery (or LATERAL) scope may name (outermost first); none
+    for the others (a derived table or CTE cannot see the query around it)."""
     found: list[Scope] = []
-    while scope.is_subquery and scope.parent is not None:
+    # A LATERAL subquery sees the FROM items before it through its UDTF scope.
+    while (scope.is_subquery or scope.is_udtf) and scope.parent is not None:
         scope = scope.parent
         found.insert(0, scope)
     return found

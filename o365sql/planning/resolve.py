@@ -274,7 +274,9 @@ def _table_refs(tree: exp.Query, tables: dict[str, Table]
     refs: dict[int, TableRef] = {}
     column_nodes: dict[int, Column] = {}
     scopes = traverse_scope(tree)
-    for scope in scopes:
+    # A LATERAL subquery's scope (sqlglot's UDTF scope) also lists the FROM items before it;
+    # each table belongs to the SELECT whose FROM names it, so those scopes come last.
+    for scope in sorted(scopes, key=lambda s: s.is_udtf):
         for alias, source in scope.sources.items():
             if isinstance(source, exp.Table) and id(source) not in refs and \
                     source.name.lower() in tables:

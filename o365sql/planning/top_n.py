@@ -1,7 +1,8 @@
 """Plan stage, top-N per group: a ranking bounded per mailbox (folder, calendar) sent to Graph.
 
-"The 10 newest messages of each mailbox" is written as a ranking window over the table with a
-bound on the rank::
+"The 10 newest messages of each mailbox" (folder, calendar: a partition by a column every
+request has one value of, ``_one_value_per_request``) is written as a ranking window over the
+table with a bound on the rank::
 
     SELECT ... FROM (SELECT ..., ROW_NUMBER() OVER (PARTITION BY UserId
                                                    ORDER BY ReceivedDateTime DESC) AS rn
@@ -66,7 +67,7 @@ def plan_top_n(draft: ScanDraft, scan: Scan, columns: dict[int, Column]) -> None
         return
     for part in window.args.get("partition_by") or []:
         column = column_of(part, draft.ref.alias, columns)
-        if column is None or not column.pseudo:
+        if column is None or not _one_value_per_request(column, scan):
             return  # a partition may span rows of one request: its top N are not the request's
     order = window.args.get("order")
     if order is None:
@@ -98,7 +99,7 @@ def plan_limited(draft: ScanDraft, scan: Scan, columns: dict[int, Column]) -> No
     if limit is None:
         return
     bound = limit + (offset or 0)
-    if not _local_only_addresses(draft, scan) or not _whole_requests(select, draft, columns):
+    if not _local_only_addresses(draft, scan) or not _whole_requests(select, draft, scan, columns):
         return
     order = select.args.get("order")
     keys: list[tuple[str, bool]] = []
@@ -114,10 +115,11 @@ def plan_limited(draft: ScanDraft, scan: Scan, columns: dict[int, Column]) -> No
                       f"$top in each request, no page past its first {bound} rows")
 
 
-def _whole_requests(select: exp.Select, draft: ScanDraft, columns: dict[int, Column]) -> bool:
+def _whole_requests(select: exp.Select, draft: ScanDraft, scan: Scan,
+                    columns: dict[int, Column]) -> bool:
     """Each evaluation of ``select`` reads whole requests of the scan: every WHERE conjunct
-    naming another table's column is ``pseudo = outer column`` on a slot each request binds
-    to one value (a join slot or an address); the others are pushed or addresses
+    naming another table's column is ``column = outer column`` on a column with one value
+    per request (``_one_value_per_request``); the others are pushed or addresses
     (``_local_only_addresses``) or name no column of the scan (true or false for the whole
     evaluation)."""
     where = select.args.get("where")
@@ -133,11 +135,21 @@ def _whole_requests(select: exp.Select, draft: ScanDraft, columns: dict[int, Col
         if len(own) != 1:
             return False
         column = column_of(own[0], alias, columns)
-        slot = column.name.lower() if column is not None else ""
-        if column is None or not column.pseudo or (slot not in draft.joins and
-                                                   slot not in draft.addresses):
+        if column is None or not _one_value_per_request(column, scan):
             return False
     return True
+
+
+def _one_value_per_request(column: Column, scan: Scan) -> bool:
+    """Every row of one request has the same value of ``column``: a pseudo-column (rows
+    carry the value that addressed them), or a slot in every request's path (the messages
+    of one folder: ``ParentFolderId``, by id or well-known name, bound by = / IN / a join)."""
+    if column.pseudo:
+        return True
+    slot = "{" + column.name.lower() + "}"
+    queries = [*scan.queries, *scan.templates] + (
+        [scan.template_query] if scan.template_query is not None else [])
+    return bool(queries) and all(slot in q.template.lower() for q in queries)
 
 
 def _correlated(select: exp.Select, draft: ScanDraft) -> bool:

@@ -16,7 +16,7 @@ from execution_support import on_and_off, rows
 import o365sql
 from o365sql.emulator import Emulator
 
-TENANT = {"seed": 31, "users": 3, "messages_per_user": 25}
+TENANT = {"seed": 31, "users": 3, "messages_per_user": 25, "events_per_user": 8}
 
 
 def _rows(connection: Any, sql: str) -> list[tuple[Any, ...]]:
@@ -249,3 +249,76 @@ def test_delegated_join_with_a_ranked_derived_table_is_not_empty(emulator: Emula
         mine = sorted((r[0] for r in rows(off, "SELECT ReceivedDateTime FROM Messages")),
                       reverse=True)[:3]
         assert len(got) == 3 and got == sorted((mail, when) for when in mine)
+
+
+EACH = "UserId IN (SELECT Id FROM Users)"
+
+
+def _newest_per(off: Any, sql: str, n: int) -> list[tuple[Any, ...]]:
+    """(group, key) of the n greatest keys of each group, in Python over ``sql``'s rows
+    (group, key), read whole with pushdown off."""
+    groups: dict[Any, list[Any]] = {}
+    for group, key in rows(off, sql):
+        groups.setdefault(group, []).append(key)
+    return sorted(((g, k) for g, keys in groups.items() for k in sorted(keys, reverse=True)[:n]),
+                  key=repr)
+
+
+def test_lateral_per_folder_reads_each_folder_bounded(app_pair: tuple[Any, Any]) -> None:
+    """MailFolders (each user's, addressed by the WHERE of the query around the LATERAL)
+    then one request per folder with $top=2: the 2 newest messages of every folder."""
+    on, off = app_pair
+    sql = ("SELECT f.Id, t.ReceivedDateTime FROM MailFolders f CROSS JOIN LATERAL (SELECT "
+           "ReceivedDateTime FROM Messages m WHERE m.ParentFolderId = f.Id AND m.UserId = "
+           f"f.UserId ORDER BY ReceivedDateTime DESC LIMIT 2) t WHERE f.{EACH}")
+    explained = _explain(on, sql)
+    graph = [d for k, d in explained if k == "graph"]
+    assert not any(d.startswith("GET /me") for d in graph), explained
+    assert any(d.startswith("GET /users/{UserId}/mailFolders/{ParentFolderId}/messages") and
+               "$top=2" in d and "$orderby=receivedDateTime desc" in d for d in graph)
+    got = _rows(on, sql)
+    assert got == _rows(off, sql)
+    listed = {r[0] for r in rows(off, f"SELECT Id FROM MailFolders WHERE {EACH}")}
+    assert got == [r for r in _newest_per(off, "SELECT ParentFolderId, ReceivedDateTime FROM "
+                                               f"Messages WHERE {EACH}", 2) if r[0] in listed]
+
+
+def test_ranking_per_addressed_folder_is_pushed(app_pair: tuple[Any, Any]) -> None:
+    """PARTITION BY ParentFolderId (a real property) is per request when every request
+    reads one folder."""
+    on, off = app_pair
+    sql = ("SELECT ParentFolderId, ReceivedDateTime FROM (SELECT UserId, ParentFolderId, "
+           "ReceivedDateTime, ROW_NUMBER() OVER (PARTITION BY UserId, ParentFolderId ORDER BY "
+           f"ReceivedDateTime DESC) AS rn FROM Messages WHERE {EACH} AND ParentFolderId IN "
+           "('Inbox', 'SentItems')) t WHERE rn <= 2")
+    explained = _explain(on, sql)
+    assert any(k == "top-n" for k, _ in explained), explained
+    assert all("$top=2" in d for k, d in explained if k == "graph" and "/messages" in d)
+    got = _rows(on, sql)
+    assert got == _rows(off, sql)
+    assert got == _newest_per(off, "SELECT ParentFolderId, ReceivedDateTime FROM Messages "
+                                   f"WHERE {EACH} AND ParentFolderId IN ('Inbox', 'SentItems')",
+                              2)
+    # Not addressed per folder: a request holds every folder, so the ranking stays local.
+    unaddressed = sql.replace(" AND ParentFolderId IN ('Inbox', 'SentItems')", "")
+    assert not any(k == "top-n" for k, _ in _explain(on, unaddressed))
+    assert _rows(on, unaddressed) == _rows(off, unaddressed)
+
+
+def test_lateral_per_calendar_reads_each_calendar_bounded(app_pair: tuple[Any, Any]) -> None:
+    on, off = app_pair
+    sql = ("SELECT c.Id, t.CreatedDateTime FROM Calendars c CROSS JOIN LATERAL (SELECT "
+           "CreatedDateTime FROM Events e WHERE e.CalendarId = c.Id AND e.UserId = c.UserId "
+           f"ORDER BY CreatedDateTime DESC LIMIT 2) t WHERE c.{EACH}")
+    explained = _explain(on, sql)
+    assert any(d.startswith("GET /users/{UserId}/calendars/{CalendarId}/events") and
+               "$top=2" in d for k, d in explained if k == "graph"), explained
+    got = _rows(on, sql)
+    assert got and got == _rows(off, sql)
+    calendars = rows(off, f"SELECT UserId, Id FROM Calendars WHERE {EACH}")
+    expected: list[tuple[Any, ...]] = []
+    for user, calendar in calendars:
+        created = rows(off, "SELECT CreatedDateTime FROM Events WHERE UserId = :u AND "
+                            "CalendarId = :c", {"u": user, "c": calendar})
+        expected += [(calendar, r[0]) for r in sorted(created, reverse=True)[:2]]
+    assert got == sorted(expected, key=repr)
