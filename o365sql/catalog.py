@@ -139,8 +139,11 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import hashlib
 import os
+import pickle
 import re
+import sys
 import tomllib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -548,12 +551,71 @@ def _read(text: str, source: str) -> Table:
 
 @functools.lru_cache(maxsize=1)
 def _shipped_tables() -> dict[str, Table]:
-    tables: dict[str, Table] = {}
-    for entry in sorted(resources.files("o365sql.schema").iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".toml"):
-            _add(tables, _read(entry.read_text(encoding="utf-8"), f"o365sql.schema/{entry.name}"),
-                 replace=False)
+    root = resources.files("o365sql.schema")
+    texts = [(entry.name, entry.read_bytes()) for entry in sorted(
+        root.iterdir(), key=lambda e: e.name) if entry.name.endswith(".toml")]
+    compiled = _compiled_path(root, texts)
+    tables = _load_compiled(compiled)
+    if tables is not None:
+        return tables
+    tables = {}
+    for name, data in texts:
+        _add(tables, _read(data.decode("utf-8"), f"o365sql.schema/{name}"), replace=False)
+    _store_compiled(compiled, tables)
     return tables
+
+
+# The shipped tables, compiled: parsing and validating the schema files costs tens of
+# milliseconds (more than the rest of a process's first query), loading them from a pickle
+# a few. The file sits in the schema package's __pycache__, beside the bytecode Python writes
+# there and trusted as that bytecode is; its name holds a hash of everything the tables are
+# built from (each file, this module and types.py, the Python version), so an edited file or
+# a changed Table class never loads stale tables. Not writable (a read-only install, a zip):
+# the files are parsed each time, as before.
+def _compiled_path(root: Any, texts: list[tuple[str, bytes]]) -> Path | None:
+    if not isinstance(root, Path):
+        return None
+    digest = hashlib.sha256(sys.version.encode())
+    for source in (Path(__file__), Path(__file__).with_name("types.py")):
+        try:
+            digest.update(source.read_bytes())
+        except OSError:
+            return None
+    for name, data in texts:
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return root / "__pycache__" / f"catalog-{digest.hexdigest()[:32]}.pickle"
+
+
+def _load_compiled(path: Path | None) -> dict[str, Table] | None:
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            tables = pickle.load(handle)
+    except Exception:  # noqa: BLE001 - missing, partly written or unreadable: parse instead
+        return None
+    if isinstance(tables, dict) and all(isinstance(t, Table) for t in tables.values()):
+        return tables
+    return None
+
+
+def _store_compiled(path: Path | None, tables: dict[str, Table]) -> None:
+    if path is None:
+        return
+    import tempfile
+
+    try:
+        path.parent.mkdir(exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".catalog-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                pickle.dump(tables, out, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temporary, path)  # whole or not at all, for concurrent processes
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError:
+        pass  # not writable: parsed again next time
 
 
 def _add(tables: dict[str, Table], table: Table, *, replace: bool) -> None:

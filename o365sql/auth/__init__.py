@@ -46,20 +46,41 @@ authorize step.
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from o365sql.auth.interactive import (
-    BrowserHook,
-    DeviceCodePrompt,
-    set_browser,
-    set_device_code_prompt,
-)
-from o365sql.auth.providers import AppOnlyTokenProvider, DelegatedTokenProvider
 from o365sql.auth.settings import APP_ONLY_SCHEMES, AuthSettings
 from o365sql.auth.static import StaticTokenProvider
-from o365sql.auth.store import open_store
 from o365sql.auth.tokens import TokenProvider
 from o365sql.exceptions import ProgrammingError
+
+if TYPE_CHECKING:
+    from o365sql.auth.interactive import (
+        BrowserHook,
+        DeviceCodePrompt,
+        set_browser,
+        set_device_code_prompt,
+    )
+    from o365sql.auth.providers import AppOnlyTokenProvider, DelegatedTokenProvider
+
+#: Names imported on first use: signing in (msal, the browser and loopback listener, the token
+#: store) is not loaded by a connection that is given its access token (``StaticTokenProvider``),
+#: which keeps a process's first query fast.
+_LAZY = {
+    "AppOnlyTokenProvider": "o365sql.auth.providers",
+    "DelegatedTokenProvider": "o365sql.auth.providers",
+    "BrowserHook": "o365sql.auth.interactive",
+    "DeviceCodePrompt": "o365sql.auth.interactive",
+    "set_browser": "o365sql.auth.interactive",
+    "set_device_code_prompt": "o365sql.auth.interactive",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
 __all__ = [
     "AppOnlyTokenProvider",
@@ -76,6 +97,8 @@ __all__ = [
 
 def open_token_store(settings: AuthSettings) -> Any:
     """The token store of ``OAuthSettingsLocation`` (unset: this process's memory, per app)."""
+    from o365sql.auth.store import open_store
+
     default_id = f"default:{settings.authority.lower()}:{settings.client_id or ''}"
     return open_store(settings.settings_location, default_id)
 
@@ -103,6 +126,8 @@ def token_provider(props: Any, *, browser: BrowserHook | None = None,
             raise ProgrammingError(
                 "OAuthClientSecret is required with AuthScheme=AzureServicePrincipal (or use "
                 "AuthScheme=AzureServicePrincipalCert with OAuthJWTCert)")
+        from o365sql.auth.providers import AppOnlyTokenProvider
+
         return AppOnlyTokenProvider(settings, open_token_store(settings))
     if settings.initiate == "OFF":
         if not settings.access_token:
@@ -113,5 +138,7 @@ def token_provider(props: Any, *, browser: BrowserHook | None = None,
         return StaticTokenProvider(settings.access_token,
                                    expires_at=settings.access_token_expires_at)
     settings.require_client_id(f"sign in with InitiateOAuth={settings.initiate}")
+    from o365sql.auth.providers import DelegatedTokenProvider
+
     return DelegatedTokenProvider(settings, open_token_store(settings), browser=browser,
                                   device_code_prompt=device_code_prompt)

@@ -19,10 +19,9 @@ from ..exceptions import ProgrammingError
 from ..planning import plan_procedure, plan_query, prepare
 from ..planning.plan import QueryPlan
 from ..types import SQL_TYPES as _SQL
-from . import replica_scans, residual
+from . import residual
 from . import scan as scan_io
 from .explain import EXPLAIN_COLUMNS, explain_rows
-from .writes import run_writes
 
 __all__ = ["Context", "Result", "run", "run_many"]
 
@@ -82,9 +81,11 @@ def run(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, context: Con
     max_rows = getattr(properties, "max_rows", None)
     max_rows = max_rows if isinstance(max_rows, int) and max_rows > 0 else None
     size = pagesize if isinstance(pagesize, int) and pagesize > 0 else None
-    source = replica_scans.source_for(context)
+    source = _replica_source(context)
     chosen = declined = None
     if source is not None:
+        from . import replica_scans
+
         # The replica answers whole scans: plan them without pushdown so that the local
         # engine evaluates every predicate, whichever source each scan reads (DESIGN §5.3).
         plan = plan_query(statement, params, context.catalog, pushdown=False, pagesize=size,
@@ -121,6 +122,9 @@ def run_many(sql: str, param_sets: Sequence[Sequence[Any] | Mapping[str, Any] | 
     if statement.kind != "write":
         raise ProgrammingError("executemany() runs INSERT, UPDATE and DELETE statements, not "
                                "a statement that returns rows")
+    from . import replica_scans
+    from .writes import run_writes
+
     # A write reads live (never from a replica that may be behind), then marks the replica
     # of its table stale so that AutoCache refreshes it before it answers again.
     done = run_writes(statement, param_sets, context, app_only=app_only(context.properties),
@@ -143,6 +147,17 @@ def app_only(properties: Any) -> bool:
     """True when the connection's AuthScheme signs in as an application."""
     scheme = getattr(properties, "auth_scheme", None)
     return isinstance(scheme, str) and scheme.lower() in APP_ONLY_SCHEMES
+
+
+def _replica_source(context: Context) -> Any:
+    """``replica_scans.source_for``, whose modules (the replica's store and refresh) are
+    loaded only for a connection with AutoCache or Offline: not for a first live query."""
+    properties = context.properties
+    if not (getattr(properties, "auto_cache", False) or getattr(properties, "offline", False)):
+        return None
+    from . import replica_scans
+
+    return replica_scans.source_for(context)
 
 
 def _live(context: Any) -> Any:
@@ -196,6 +211,8 @@ def _direct(plan: QueryPlan, context: Context) -> Iterator[tuple[Any, ...]]:
 
 
 def _run_replicate(statement: Any, params: Any, context: Context) -> Result:
+    from . import replica_scans
+
     def select(sql: str, values: Any) -> Iterator[tuple[Any, ...]]:
         inner = Context(context.catalog, context.graph, context.properties, context.connection)
         return run(sql, values, inner).rows

@@ -1,0 +1,71 @@
+"""The shipped tables are compiled once (issue 12 point 3: a process's first query): later
+processes load a pickle from the schema package's ``__pycache__`` instead of parsing the TOML
+files. The compiled tables equal the parsed ones; a damaged or foreign file is ignored and
+replaced; the file's name changes with any schema file's content."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from o365sql import catalog
+
+
+def _texts() -> list[tuple[str, bytes]]:
+    root = resources.files("o365sql.schema")
+    return [(e.name, e.read_bytes()) for e in sorted(root.iterdir(), key=lambda e: e.name)
+            if e.name.endswith(".toml")]
+
+
+@pytest.fixture
+def compiled() -> Iterator[Path]:
+    root = resources.files("o365sql.schema")
+    path = catalog._compiled_path(root, _texts())
+    if path is None:
+        pytest.skip("the schema package is not a folder (installed as a zip)")
+    catalog._shipped_tables.cache_clear()
+    yield path
+    catalog._shipped_tables.cache_clear()
+
+
+def _parsed() -> dict[str, catalog.Table]:
+    tables: dict[str, catalog.Table] = {}
+    for name, data in _texts():
+        catalog._add(tables, catalog._read(data.decode("utf-8"), f"o365sql.schema/{name}"),
+                     replace=False)
+    return tables
+
+
+def test_compiled_tables_equal_the_parsed_ones(compiled: Path) -> None:
+    compiled.unlink(missing_ok=True)
+    first = catalog._shipped_tables()  # parsed, then compiled
+    assert compiled.is_file()
+    catalog._shipped_tables.cache_clear()
+    loaded = catalog._shipped_tables()  # from the pickle
+    assert loaded is not first and loaded == first == _parsed()
+    assert [t.name for t in loaded.values()] == [t.name for t in _parsed().values()]
+
+
+@pytest.mark.parametrize("content", [b"", b"not a pickle", pickle.dumps({"messages": 42}),
+                                     pickle.dumps(["a list"])])
+def test_a_damaged_or_foreign_compiled_file_is_ignored_and_replaced(
+        compiled: Path, content: bytes) -> None:
+    compiled.parent.mkdir(exist_ok=True)
+    compiled.write_bytes(content)
+    assert catalog._shipped_tables() == _parsed()
+    assert compiled.read_bytes() != content  # written again, whole
+
+
+def test_the_compiled_name_follows_every_schema_file() -> None:
+    root = resources.files("o365sql.schema")
+    texts = _texts()
+    names = {catalog._compiled_path(root, texts)}
+    for index in range(len(texts)):
+        changed = list(texts)
+        changed[index] = (texts[index][0], texts[index][1] + b"\n")
+        names.add(catalog._compiled_path(root, changed))
+    assert len(names) == len(texts) + 1
