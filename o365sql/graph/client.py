@@ -26,6 +26,7 @@ import requests
 from requests.cookies import RequestsCookieJar, merge_cookies
 from requests.hooks import default_hooks
 from requests.structures import CaseInsensitiveDict
+from requests.utils import check_header_validity
 from urllib3.exceptions import NewConnectionError
 
 from o365sql.exceptions import (
@@ -511,9 +512,15 @@ class GraphClient:
             prepared.url = url
         else:
             prepared.prepare_url(url, None)
+        # The session's headers, then the call's, as Session.prepare_request merges them; the
+        # values that do not come from this client are checked as prepare_headers checks them
+        # (no CR/LF or leading space: a header cannot be split into two).
         merged = CaseInsensitiveDict(self.session.headers)
-        merged.update(headers)
-        prepared.prepare_headers(merged)
+        for header in headers.items():
+            if header[0] != "client-request-id" and self._headers.get(header[0]) != header[1]:
+                check_header_validity(header)
+            merged[header[0]] = header[1]
+        prepared.headers = merged  # type: ignore[assignment]  # str values are what requests sends
         prepared.prepare_body(
             # Text (a base64 MIME message, sent with Content-Type: text/plain) as is; anything
             # else as JSON.
