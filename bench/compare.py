@@ -44,6 +44,7 @@ import tracemalloc
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 import requests
@@ -545,7 +546,7 @@ def single_mailbox(args: argparse.Namespace, latency: float) -> None:
             measure(emu, "o365sql", ours_lookups, runs, False),
         ])
         if not latency:
-            overhead(ours, ids)
+            overhead(ours, ids, floor_lookups)
         ours.close()
     finally:
         emu.close()
@@ -557,30 +558,62 @@ def _fetch(connection: Any, sql: str) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in cur.fetchall()]
 
 
-def overhead(connection: Any, ids: list[str]) -> None:
-    """Client time per repeated execute outside HTTP: the loop under cProfile, minus the time
-    inside ``requests.Session.request``; and the plan cache's own share (``plan_query``)."""
+def overhead(connection: Any, ids: list[str], floor: Callable[[], Any]) -> None:
+    """Client time per repeated execute outside the network, two ways.
+
+    Profiled: the loop under cProfile; the transport is the time inside
+    ``requests.adapters.HTTPAdapter.send`` (urllib3, TLS, sockets: what any client pays for
+    the GET), the client overhead is the rest (o365sql and requests' own per-call work), and
+    ``plan_query`` (the plan cache) is shown within it. The same split for the floor loop
+    (``Session.get`` + ``.json()``). Profiled figures are inflated by the profiler's cost per
+    Python call. Unprofiled: the CPU seconds this process spends per execute (the emulator
+    runs in another process), next to the floor's per GET: the difference is o365sql's cost
+    beyond a bare requests loop."""
     cur = connection.cursor()
     sql = "SELECT Subject, ReceivedDateTime FROM Messages WHERE Id = ?"
-    profile = cProfile.Profile()
-    started = time.perf_counter()
-    profile.enable()
-    for message_id in ids:
-        cur.execute(sql, (message_id,))
-        cur.fetchall()
-    profile.disable()
-    elapsed = time.perf_counter() - started
-    inside = planning = 0.0
-    for (filename, _, name), row in pstats.Stats(profile).stats.items():  # type: ignore[attr-defined]
-        if name == "request" and filename.endswith(os.path.join("requests", "sessions.py")):
-            inside = max(inside, row[3])
-        if name == "plan_query" and filename.endswith(os.path.join("planning", "__init__.py")):
-            planning = max(planning, row[3])
+
+    def ours() -> None:
+        for message_id in ids:
+            cur.execute(sql, (message_id,))
+            cur.fetchall()
+
+    ours()  # warm: the plan cache has its template, the pool its connection
     per = 1000 / len(ids)
-    print(f"\nrepeated execute under cProfile ({len(ids)} executes, {elapsed:.3f} s): "
-          f"{elapsed * per:.3f} ms each, {inside * per:.3f} ms of it inside requests (HTTP), "
-          f"client overhead {(elapsed - inside) * per:.3f} ms each, of which plan_query "
-          f"(the plan cache) {planning * per:.3f} ms (profiler-inflated figures)")
+    cpu = {}
+    for name, loop in (("o365sql", ours), ("floor", floor)):
+        spent = []
+        for _ in range(3):
+            started = time.process_time()
+            loop()
+            spent.append(time.process_time() - started)
+        cpu[name] = statistics.median(spent) * per
+    split = {}
+    for name, loop in (("o365sql", ours), ("floor", floor)):
+        profile = cProfile.Profile()
+        started = time.perf_counter()
+        profile.enable()
+        loop()
+        profile.disable()
+        elapsed = time.perf_counter() - started
+        transport = planning = 0.0
+        for (filename, _, function), row in pstats.Stats(profile).stats.items():  # type: ignore[attr-defined]
+            if function == "send" and filename.endswith(os.path.join("requests", "adapters.py")):
+                transport = max(transport, row[3])
+            if function == "plan_query" and filename.endswith(
+                    os.path.join("planning", "__init__.py")):
+                planning = max(planning, row[3])
+        split[name] = (elapsed * per, transport * per, (elapsed - transport) * per,
+                       planning * per)
+    total, transport, outside, planning = split["o365sql"]
+    floor_total, floor_transport, floor_outside, _ = split["floor"]
+    print(f"\nrepeated execute under cProfile ({len(ids)} executes of {sql!r}, a new id each): "
+          f"{total:.3f} ms each, transport (HTTPAdapter.send) {transport:.3f} ms, client "
+          f"overhead {outside:.3f} ms each (plan_query, the plan cache, {planning:.3f} ms); "
+          f"floor (Session.get + json): {floor_total:.3f} ms, transport {floor_transport:.3f} "
+          f"ms, outside it {floor_outside:.3f} ms (profiler-inflated figures)")
+    print(f"client CPU per execute, no profiler (median of 3 loops): o365sql "
+          f"{cpu['o365sql']:.3f} ms, floor {cpu['floor']:.3f} ms per GET "
+          f"(o365sql {cpu['o365sql'] - cpu['floor']:+.3f} ms)")
 
 
 FAN_OUT_SQL = ("SELECT UserId, Subject, ReceivedDateTime FROM (SELECT UserId, Subject, "
@@ -666,29 +699,50 @@ def concurrency_sweep(args: argparse.Namespace, latency: float) -> None:
 
 
 def first_query() -> None:
-    """A fresh process: ``import o365sql``, then connect + first execute on the emulator."""
+    """A fresh process: ``import o365sql``, then connect + first execute + fetch on the
+    emulator (another process), wall and CPU seconds. The package's bytecode is compiled first
+    (``compileall``, as ``pip install`` does; this machine sets PYTHONDONTWRITEBYTECODE, and a
+    process that compiles o365sql's sources measures the compiler), and one run is discarded
+    (it writes the compiled catalog, as a first use after installing does). For reference,
+    what importing requests and sqlglot alone costs a fresh process (the floor of any first
+    query that parses SQL and talks HTTPS)."""
     emu = Emulator(1, 50)
+    folders = [os.path.dirname(os.path.abspath(o365sql.__file__))] + [
+        str(resources.files(f"o365sql.{part}")) for part in ("schema", "procedures")]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *folders], check=True)
     try:
         code = (
             "import time, sys\n"
-            "t0 = time.perf_counter()\n"
+            "t0, c0 = time.perf_counter(), time.process_time()\n"
             "import o365sql\n"
-            "t1 = time.perf_counter()\n"
+            "t1, c1 = time.perf_counter(), time.process_time()\n"
             "c = o365sql.connect(GraphURL=sys.argv[1], OAuthAccessToken=sys.argv[2], "
             "SSLServerCert=sys.argv[3])\n"
             "cur = c.cursor(); cur.execute('SELECT Subject FROM Messages LIMIT 5'); "
             "cur.fetchall()\n"
-            "t2 = time.perf_counter()\n"
-            "print(t1 - t0, t2 - t1, len(sys.modules))\n")
-        results = []
-        for _ in range(3):
+            "t2, c2 = time.perf_counter(), time.process_time()\n"
+            "print(t1 - t0, t2 - t1, c1 - c0, c2 - c1, len(sys.modules))\n")
+        floor_code = ("import time; c = time.process_time(); t = time.perf_counter()\n"
+                      "import requests, sqlglot\n"
+                      "print(time.perf_counter() - t, time.process_time() - c)\n")
+        results, floors = [], []
+        for run in range(4):
             out = subprocess.run([sys.executable, "-c", code, emu.base, emu.token, emu.ca],
                                  capture_output=True, text=True, check=True).stdout.split()
-            results.append((float(out[0]), float(out[1]), int(out[2])))
-        imp = statistics.median(r[0] for r in results)
-        first = statistics.median(r[1] for r in results)
-        print(f"\nfirst query of a process (median of 3): import o365sql {imp:.3f} s, then "
-              f"connect + first execute + fetch {first:.3f} s ({results[0][2]} modules loaded)")
+            floor = subprocess.run([sys.executable, "-c", floor_code], capture_output=True,
+                                   text=True, check=True).stdout.split()
+            if run:
+                results.append([float(x) for x in out[:4]] + [int(out[4])])
+                floors.append([float(x) for x in floor])
+
+        def median(rows: list[list[float]], i: int) -> float:
+            return statistics.median(r[i] for r in rows)
+
+        print(f"\nfirst query of a process (median of 3): import o365sql {median(results, 0):.3f} s "
+              f"(CPU {median(results, 2):.3f}), then connect + first execute + fetch "
+              f"{median(results, 1):.3f} s (CPU {median(results, 3):.3f}; {results[0][4]} modules "
+              f"loaded); importing requests and sqlglot alone: {median(floors, 0):.3f} s "
+              f"(CPU {median(floors, 1):.3f})")
     finally:
         emu.close()
 
