@@ -40,6 +40,7 @@ from urllib.parse import parse_qsl, quote
 from ..catalog import Catalog, Column, Table
 from ..conversion import Reader, storage_reader, to_storage
 from ..exceptions import Error, ProgrammingError
+from ..graph.batch import BATCH_PARALLEL
 from ..graph.companion import Companion, missing
 from ..graph.request import GraphRequest
 from .store import FOLDERS_SCOPE, ReplicaStore
@@ -285,7 +286,9 @@ class Refresher:
         """A table without delta (Events, tracking.py "re-read"): list every item's id and
         version (``changeKey`` and ``lastModifiedDateTime``, one request per 1,000 items), read
         again through ``$batch`` the items that are new or whose version differs, delete the
-        ones no longer listed; the endpoint and ``$select`` are the live read's."""
+        ones no longer listed; the endpoint and ``$select`` are the live read's. A first copy,
+        or a refresh where re-reading the changed items would cost more requests than reading
+        every item again (a mailbox's items go at most 4 to a batch), reads every item."""
         columns = self.store.ensure_table(self.store.db, table)
         base = mailbox_path(mailbox) + "/" + spec.items
         version = [c for c in (table.column("ChangeKey"), table.column("LastModifiedDateTime"))
@@ -296,25 +299,36 @@ class Refresher:
         stored = {str(row[0]): tuple(row[1:]) for row in self.store.db.execute(
             f"SELECT {q(table.key)}, {names} FROM {q(table.name)} WHERE {where} 1 = 1", args)}
         select = select_list(columns)
-        known = "" in self.store.scopes(table.name, mailbox)
-        # A first copy reads every item whole; later ones list versions only.
-        listing = GraphRequest("GET", base, (
-            ("$select", select if not known else ",".join(
-                ["id"] + [c.select for c in version if c.select])),
-            ("$top", str(table.max_page_size))))
-        listed: dict[str, tuple[Any, ...]] = {}
-        items: list[dict[str, Any]] = []
-        for payload in self.graph.payloads(listing):
-            for item in payload.get("value") or []:
-                listed[str(item["id"])] = tuple(read(item) for read in readers)
-                if not known:
+
+        def listing(chosen: str) -> tuple[dict[str, tuple[Any, ...]], list[dict[str, Any]]]:
+            found: dict[str, tuple[Any, ...]] = {}
+            items: list[dict[str, Any]] = []
+            request = GraphRequest("GET", base, (("$select", chosen),
+                                                 ("$top", str(table.max_page_size))))
+            for payload in self.graph.payloads(request):
+                for item in payload.get("value") or []:
+                    found[str(item["id"])] = tuple(read(item) for read in readers)
                     items.append(item)
-        wanted = sorted(i for i, seen in listed.items() if known and stored.get(i) != seen)
-        requests = [GraphRequest("GET", f"{base}/{quote(i, safe='')}", (("$select", select),))
-                    for i in wanted]
-        if requests:
-            for _, page in self.graph.fan_out(requests, missing_ok=True):
-                items.extend(page)
+            return found, items
+
+        wanted: list[str] = []
+        if "" not in self.store.scopes(table.name, mailbox):
+            listed, items = listing(select)
+        else:
+            listed, _ = listing(",".join(["id"] + [c.select for c in version if c.select]))
+            wanted = sorted(i for i, seen in listed.items() if stored.get(i) != seen)
+            pages = -(-len(listed) // table.max_page_size)
+            if -(-len(wanted) // BATCH_PARALLEL) > pages:
+                listed, items = listing(select)
+                items = [i for i in items if stored.get(str(i["id"])) != listed[str(i["id"])]]
+                wanted = []
+            else:
+                items = []
+                requests = [GraphRequest("GET", f"{base}/{quote(i, safe='')}",
+                                         (("$select", select),)) for i in wanted]
+                for _, page in (self.graph.fan_out(requests, missing_ok=True) if requests
+                                else ()):
+                    items.extend(page)
         read = {str(item.get("id")) for item in items}
         # Gone: no longer listed, or deleted between the listing and its read (404).
         gone = [i for i in stored if i not in listed] + [

@@ -18,7 +18,8 @@ Two shapes (delta-limits-spark §5.1, graph-semantics §7):
   (``/events/delta`` is beta only, delta-limits §5.1): each refresh lists ``id``,
   ``changeKey`` and ``lastModifiedDateTime`` of every event (``changeKey`` changes whenever the
   event changes, resources/event.md), then reads again, through ``$batch``, only the events
-  that are new or whose pair differs; events no longer listed are deleted.
+  that are new or whose pair differs (or all of them when that costs fewer requests); events
+  no longer listed are deleted.
 
 ``visible`` says which replica rows an unaddressed live read returns: MailFolders and
 ContactFolders read every folder at any depth (the root's, or the default Contacts folder's,
@@ -80,9 +81,10 @@ REPLICATION_DOC: tuple[str, ...] = (
     "the first copy reads every event (1,000 a page); each later refresh lists `id`, "
     "`changeKey` and `lastModifiedDateTime` of every event (`$select`, 1,000 a page: one "
     "request per 1,000 events even when nothing changed, where a delta table costs one per "
-    "folder) and reads again only the new and changed events (`GET /events/{id}`, 20 to a "
-    "`$batch`); events no longer listed are deleted. Scans by `CalendarId` or `GroupId` stay "
-    "live."),
+    "folder) and reads again only the new and changed events (`GET /events/{id}` through "
+    "`$batch`, at most 4 of one mailbox to a batch: Outlook's concurrency limit), or every "
+    "event when that costs fewer requests; events no longer listed are deleted. Scans by "
+    "`CalendarId` or `GroupId` stay live."),
     "",
     ("Graph's limits: message and contact delta are per folder; message "
     "delta takes `$filter` only on `receivedDateTime ge|gt` and no `$search`; no other delta "
