@@ -109,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         for label, sql in ANALYTIC:
             answer, live_calls, live_seconds = timed(live, sql)
             cached, cached_calls, cached_seconds = timed(offline, sql)
+            if label == "top-N":
+                # Ties at the LIMIT (many messages share the newest second at 200,000) may
+                # keep different rows; SQL defines only the ORDER BY values.
+                answer, cached = [r[1:] for r in answer], [r[1:] for r in cached]
             assert sorted(map(repr, answer)) == sorted(map(repr, cached)), label
             print(f"{label:<20} replica {cached_seconds * 1000:>8.1f} ms ({cached_calls} requests)"
                   f"   live {live_seconds * 1000:>9.1f} ms ({live_calls} requests)   "

@@ -243,12 +243,13 @@ class MailStore:
         return self._ordered
 
     def in_folder(self, serial: int) -> list[MessageRecord]:
-        """One folder's messages in ``ordered()`` order; cached with it."""
+        """One folder's messages in ``ordered()`` order; cached with it. Every folder's list
+        is made in one pass (a delta refresh asks for every folder in turn)."""
         everything = self._sorted()
-        found = self._by_folder.get(serial)
-        if found is None:
-            found = self._by_folder[serial] = [r for r in everything if r.folder == serial]
-        return found
+        if not self._by_folder:
+            for rec in everything:
+                self._by_folder.setdefault(rec.folder, []).append(rec)
+        return self._by_folder.get(serial, [])
 
     def _changed(self) -> None:
         self._ordered = None
