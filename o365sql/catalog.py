@@ -140,14 +140,13 @@ import dataclasses
 import difflib
 import functools
 import hashlib
+import importlib
 import os
 import pickle
 import re
 import sys
-import tomllib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -542,6 +541,8 @@ def _check_table(table: Table) -> None:
 
 # -- loading -------------------------------------------------------------------------------
 def _read(text: str, source: str) -> Table:
+    import tomllib  # only when a file is parsed: the shipped ones are usually compiled
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -549,9 +550,21 @@ def _read(text: str, source: str) -> Table:
     return parse_table(data, source)
 
 
+def _schema_root() -> Any:
+    """The shipped schema folder: a ``Path`` when installed as files (read without loading
+    ``importlib.resources``, which a first query has no other use for), else the package's
+    ``importlib.resources`` traversable (a zip)."""
+    locations = list(getattr(importlib.import_module("o365sql.schema"), "__path__", ()))
+    if len(locations) == 1 and os.path.isdir(locations[0]):
+        return Path(locations[0])
+    from importlib import resources
+
+    return resources.files("o365sql.schema")
+
+
 @functools.lru_cache(maxsize=1)
 def _shipped_tables() -> dict[str, Table]:
-    root = resources.files("o365sql.schema")
+    root = _schema_root()
     texts = [(entry.name, entry.read_bytes()) for entry in sorted(
         root.iterdir(), key=lambda e: e.name) if entry.name.endswith(".toml")]
     compiled = _compiled_path(root, texts)
@@ -614,6 +627,9 @@ def _store_compiled(path: Path | None, tables: dict[str, Table]) -> None:
         except BaseException:
             os.unlink(temporary)
             raise
+        for stale in path.parent.glob("catalog-*.pickle"):
+            if stale != path:  # compiled from other schema files or code: never loaded again
+                stale.unlink(missing_ok=True)
     except OSError:
         pass  # not writable: parsed again next time
 

@@ -70,3 +70,11 @@ def test_the_compiled_name_follows_every_schema_file() -> None:
         changed[index] = (texts[index][0], texts[index][1] + b"\n")
         names.add(catalog._compiled_path(root, changed))
     assert len(names) == len(texts) + 1
+
+
+def test_compiling_removes_files_compiled_from_other_sources(compiled: Path) -> None:
+    stale = compiled.with_name("catalog-" + "0" * 32 + ".pickle")
+    stale.write_bytes(b"old")
+    compiled.unlink(missing_ok=True)
+    assert _load_shipped() == _parsed()
+    assert compiled.is_file() and not stale.exists()
