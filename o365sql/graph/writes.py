@@ -2,12 +2,22 @@
 one's outcome, for the execution stage's INSERT/UPDATE/DELETE and the bulk procedures.
 
 One write is sent on its own. More go through JSON batching
-(https://learn.microsoft.com/graph/json-batching), 20 to a ``POST /$batch``, each batch one
-``dependsOn`` chain: Outlook runs at most four requests per mailbox at once and answers a fifth
-concurrent one of a batch with its own 429 "MailboxConcurrency"
-(https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits), and Graph wants a
-batch "fully sequential or fully parallel", so a chain keeps every mailbox at one request at a
-time while still carrying 20 writes per round trip.
+(https://learn.microsoft.com/graph/json-batching), at most 20 to a ``POST /$batch``. Outlook
+runs at most four requests per mailbox at once and answers a fifth concurrent one, inner ones
+of a batch included, with its own 429 "MailboxConcurrency" (graph-semantics.md §6, §8.1;
+https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits), and Graph wants a
+batch "fully sequential or fully parallel". So, when the writes are independent (no two
+address the same item, none addresses a part of another's item), each round sends, together
+(up to ``max_concurrency`` POSTs, each holding its mailboxes' slots, ``mailbox_slots``):
+
+* the writes of mailboxes with at most 4 of them in unordered bodies (no ``dependsOn``; Graph
+  runs 4 items of a body at a time, a mailbox never has more than 4 in it);
+* the writes of a mailbox with more in ``dependsOn`` chains of up to 20 (one request at a time
+  each, so one slot per chain: up to 4 chains of a mailbox run at once).
+
+Writes that are not independent go as before: one chain of up to 20 at a time, in order.
+Either way each write is a separate request to Graph, so the client markers and the rules
+below hold item by item.
 
 Outcomes, item by item (a failing row neither hides the others' results nor stops them):
 
@@ -30,6 +40,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +48,7 @@ import requests
 
 from o365sql.exceptions import AuthenticationError, Error, OperationalError
 from o365sql.graph.errors import error_for, error_info, is_missing_item
+from o365sql.graph.mailbox_slots import MAILBOX_CONCURRENCY, mailbox_key
 from o365sql.graph.request import GraphRequest
 from o365sql.graph.retry import RETRY_STATUSES, RetryState, parse_retry_after
 
@@ -153,26 +165,109 @@ def _look_up(client: GraphClient, create: GraphRequest, marker: str) -> WriteOut
 
 def _send_set(client: GraphClient, writes: Sequence[tuple[int, GraphRequest]]
               ) -> dict[int, WriteOutcome]:
-    """One round: every write sent (one alone, more in chains), each one's outcome by index."""
+    """One round: every write sent (one alone, more in batches), each one's outcome by index."""
     if len(writes) == 1:
         index, request = writes[0]
         return {index: _send_one(client, request)}
     outcomes: dict[int, WriteOutcome] = {}
     queue = [_Pending(i, w, client.retry.start(client.timeout)) for i, w in writes]
+    independent = _independent([w for _, w in writes])
     while queue:
         now = time.monotonic()
-        ready = [p for p in queue if p.due <= now][:MAX_CHAIN]
+        ready = [p for p in queue if p.due <= now]
         if not ready:
             time.sleep(max(0.0, min(p.due for p in queue) - now))
             continue
-        for p in ready:
-            queue.remove(p)
-        for pending, outcome in _send_chain(client, ready):
+        units = _units(client, ready) if independent else [_Unit(ready[:MAX_CHAIN], True)]
+        if not units:  # every mailbox's slots are held by other requests: wait for one
+            client.mailbox_slots.wait_for_change(0.05)
+            continue
+        for unit in units:
+            for p in unit.items:
+                queue.remove(p)
+        for pending, outcome in _send_units(client, units):
             if outcome is None:
                 queue.append(pending)  # not done: sent again (after its due time)
             else:
                 outcomes[pending.index] = outcome
     return outcomes
+
+
+def _independent(writes: Sequence[GraphRequest]) -> bool:
+    """True when no two writes address the same item and none addresses a part of another's
+    item (``PATCH /me/messages/1`` and ``POST /me/messages/1/attachments``): then their order
+    does not matter and they may run at once."""
+    items = [w.path.lower().rstrip("/") for w in writes if w.method.upper() != "POST"]
+    if len(set(items)) != len(items):
+        return False
+    owned = set(items)
+    for write in writes:
+        path = write.path.lower().rstrip("/")
+        parts = path.split("/")
+        if any("/".join(parts[:n]) in owned for n in range(1, len(parts))):
+            return False
+        if write.method.upper() == "POST" and path in owned:
+            return False
+    return True
+
+
+@dataclass
+class _Unit:
+    """One ``$batch`` body of a round: a ``dependsOn`` chain, or unordered items."""
+
+    items: list[_Pending]
+    chain: bool
+    slots: list[str | None] = field(default_factory=list)  # mailbox slots it holds
+
+
+def _units(client: GraphClient, ready: list[_Pending]) -> list[_Unit]:
+    """The bodies of one round of independent writes, each with its mailbox slots taken:
+    chains for mailboxes with more than 4 ready writes, unordered bodies for the rest; at most
+    ``max_concurrency`` bodies. Writes left out wait for a later round."""
+    by_mailbox: dict[str | None, list[_Pending]] = {}
+    for pending in ready:
+        by_mailbox.setdefault(mailbox_key(pending.request.path), []).append(pending)
+    units: list[_Unit] = []
+    slots = client.mailbox_slots
+    loose: list[tuple[str | None, _Pending]] = []
+    for mailbox, items in by_mailbox.items():
+        if mailbox is not None and len(items) <= MAILBOX_CONCURRENCY:
+            loose += [(mailbox, p) for p in items]
+            continue
+        for start in range(0, len(items), MAX_CHAIN):  # a chain runs one request at a time
+            if len(units) < client.max_concurrency and slots.try_take(mailbox):
+                units.append(_Unit(items[start:start + MAX_CHAIN], True, [mailbox]))
+    body: _Unit | None = None
+    for mailbox, pending in loose:
+        if body is None or len(body.items) == MAX_CHAIN:
+            if len(units) == client.max_concurrency:
+                break
+            body = _Unit([], False)
+            units.append(body)
+        if slots.try_take(mailbox):
+            body.items.append(pending)
+            body.slots.append(mailbox)
+    return [u for u in units if u.items]
+
+
+def _send_units(client: GraphClient, units: list[_Unit]
+                ) -> list[tuple[_Pending, WriteOutcome | None]]:
+    """Send a round's bodies at once; every body is answered (or failed) before this returns,
+    and each gives back its mailbox slots when it is."""
+
+    def send(unit: _Unit) -> list[tuple[_Pending, WriteOutcome | None]]:
+        try:
+            return _send_chain(client, unit.items, ordered=unit.chain)
+        finally:
+            for mailbox in unit.slots:
+                client.mailbox_slots.give(mailbox)
+
+    if len(units) == 1:
+        return send(units[0])
+    futures = [client.workers().submit(send, unit) for unit in units]
+    client.stats.note_in_flight(len(futures))
+    wait(futures)
+    return [result for future in futures for result in future.result()]
 
 
 def _send_one(client: GraphClient, request: GraphRequest) -> WriteOutcome:
@@ -204,9 +299,10 @@ def _maybe_done(exc: Error) -> bool:
     return status >= 500 and status != 503
 
 
-def _send_chain(client: GraphClient, chain: list[_Pending]
+def _send_chain(client: GraphClient, chain: list[_Pending], ordered: bool = True
                 ) -> list[tuple[_Pending, WriteOutcome | None]]:
-    body = {"requests": [_inner(n, p, chain) for n, p in enumerate(chain)]}
+    """POST one body: a ``dependsOn`` chain (``ordered``), or unordered independent items."""
+    body = {"requests": [_inner(n, p, ordered) for n, p in enumerate(chain)]}
     client.stats.add(batches=1, batch_items=len(chain))
     for pending in chain:
         pending.state.begin()
@@ -234,7 +330,7 @@ def _send_chain(client: GraphClient, chain: list[_Pending]
     return results
 
 
-def _inner(n: int, pending: _Pending, chain: list[_Pending]) -> dict[str, Any]:
+def _inner(n: int, pending: _Pending, ordered: bool) -> dict[str, Any]:
     request = pending.request
     path = request.path if request.path.startswith("/") else "/" + request.path
     query = request.query_string()
@@ -246,7 +342,7 @@ def _inner(n: int, pending: _Pending, chain: list[_Pending]) -> dict[str, Any]:
         item["body"] = request.body
     if headers:
         item["headers"] = headers
-    if n > 0:
+    if ordered and n > 0:
         item["dependsOn"] = [str(n)]
     return item
 

@@ -11,10 +11,13 @@ from writes_support import WRITE_SCOPES, connect
 
 from o365sql.emulator import Emulator
 
+DEFAULT_TENANT = {"seed": 11, "users": 3, "messages_per_user": 8, "events_per_user": 3}
+
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(seed=11, users=3, messages_per_user=8, events_per_user=3) as emu:
+def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """One emulator per module, sized by the module's ``TENANT`` options if it has them."""
+    with Emulator(**getattr(request.module, "TENANT", DEFAULT_TENANT)) as emu:
         yield emu
 
 
