@@ -28,7 +28,7 @@ from .server.faults import Decision, FaultInjector
 from .server.limits import MailboxThrottle, format_retry_after, mailbox_of, too_many_requests
 from .server.requestlog import LogEntry, RequestLog
 from .server.transport import HttpRequest, HttpResponse, Outcome, html_response, json_response
-from .server.wire import EmuRequest, EmuResponse, path_segments
+from .server.wire import EmuRequest, EmuResponse, EncodedResponse, path_segments
 
 log = logging.getLogger("o365sql.emulator")
 
@@ -206,8 +206,10 @@ class Router:
 
     def _graph_response(self, response: EmuResponse, request_id: str,
                         client_request_id: str | None) -> Outcome:
-        body = response.body
-        if body is None:
+        body = None if isinstance(response, EncodedResponse) else response.body
+        if isinstance(response, EncodedResponse):
+            data = response.encoded  # sent as encoded: never decoded just to be sent
+        elif body is None:
             data = b""
         elif isinstance(body, bytes):
             data = body

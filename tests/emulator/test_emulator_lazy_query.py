@@ -321,3 +321,73 @@ def test_counts_are_kept_until_the_mailbox_changes() -> None:
     assert status == 200 and int(after) == int(unread) - 1
     status, again, _ = client.call("GET", "/me/messages/$count", "$filter=isRead eq false")
     assert int(again) == int(after)
+
+
+# Listings sent as cached item texts (issue 12 point 7): the bytes equal the JSON of the body
+# built the ordinary way, a write is never hidden, and the cache stays within its budget.
+ENCODED_QUERIES = [
+    "$top=30&$select=id,subject,receivedDateTime,isRead,from",
+    "$top=30&$select=subject&$skip=30&$count=true",
+    "$top=25&$filter=isRead eq false&$select=isRead,toRecipients,categories,replyTo",
+    "$top=5",
+    ("$top=40&$orderby=receivedDateTime asc&$filter=receivedDateTime ge 2000-01-01T00:00:00Z"
+     "&$select=receivedDateTime,singleValueExtendedProperties"),
+]
+
+
+@pytest.mark.parametrize("query", ENCODED_QUERIES)
+def test_encoded_listing_is_the_json_of_the_built_body(client: Client, query: str) -> None:
+    from o365sql.emulator.odata.select import encoded_chars
+
+    mb = _mailbox(client)
+    items = message_items(mb, mb.mail.ordered())
+    key = ("encoded-test", mb.number, mb.version, query)
+    built = odata_query.apply_query(items, MESSAGES, query, {}, SELF, CTX, cache_key=key)
+    expected = json.dumps(built, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    for _ in range(2):  # built, then from the cache of encoded items
+        encoded, _ = odata_query.apply_query_encoded(items, MESSAGES, query, {}, SELF, CTX,
+                                                     cache_key=key)
+        assert encoded == expected
+    assert encoded_chars()[0] >= len(built["value"]) > 0
+
+
+def test_encoded_listing_shows_every_write() -> None:
+    from o365sql.emulator.server.wire import EncodedResponse
+
+    client = Client(seed=7, users=1, messages_per_user=200)
+    mb = client.tenant.mailbox(client.tenant.users[0]["id"])
+    query = "$top=10&$select=subject,isRead"
+    answer = client.service.handle(_request(client, "GET", "/me/messages", query))
+    assert isinstance(answer, EncodedResponse)
+    first = json.loads(answer.encoded)["value"][0]
+    status, _, _ = client.call("PATCH", f"/me/messages/{first['id']}",
+                               body={"isRead": not first["isRead"]})
+    assert status == 200
+    status, body, _ = client.call("GET", "/me/messages", query)
+    assert status == 200 and body["value"][0]["isRead"] is (not first["isRead"])
+    # A $batch embeds the listing as JSON (decoded from the encoded text).
+    status, batch, _ = client.call("POST", "/$batch", body={"requests": [
+        {"id": "1", "method": "GET", "url": f"/me/messages?{query}"}]})
+    assert status == 200 and batch["responses"][0]["body"]["value"] == body["value"]
+    # A Prefer that changes items is applied to them (not served from the cached texts).
+    status, texts, _ = client.call("GET", "/me/messages", "$top=3&$select=body",
+                                   headers={"Prefer": 'outlook.body-content-type="text"'})
+    assert status == 200 and {v["body"]["contentType"] for v in texts["value"]} == {"text"}
+    assert mb.version > 0
+
+
+def _request(client: Client, method: str, path: str, query: str) -> Any:
+    from o365sql.emulator.server.wire import EmuRequest
+
+    return EmuRequest(method, path, query, {}, b"", client.principal(), "req-1")
+
+
+def test_encoded_items_stay_within_their_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    from o365sql.emulator.odata import select
+
+    monkeypatch.setattr(select, "ENCODED_BUDGET", 50_000)
+    client = Client(seed=8, users=1, messages_per_user=1500)
+    rows = _all_pages(client, "$top=500&$select=subject,receivedDateTime,from")
+    assert len(rows) >= 1500
+    held, chars = select.encoded_chars()
+    assert 0 < chars <= 50_000 and held < len(rows)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
 from ..errors import GraphError
-from ..server.wire import EmuRequest, EmuResponse
+from ..server.wire import EmuRequest, EmuResponse, EncodedResponse
 from ..tenant import timezones
 from ..tenant.mail_json import html_to_text, text_to_html
 
@@ -182,7 +182,19 @@ def collection(ctx: Ctx, items: Sequence[dict[str, Any]], rules: ResourceRules, 
     """A collection page; ``cache_key`` (changes with the data) lets the engine reuse its
     filtered, ordered list while a client follows nextLinks."""
     from ..odata import query as odata_query
+    from ..tenant.record_view import RecordItems
 
+    if isinstance(items, RecordItems) and (not tz or ctx.timezone() is None) and \
+            (not body or ctx.body_type() is None):
+        # Nothing to apply per item: the page is sent as the encoded items the engine keeps.
+        encoded, headers = odata_query.apply_query_encoded(
+            items, rules, ctx.req.query, ctx.req.headers, ctx.self_url(), context,
+            cache_key=cache_key)
+        for name, value in headers.items():
+            if name.lower() == "preference-applied":
+                ctx.applied.append(value)
+        out = {"Preference-Applied": ",".join(ctx.applied)} if ctx.applied else {}
+        return EncodedResponse(200, encoded, out)
     result, headers = odata_query.apply_query_with_headers(
         items, rules, ctx.req.query, ctx.req.headers, ctx.self_url(), context, cache_key=cache_key)
     for name, value in headers.items():

@@ -24,6 +24,7 @@ records (not JSON), and only the page's items are shaped, with only their select
 from __future__ import annotations
 
 import bisect
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -272,6 +273,36 @@ def apply_query_with_headers(
     self_url: str, context: str, *, cache_key: Hashable | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Like ``apply_query``, plus the response headers to add (``Preference-Applied``)."""
+    body, shaper, page, response_headers = _page(items, rules, query, headers, self_url,
+                                                 context, cache_key)
+    # Compact records are shaped straight from the records: no view per item.
+    body["value"] = shaper.shape_records(items, page) if isinstance(items, RecordItems) else \
+        [shaper.shape(item) for item in page]
+    return body, response_headers
+
+
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def apply_query_encoded(
+    items: RecordItems, rules: ResourceRules, query: str, headers: Mapping[str, str],
+    self_url: str, context: str, *, cache_key: Hashable | None = None,
+) -> tuple[bytes, dict[str, str]]:
+    """``apply_query_with_headers`` over compact records, answered as the JSON text the server
+    sends (``json.dumps(body, separators=(",", ":"), ensure_ascii=False)``, byte for byte),
+    each item's text taken from the shaper's cache of encoded items when it holds it."""
+    body, shaper, page, response_headers = _page(items, rules, query, headers, self_url,
+                                                 context, cache_key)
+    parts = [f"{_ENCODE(name)}:{_ENCODE(value)}" for name, value in body.items()]
+    parts.append(f'"value":[{",".join(shaper.encode_records(items, page, _ENCODE))}]')
+    return ("{" + ",".join(parts) + "}").encode("utf-8"), response_headers
+
+
+def _page(items: Sequence[Item], rules: ResourceRules, query: str, headers: Mapping[str, str],
+          self_url: str, context: str, cache_key: Hashable | None,
+          ) -> tuple[dict[str, Any], Shaper, Sequence[Any], dict[str, str]]:
+    """A list request's body less its ``value``, the shaper and the page's entries (records
+    for ``RecordItems``), and the response headers."""
     plan = _plan(rules, query, headers, items if isinstance(items, RecordItems) else None)
     options = plan.options
     maxpagesize = parse_maxpagesize(headers.get("prefer")) if rules.honor_maxpagesize else None
@@ -290,13 +321,10 @@ def apply_query_with_headers(
         body["@odata.count"] = total
     if size > 0 and offset + size < total:
         body["@odata.nextLink"] = next_link(self_url, rules, options, offset + size)
-    # Compact records are shaped straight from the records: no view per item.
-    body["value"] = shaper.shape_records(items, page) if isinstance(items, RecordItems) else \
-        [shaper.shape(item) for item in page]
     response_headers: dict[str, str] = {}
     if maxpagesize is not None:
         response_headers["Preference-Applied"] = f"odata.maxpagesize={maxpagesize}"
-    return body, response_headers
+    return body, shaper, page, response_headers
 
 
 def apply_query(

@@ -9,6 +9,7 @@ INTERFACE CONTRACT between the server/identity side and the Graph side of the em
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import unquote
@@ -79,6 +80,27 @@ class EmuResponse:
     body: Any = None  # dict/list → JSON; str/bytes → sent as is; None → empty body
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+
+
+class EncodedResponse(EmuResponse):
+    """A JSON answer already encoded (a message listing built from cached item texts): the
+    server sends ``encoded`` as it is; ``body`` is that JSON decoded, on first read only
+    (``$batch`` embeds it; in-process callers read it)."""
+
+    def __init__(self, status: int, encoded: bytes, headers: dict[str, str] | None = None) -> None:
+        self.encoded = encoded
+        self._decoded: Any = None
+        super().__init__(status, None, dict(headers or {}))
+
+    @property
+    def body(self) -> Any:
+        if self._decoded is None:
+            self._decoded = json.loads(self.encoded)
+        return self._decoded
+
+    @body.setter
+    def body(self, value: Any) -> None:
+        self._decoded = value
 
 
 class MailboxLimits(Protocol):
