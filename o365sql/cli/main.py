@@ -95,10 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     r = add("replicate", "copy tables into the local replica, or refresh it with Graph delta "
                          "queries (REPLICATE)")
     r.add_argument("tables", nargs="*", metavar="TABLE",
-                   help="Messages, MailFolders, Contacts, ContactFolders, Users, Groups "
-                   "(none: all of them)")
+                   help="Messages, MailFolders, Contacts, ContactFolders, CalendarView, Events, "
+                   "Users, Groups, GroupMembers (none: all of them)")
     r.add_argument("--where", metavar="CONDITION",
-                   help="the mailboxes: \"UserId = 'x'\", \"UserId IN (SELECT Id FROM Users)\"")
+                   help="the mailboxes: \"UserId = 'x'\", \"UserId IN (SELECT Id FROM Users)\"; "
+                   "for CalendarView also the window: \"StartDateTime >= '2026-10-01' AND "
+                   "EndDateTime <= '2027-01-01'\"")
     add("procedures", "list stored procedures and their parameters")
     login = add("login", "sign in and keep the tokens in OAuthSettingsLocation")
     flow = login.add_mutually_exclusive_group()

@@ -218,3 +218,35 @@ def test_window_statement_errors(emulator: Emulator, tmp_path: Path) -> None:
         assert rows(live, "SELECT COUNT(*) FROM sys_replicas") == [(0,)]
     finally:
         live.close()
+
+
+def test_autocache_copies_the_first_window_when_it_holds_the_scan(
+        emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A never-replicated CalendarView read under AutoCache: a scan whose window lies inside
+    the window a first copy keeps copies it and is answered from it; one outside is read live
+    and copies nothing. The first window is drawn around the pinned anchor, not today."""
+    anchor = emulator.anchor.timestamp()
+    monkeypatch.setattr(replica_scans, "default_window",
+                        lambda days: default_window(days, anchor))
+    first = window_text(default_window(45, anchor)).split("/")
+    location = str(tmp_path / "replica.db")
+    live = connect(emulator, location)
+    cached = connect(emulator, location, AutoCache=True, CacheTolerance=3600, ReplicateWindow=45)
+    kept = "SELECT Folder FROM sys_replicas WHERE TableName = 'CalendarView'"
+    try:
+        outside = "SELECT * FROM CalendarView" + where(("2026-12-10T00:00:00Z",
+                                                        "2027-01-10T00:00:00Z"))
+        same_rows(live, cached, outside)
+        assert rows(cached, kept) == []
+        sql = "SELECT * FROM CalendarView" + where(INSIDE)
+        assert same_rows(live, cached, sql) > 0
+        assert rows(cached, kept) == [("/".join(first),)]
+        emulator.clear_log()
+        assert same_rows(live, cached, sql) > 0
+        assert sum("calendarView" in p for p in graph_requests(emulator)) > 0  # live's only
+        emulator.clear_log()
+        rows(cached, sql)
+        assert graph_requests(emulator) == []
+    finally:
+        live.close()
+        cached.close()
