@@ -80,12 +80,12 @@ class Entry:
 @dataclass(frozen=True)
 class Listing:
     """A large collection now, by key (a message's serial, not its id text): each key's
-    version, how to make the entry of one key and the id of a removed one. A round builds
-    entries for the changed keys only, so a folder of 200,000 messages costs one dict of ints
-    per round, and a round with nothing changed keeps the state it started from."""
+    version, how to build the item of one key (called page by page) and the id of a removed
+    one. Nothing is built for unchanged keys, so a folder of 200,000 messages costs one dict of
+    ints per round, and a round with nothing changed keeps the state it started from."""
 
     versions: dict[Any, Any]
-    entry: Callable[[Any], Entry]
+    build: Callable[[Any], Callable[[], Mapping[str, Any] | None]]
     removed_id: Callable[[Any], str]
 
 
@@ -318,7 +318,8 @@ def _new_round(scope: str, first: dict[str, str], before: _State,
             members_delta += [{"@odata.type": kind, "id": ident, "@removed": {"reason": "deleted"}}
                               for ident, kind in old.items() if ident not in now]
         if before.versions.get(entry.id) != entry.version or members_delta:
-            changes.append(_shaped(entry, shaper, type_name, members_delta if want_members else None))
+            changes.append(_shaped(entry.build, shaper, type_name,
+                                   members_delta if want_members else None))
     entity_type = f"#microsoft.graph.{type_name}"
     for ident in before.versions:
         if ident not in state.versions:
@@ -336,7 +337,7 @@ def _listing_round(scope: str, first: dict[str, str], before: _State, listing: L
         return _Round(scope, first, [], before)  # nothing changed: the same state goes on
     selected = parse_select(first.get("$select"), rules, collection=True) if selectable else None
     shaper = Shaper(rules, selected, collection=True)
-    changes = [_shaped(listing.entry(key), shaper, type_name, None)
+    changes = [_shaped(listing.build(key), shaper, type_name, None)
                for key, version in now.items() if old.get(key) != version]
     entity_type = f"#microsoft.graph.{type_name}"
     changes += [_const_dict({"@odata.type": entity_type, "id": listing.removed_id(key),
@@ -348,12 +349,12 @@ def _const_dict(item: dict[str, Any]) -> Callable[[], dict[str, Any]]:
     return lambda: item
 
 
-def _shaped(entry: Entry, shaper: Shaper, type_name: str,
+def _shaped(make: Callable[[], Mapping[str, Any] | None], shaper: Shaper, type_name: str,
             members: list[dict[str, Any]] | None) -> Callable[[], dict[str, Any] | None]:
-    """The item with ``@odata.type`` first (delta-query-messages.md samples) and ``$select``
-    applied where the resource takes it (id always comes back)."""
+    """The item ``make`` builds, with ``@odata.type`` first (delta-query-messages.md samples)
+    and ``$select`` applied where the resource takes it (id always comes back)."""
     def build() -> dict[str, Any] | None:
-        item = entry.build()
+        item = make()
         if item is None:
             return None
         shaped = shaper.shape(item)
@@ -371,37 +372,33 @@ def message_delta(ctx: Ctx, mb: Mailbox, folder: MailFolder) -> EmuResponse:
     keys, so listing a folder costs no JSON; items are built page by page."""
     from ..odata.rules import MESSAGES_DELTA
     from ..tenant import item_ids
-    from ..tenant.mail_json import change_key, message_json
+    from ..tenant.mail_json import message_json
 
     message_filter(ctx.params())  # checked on the first request of a round (§7)
 
-    def entry(serial: int) -> Entry:
-        rec = mb.mail.messages[serial]
-        return Entry(mb.item_id(item_ids.MESSAGE, serial),
-                     change_key(mb, item_ids.MESSAGE, serial, rec.change),
-                     _message_builder(mb, serial, folder.serial))
-
     def current(params: dict[str, str]) -> Listing:
-        # A change key is (serial, change) encoded: the pair is the version, and ids and keys
-        # are built only for the messages a round reports.
+        # A change key is (serial, change) encoded (mail_json.change_key): the pair is the
+        # version; the messages a round reports are built page by page, the rest never.
         keep = message_filter(params)
         records = mb.mail.in_folder(folder.serial)
         if keep is not None:
             records = [rec for rec in records if keep(message_json(mb, rec))]
-        return Listing({rec.serial: rec.change for rec in records}, entry,
+        return Listing({rec.serial: rec.change for rec in records},
+                       lambda serial: _message_builder(mb, serial, folder.serial),
                        lambda serial: mb.item_id(item_ids.MESSAGE, serial))
     scope = f"{mb.user_id}/mailFolders/{folder.serial}/messages"
     return serve(ctx, scope, MESSAGES_DELTA, "message", current, body=True)
 
 
 def _message_builder(mb: Mailbox, serial: int, folder: int) -> Callable[[], Mapping[str, Any] | None]:
-    from ..tenant.mail_json import message_json
+    from ..tenant.mail_json import message_view
 
     def build() -> Mapping[str, Any] | None:
         rec = mb.mail.messages.get(serial)
         if rec is None or rec.folder != folder:
             return None  # gone since the round started: the next round reports it
-        return message_json(mb, rec)
+        # A lazy view, as /messages reads: a $select builds only the properties it names.
+        return message_view(mb, rec)
     return build
 
 
