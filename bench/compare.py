@@ -622,6 +622,18 @@ FAN_OUT_SQL = ("SELECT UserId, Subject, ReceivedDateTime FROM (SELECT UserId, Su
                "Users)) t WHERE rn <= 10")
 
 
+#: The same top 10 per mailbox as a LATERAL subquery and as Users joined with a ranked
+#: derived table (planning/lateral.py, planning/derived_joins.py): one $orderby + $top=10
+#: request per mailbox too.
+FAN_OUT_LATERAL_SQL = ("SELECT u.Id, t.Subject, t.ReceivedDateTime FROM Users u CROSS JOIN "
+                       "LATERAL (SELECT Subject, ReceivedDateTime FROM Messages m WHERE "
+                       "m.UserId = u.Id ORDER BY ReceivedDateTime DESC LIMIT 10) t")
+FAN_OUT_JOIN_SQL = ("SELECT u.Id, t.Subject, t.ReceivedDateTime FROM Users u JOIN (SELECT "
+                    "UserId, Subject, ReceivedDateTime, ROW_NUMBER() OVER (PARTITION BY UserId "
+                    "ORDER BY ReceivedDateTime DESC) AS rn FROM Messages) t ON t.UserId = u.Id "
+                    "WHERE t.rn <= 10")
+
+
 def _mailbox_ids(emu: Emulator) -> list[str]:
     session = _session(emu.app_token)
     users = [u["id"] for u in session.get(emu.base + "/users", params={
@@ -661,6 +673,10 @@ def fan_out(args: argparse.Namespace, per_mailbox: int, latency: float) -> None:
                            lambda: graph.raw_each(paths, 10), 1, False),
                    measure(emu, "o365sql", lambda: o365sql_rows(ours, FAN_OUT_SQL), args.runs,
                            True),
+                   measure(emu, "o365sql, LATERAL (... ORDER BY ... LIMIT 10) form",
+                           lambda: o365sql_rows(ours, FAN_OUT_LATERAL_SQL), args.runs, False),
+                   measure(emu, "o365sql, Users JOIN ranked derived table form",
+                           lambda: o365sql_rows(ours, FAN_OUT_JOIN_SQL), args.runs, False),
                    measure(emu, "o365sql, Pushdown=false (reads every mailbox whole)",
                            lambda: o365sql_rows(whole, FAN_OUT_SQL), 1, False),
                ])

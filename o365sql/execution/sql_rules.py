@@ -62,6 +62,31 @@ RULES: tuple[tuple[str, str], ...] = (
       "(`AuthScheme=AzureServicePrincipal`/`AzureServicePrincipalCert`) there is none, so a "
       "table whose mailbox is not bound is a ProgrammingError before any request "
       "(planning/joins.py).")),
+    ("Mailboxes bound outside a derived table",
+     ("A derived table or CTE over one per-mailbox table that outputs its `UserId` (or "
+      "another pseudo address column) takes its mailboxes from the join around it: `Users u "
+      "JOIN (SELECT UserId, ... FROM Messages) t ON t.UserId = u.Id` reads each user's "
+      "mailbox, as a direct join does, when each of its rows depends on its own mailbox only "
+      "(no LIMIT/OFFSET, aggregates grouped by `UserId`, windows partitioned by it); "
+      "otherwise joining it on `UserId` is a NotSupportedError naming the table and column "
+      "(it would read only `/me`) (planning/derived_joins.py).")),
+    ("LATERAL",
+     ("`CROSS JOIN LATERAL (...)`, `JOIN LATERAL (...) ON ...`, `LEFT JOIN LATERAL (...) ON "
+      "...` and `, LATERAL (...)` take a subquery correlated with the tables before it by "
+      "equalities in its WHERE clause (`m.UserId = u.Id`), with an optional ORDER BY and "
+      "LIMIT/OFFSET per outer row; the local engine runs it as a join on row numbers per "
+      "correlated value. A LATERAL subquery that refers to the outer tables elsewhere, "
+      "aggregates, groups, uses DISTINCT or a window function is a NotSupportedError naming "
+      "LATERAL (planning/lateral.py).")),
+    ("Top-N per mailbox, folder or calendar",
+     ("A ranking bounded per mailbox (`ROW_NUMBER()`/`RANK() OVER (PARTITION BY UserId ORDER "
+      "BY ReceivedDateTime DESC) <= n` in a derived table, a CTE or `QUALIFY`) and a "
+      "subquery's `ORDER BY ... LIMIT n` correlated on the mailbox (LATERAL, scalar, `IN`, "
+      "`EXISTS`) send `$orderby` and `$top=n` in each mailbox's request and read no page "
+      "past its n rows, when every condition of the ranked table is sent to Graph exactly "
+      "and Graph sorts the key as SQLite does; the same per folder or calendar when each "
+      "request reads one (`ParentFolderId`, `CalendarId` bound). EXPLAIN shows a `top-n` "
+      "step (planning/top_n.py).")),
     ("LIMIT and OFFSET",
      ("`LIMIT`, `TOP` and `OFFSET` take non-negative integers (literals or parameters); a "
       "text parameter is read as one (`LIMIT :n` with `n='3'`, as `-P n=3` gives); "
