@@ -236,6 +236,9 @@ def _start_emulator_process(args: list[str]) -> None:
 def test_every_code_block_runs_against_the_emulator(document, emu, substitution, tmp_path,
                                                     monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # examples that write files write them here
+    # A connection without CacheLocation keeps its replica in ~/.o365sql/replica.db: give each
+    # run its own home, or a REPLICATE block meets delta links of another run's emulator.
+    monkeypatch.setenv("HOME", str(tmp_path))
     blocks = code_blocks(document)
     assert len(blocks) >= 8
     namespace: dict[str, Any] = {"__name__": "__docs__"}
