@@ -15,8 +15,8 @@ equals: an empty answer, silently wrong. :func:`link_derived` binds such a slot 
 column, as a join inside one scope would (one request per distinct ``u.Id``, ``$batch``), when
 that is exact:
 
-* the derived table (or a CTE read once) reads the table alone and outputs the slot as a
-  plain column;
+* the derived table (or a CTE read once) reads the table alone (joined with others, it is
+  refused) and outputs the slot as a plain column;
 * each of its rows depends on rows of its own mailbox only: no LIMIT/OFFSET, aggregates only
   grouped by the slot, window functions only partitioned by it;
 * the equality ``t.slot = x.column`` holds for every row of it in the answer: a WHERE
@@ -88,8 +88,7 @@ def _slot_outputs(draft: ScanDraft, select: exp.Select, columns: dict[int, Colum
                   ) -> dict[str, set[str]]:
     """Unbound mailbox slots of ``draft`` (pseudo-columns of its endpoints' paths) that
     ``select`` outputs as plain columns: slot -> output names."""
-    from_ = select.args.get("from_") or select.args.get("from")
-    if from_ is None or from_.this is not draft.ref.node or select.args.get("joins"):
+    if draft.ref.node.find_ancestor(exp.Select) is not select:
         return {}
     table = draft.ref.table
     path_slots = {r.lower() for e in table.endpoints for r in e.requires}
@@ -175,6 +174,8 @@ def _blocker(select: exp.Select, draft: ScanDraft, slot: str,
         column = columns.get(id(node))
         return column is not None and column.name.lower() == slot
 
+    if select.args.get("joins"):
+        return "it joins other tables (whose rows may pair with any mailbox's)"
     if select.args.get("limit") is not None or select.args.get("offset") is not None:
         return "it is cut by LIMIT/OFFSET across mailboxes"
     group = select.args.get("group")

@@ -220,6 +220,7 @@ def test_users_joined_with_a_derived_table_read_each_mailbox(app_pair: tuple[Any
 @pytest.mark.parametrize("derived, why", [
     ("(SELECT UserId, Subject FROM Messages ORDER BY ReceivedDateTime DESC LIMIT 5)", "LIMIT"),
     ("(SELECT UserId, COUNT(*) AS n FROM Messages GROUP BY Importance)", "aggregates"),
+    ("(SELECT m.UserId FROM Messages m JOIN Events e ON e.Subject = m.Subject)", "joins"),
     ("(SELECT UserId, ROW_NUMBER() OVER (ORDER BY ReceivedDateTime) AS rn FROM Messages)",
      "partitioned"),
 ])
