@@ -273,6 +273,10 @@ class Table:
     well_known_folders: tuple[str, ...] = ()
     folder_endpoints: tuple[Endpoint, ...] = ()
     source: str = ""
+    # A property (Graph path) a long scan may be split on into disjoint ranges read at once
+    # (execution/parallel_scan.py): never null, never changed once set, with ge/lt $filter and
+    # $orderby; "" where the table has none.
+    range_key: str = ""
 
     def column(self, name: str) -> Column | None:
         """Return the column called ``name`` (case-insensitive), or None."""

@@ -184,9 +184,12 @@ MESSAGES = TableSpec(
     # item_lookup: /me/messages spans every folder (§3.1), so GET /me/messages/{id} finds exactly
     # its members; a missing id is 404 ErrorItemNotFound, a garbled one 400
     # ErrorInvalidIdMalformed (§3.1, §8.3).
+    # range_key: receivedDateTime is set on every message (drafts too) and never changes;
+    # it takes ge/lt in $filter and $orderby (§3.1), so a long scan splits on it into
+    # disjoint ranges read at once (4 concurrent requests per mailbox, §6).
     table=outlook_table(supports_skip=True, supports_count=True, search="kql", **writes(),
                         orderby_must_lead_filter=True, item_lookup=True,
-                        well_known_folders=MAIL_WELL_KNOWN),
+                        well_known_folders=MAIL_WELL_KNOWN, range_key="receivedDateTime"),
     folder_endpoints=MAIL_FOLDER_LOOKUP,
     pseudo=[USER_ID, SEARCH_TERMS],
     always_set=OUTLOOK_STAMPS | {"ReceivedDateTime"},

@@ -20,6 +20,7 @@ from ..graph.errors import is_missing_item
 from ..graph.request import GraphRequest
 from ..odata.query import ODataQuery, render
 from ..planning.plan import Scan
+from . import parallel_scan
 from .selected_only import Completer
 
 
@@ -74,7 +75,11 @@ def _fetch_level(scan: Scan, graph: Any, queries: list[ODataQuery], fills: list[
                  ) -> Generator[tuple[int, list[dict[str, Any]]], None, None]:
     """One round of requests (see :func:`fetch`)."""
     requests = requests_for(scan, queries)
-    if scan.items:
+    source: Iterator[tuple[int, list[dict[str, Any]]]]
+    if scan.ranges and len(queries) == 1:
+        # A long scan may be read as disjoint ranges at once (parallel_scan.py).
+        source = parallel_scan.indexed_pages(scan, graph, queries[0])
+    elif scan.items:
         source = _items(graph, requests)
     elif scan.missing_ok:
         source = _tolerant(graph, requests)

@@ -206,12 +206,15 @@ class GraphClient:
         )
         return self._decode(response, request.line())
 
-    def payloads(self, request: GraphRequest) -> Generator[dict[str, Any], None, None]:
+    def payloads(self, request: GraphRequest, cancel: threading.Event | None = None
+                 ) -> Generator[dict[str, Any], None, None]:
         """Whole response objects of a collection, page by page, following ``@odata.nextLink``.
 
         An extension of ``pages`` for callers that need ``@odata.count`` (first page only) or
         ``@odata.deltaLink``. Nothing is fetched until the first ``next()``; each further page
-        only when asked for, so a caller that stops iterating stops the paging.
+        only when asked for, so a caller that stops iterating stops the paging. Setting
+        ``cancel`` (a worker thread's pages, ``ranges.py``) ends a wait before a retry with
+        ``Cancelled``.
         """
         self._require_get(request)
         url: str | None = self.url_for(request)
@@ -220,7 +223,8 @@ class GraphClient:
         while url is not None:
             line = self._line("GET", url)
             response = self._call("GET", url, headers=headers, idempotent=True,
-                                  pushed_down=request.pushed_down, mailbox=mailbox)
+                                  pushed_down=request.pushed_down, mailbox=mailbox,
+                                  cancel=cancel)
             payload = self._decode(response, line)
             if not isinstance(payload, dict):
                 raise OperationalError(f"Graph answered {line} with a non-object page")
@@ -231,14 +235,15 @@ class GraphClient:
             yield payload
             url = link
 
-    def pages(self, request: GraphRequest) -> Generator[list[dict[str, Any]], None, None]:
+    def pages(self, request: GraphRequest, cancel: threading.Event | None = None
+              ) -> Generator[list[dict[str, Any]], None, None]:
         """The rows of a collection, one list per Graph page, following ``@odata.nextLink``.
 
         Stops when Graph sends no nextLink, when the caller stops iterating, or when the rows
         the request wants (``GraphRequest.limit``, ``paging.RowBudget``) have arrived.
         """
         budget = RowBudget(request.limit, request.ties)
-        payloads = self.payloads(request)
+        payloads = self.payloads(request, cancel)
         try:
             for payload in payloads:
                 rows = page_rows(payload)

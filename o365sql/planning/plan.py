@@ -104,6 +104,9 @@ class Scan:
             item"/"malformed id" answer for one of them means no rows, not an error.
         walk: a folder table read without a parent: each folder's ``childFolders`` are read
             too, level by level, so the rows are every folder at any depth.
+        ranges: the property (Graph path) execution may split this one-request scan on, to
+            read it as disjoint ranges at once when Graph's count makes it pay off
+            (``range_scan.py``, ``execution/parallel_scan.py``); "" to read it as one request.
     """
 
     index: int
@@ -130,6 +133,7 @@ class Scan:
     top_n: str = ""
     count_property: str = ""
     walk: bool = False
+    ranges: str = ""
 
     @property
     def storage(self) -> str:

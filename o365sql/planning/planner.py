@@ -29,6 +29,7 @@ from .joins import link_joins
 from .ordering import check_limits, is_aggregate, plan_single, single_scan_select
 from .plan import OutputColumn, QueryPlan, Scan
 from .pushdown import CONTAINS_VALUE, column_of, conjuncts
+from .range_scan import mark_ranges
 from .resolve import Resolved, TableRef
 from .scan_plan import join_equality, only_this_ref, plan_scan, sql_text
 from .sqlite_rewrite import rewrite_for_sqlite
@@ -123,6 +124,7 @@ def build_plan(resolved: Resolved, *, pushdown: bool = True, pagesize: int | Non
         plan.page_sql = page.sql(dialect=DIALECT)
     plan.sql = local_tree.sql(dialect=DIALECT)
     plan.steps = _describe_local(local_tree, scans, plan)
+    mark_ranges(plan, pushdown=pushdown)
     _order_scans(plan)
     if pushdown:
         for scan in scans:

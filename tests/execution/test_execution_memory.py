@@ -1,5 +1,6 @@
 """Streaming keeps client memory flat: the peak while reading every message of a mailbox with
-``fetchmany(500)`` does not grow with the mailbox (5,000 vs 20,000 messages).
+``fetchmany(500)`` does not grow with the mailbox (10,000 vs 40,000 messages; both are read as
+parallel ranges, ``execution/parallel_scan.py``, whose workers hold a few pages each).
 
 The emulator runs in its own process (``python -m o365sql.emulator``), so ``tracemalloc`` sees
 only the client: driver, Graph client, conversion and SQLite glue. A control measurement with
@@ -70,7 +71,7 @@ class EmulatorProcess:
 def mailboxes() -> Iterator[dict[int, EmulatorProcess]]:
     started: dict[int, EmulatorProcess] = {}
     try:
-        for size in (5_000, 20_000):
+        for size in (10_000, 40_000):
             started[size] = EmulatorProcess(size)
         yield started
     finally:
@@ -104,12 +105,12 @@ def _peak(emulator: EmulatorProcess, *, fetchall: bool = False) -> tuple[int, in
 
 
 def test_streaming_memory_is_flat(mailboxes: dict[int, EmulatorProcess]) -> None:
-    small_rows, small_peak = _peak(mailboxes[5_000])
-    large_rows, large_peak = _peak(mailboxes[20_000])
+    small_rows, small_peak = _peak(mailboxes[10_000])
+    large_rows, large_peak = _peak(mailboxes[40_000])
     assert small_rows > 1_000 and large_rows > 3 * small_rows
     # Four times the rows; the peak may differ only by noise (one page is ~1000 entities).
     assert large_peak - small_peak < 1_000_000, (small_peak, large_peak)
     # Control: holding every row does grow with the row count, so the probe can tell.
-    held_rows, held_peak = _peak(mailboxes[20_000], fetchall=True)
+    held_rows, held_peak = _peak(mailboxes[40_000], fetchall=True)
     assert held_rows == large_rows
     assert held_peak - large_peak > 2_000_000, (large_peak, held_peak)

@@ -1,0 +1,230 @@
+"""Execution stage, long scans: one request's rows read as disjoint ranges at once.
+
+For a scan the planner marked (``Scan.ranges``, ``planning/range_scan.py``) the first page is
+asked for ordered by the range key (``receivedDateTime desc`` unless the statement orders it
+ascending) with ``$count=true``. When Graph's count leaves fewer than ``MIN_SPLIT_PAGES``
+pages after it, or cannot count (``-1``), the scan goes on as the one request, its next pages
+fetched by a worker thread while the caller converts the current one. Otherwise:
+
+1. The first page's rows up to a cut ``T0`` are handed on; the rest of the scan is the rows
+   on the far side of ``T0``. Cuts are whole seconds, so the ``$filter`` literal equals the
+   instant compared here whatever precision Graph's values have, and ``T0`` lies strictly
+   beyond the page's last key (descending: ``floor(last) + 1 s``; ascending: ``floor(last)``),
+   so every row not on the page is on the far side. Rows of the page at or past ``T0`` are
+   dropped and read again with the rest.
+2. ``$skip`` probes (``$top=1``, the key alone) find the keys at evenly spaced positions of
+   the rest, at page multiples; each gives a cut. The ranges between cuts are half-open
+   (``key lt T0 and key ge T1``, ... , the last one open: ``key lt Tn``), so each row falls in
+   exactly one, equal timestamps included, and rows that arrive while the scan runs (newer
+   than ``T0``) in none, as they would not be on the pages of a scan that had started.
+3. The ranges are read by up to 4 worker threads (Outlook's concurrent requests per mailbox,
+   graph-semantics §6; fewer under ``MaxConcurrency``), each range's own pages in order
+   (``graph/ranges.py``). Unordered, pages are handed on as they arrive; ordered, range after
+   range, with shorter ranges (``ORDERED_RANGE_PAGES``) and at most 4 of them buffered, so
+   memory stays bounded while the later ones are fetched.
+
+Balance depends on the count and the probes; exactness does not: the ranges cover every key
+whatever the cuts are, and the key is never null (the catalog says so; ``range_scan.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import threading
+from collections.abc import Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+from ..conversion import parse_datetime
+from ..graph.errors import is_missing_item
+from ..graph.paging import next_link, page_rows
+from ..graph.ranges import Source, concurrent_pages
+from ..graph.request import GraphRequest
+from ..odata.filter import Compare, FilterNode, Junction
+from ..odata.query import ODataQuery, render
+from ..planning.ordering import order_query
+from ..planning.plan import Scan
+from ..planning.range_scan import MAX_RANGES_AT_ONCE
+
+__all__ = ["MIN_SPLIT_PAGES", "ORDERED_RANGE_PAGES", "indexed_pages", "pages"]
+
+#: Pages left after the first below which the scan stays one request (a split costs a round
+#: trip of probes and a partial last page per range).
+MIN_SPLIT_PAGES = 4
+#: Pages per range of an ordered scan (ranges are consumed in order, at most 4 started).
+ORDERED_RANGE_PAGES = 8
+#: Ranges of an ordered scan, at most (each costs one probe).
+MAX_ORDERED_RANGES = 32
+#: Pages waiting for the caller (per range when ordered; each worker holds one more while it
+#: waits): memory stays a few pages whatever the mailbox's size.
+DEPTH = 1
+ORDERED_DEPTH = 2
+
+_SECOND = _dt.timedelta(seconds=1)
+_DATETIME = "Edm.DateTimeOffset"
+
+
+def indexed_pages(scan: Scan, graph: Any, query: ODataQuery
+                  ) -> Generator[tuple[int, list[dict[str, Any]]], None, None]:
+    """:func:`pages` as ``(0, page)``, the form of ``scan.py``'s sources."""
+    source = pages(scan, graph, query)
+    try:
+        for page in source:
+            yield 0, page
+    finally:
+        source.close()
+
+
+def pages(scan: Scan, graph: Any, query: ODataQuery) -> Generator[list[dict[str, Any]], None, None]:
+    """The rows of ``scan``'s one request ``query``, page by page (see the module docstring)."""
+    key = scan.ranges
+    ascending = bool(query.orderby) and not query.orderby[0][1]
+    ordered = bool(query.orderby)
+    first = _keyed(scan, query, key, ascending)
+    cancel = threading.Event()
+    payloads = graph.payloads(render(first or query), cancel)
+    try:
+        try:
+            payload = next(payloads)
+        except StopIteration:  # pragma: no cover - payloads always yields a first page
+            return
+        except Exception as exc:
+            if scan.missing_ok and is_missing_item(getattr(exc, "status", None),
+                                                   getattr(exc, "code", None)):
+                return  # the folder the request addresses does not exist: no rows
+            raise
+        rows = page_rows(payload)
+        total = payload.get("@odata.count")
+        workers = min(MAX_RANGES_AT_ONCE, int(getattr(graph, "max_concurrency", 1)))
+        size = (first.top if first is not None else None) or len(rows) or 1
+        rest = total - len(rows) if isinstance(total, int) and total >= 0 else -1
+        if next_link(payload) is None:
+            yield rows
+            return
+        keys = [_key_of(row, key) for row in rows]
+        if first is None or workers < 2 or rest < MIN_SPLIT_PAGES * size or not rows or \
+                None in keys:
+            # One request: its next pages fetched by a worker while this one is converted.
+            yield rows
+            yield from concurrent_pages([lambda stop: (page_rows(p) for p in payloads)],
+                                        workers=1, ordered=True, depth=DEPTH, cancel=cancel)
+            return
+        payloads.close()
+        last = keys[-1]
+        assert last is not None
+        cut = _cut(last, ascending, past=True)
+        kept = [row for row, k in zip(rows, keys) if k is not None and _before(k, cut, ascending)]
+        if kept:
+            yield kept
+        ranges = workers
+        if ordered:
+            ranges = min(MAX_ORDERED_RANGES,
+                         max(workers, math.ceil(rest / (ORDERED_RANGE_PAGES * size))))
+        # The rest starts with the page's dropped rows (position len(kept)): probing from
+        # there puts the boundaries at page multiples of every range but the last.
+        cuts = [cut] + _probe_cuts(graph, first, key, ascending, len(kept),
+                                   rest + len(rows) - len(kept), size, ranges, workers)
+        requests = [render(q) for q in range_queries(query, key, ascending, cuts)]
+        sources = [_source(graph, request) for request in requests]
+        yield from concurrent_pages(sources, workers=workers, ordered=ordered,
+                                    depth=ORDERED_DEPTH if ordered else DEPTH, cancel=cancel)
+    finally:
+        cancel.set()
+        payloads.close()
+
+
+def _source(graph: Any, request: GraphRequest) -> Source:
+    """The pages of one range, fetched in a worker thread."""
+    def source(stop: threading.Event) -> Iterator[list[dict[str, Any]]]:
+        return graph.pages(request, stop)  # type: ignore[no-any-return]
+    return source
+
+
+def _keyed(scan: Scan, query: ODataQuery, key: str, ascending: bool) -> ODataQuery | None:
+    """``query`` ordered by the key (Graph's own rules for ``$orderby`` applied), the key in
+    ``$select``, and ``$count=true``; None when Graph would not order it so."""
+    ordered = order_query(query, scan.table, [(key, not ascending)]) if not query.orderby \
+        else query
+    if ordered is None:
+        return None
+    select = ordered.select
+    if select and key not in select:
+        select = select + (key,)
+    return replace(ordered, select=select, count=True)
+
+
+def _key_of(row: dict[str, Any], key: str) -> _dt.datetime | None:
+    """The row's key, or None when it has none (never, by the catalog; then no split)."""
+    value = row.get(key)
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_datetime(value)
+    except ValueError:
+        return None
+
+
+def _cut(value: _dt.datetime, ascending: bool, *, past: bool) -> _dt.datetime:
+    """A whole-second cut near ``value``: with ``past``, strictly beyond it in scan order
+    (descending: the next whole second; ascending: the whole second at or before it, since
+    ascending ranges start with ``ge``); otherwise the cut that puts ``value``'s row in the
+    range before it."""
+    floor = value.replace(microsecond=0)
+    if ascending:
+        return floor if past else floor + _SECOND
+    return floor + _SECOND if past else floor
+
+
+def _before(value: _dt.datetime, cut: _dt.datetime, ascending: bool) -> bool:
+    """True when ``value`` comes before ``cut`` in scan order."""
+    return value < cut if ascending else value >= cut
+
+
+def _probe_cuts(graph: Any, first: ODataQuery, key: str, ascending: bool, start: int,
+                rest: int, size: int, ranges: int, workers: int) -> list[_dt.datetime]:
+    """Cuts between ``ranges`` ranges of about equal size over the ``rest`` rows after
+    position ``start``: the key at each boundary position, from a ``$skip`` probe."""
+    step = max(1, round(rest / ranges / size)) * size
+    positions = [start + step * n for n in range(1, ranges) if step * n < rest]
+    if not positions:
+        return []
+    probe = render(replace(first, select=(key,), top=1, count=False))
+
+    def key_at(position: int) -> _dt.datetime | None:
+        request = replace(probe, params=probe.params + (("$skip", str(position)),))
+        found = page_rows(graph.send(request))
+        return _key_of(found[0], key) if found else None
+
+    with ThreadPoolExecutor(max_workers=min(workers, len(positions)),
+                            thread_name_prefix="o365sql-probe") as pool:
+        keys = list(pool.map(key_at, positions))
+    return [_cut(k, ascending, past=False) for k in keys if k is not None]
+
+
+def range_queries(query: ODataQuery, key: str, ascending: bool,
+                  cuts: list[_dt.datetime]) -> list[ODataQuery]:
+    """One query per range between consecutive ``cuts`` (in scan order), the last range open;
+    cuts that do not advance are skipped, so no range is empty by construction. The key's
+    comparisons lead ``$filter`` (Outlook wants the ``$orderby`` property first, §3.1)."""
+    kept: list[_dt.datetime] = []
+    for cut in cuts:
+        if not kept or (cut > kept[-1] if ascending else cut < kept[-1]):
+            kept.append(cut)
+    near, far = ("ge", "lt") if ascending else ("lt", "ge")
+    rest: tuple[FilterNode, ...] = ()
+    if isinstance(query.filter, Junction) and query.filter.op == "and":
+        rest = query.filter.parts
+    elif query.filter is not None:
+        rest = (query.filter,)
+    queries = []
+    for index, cut in enumerate(kept):
+        bounds: list[FilterNode] = [Compare(key, near, cut, _DATETIME)]
+        if index + 1 < len(kept):
+            bounds.append(Compare(key, far, kept[index + 1], _DATETIME))
+        parts = tuple(bounds) + rest
+        # Unordered ranges keep Graph's default order: they are handed on as they arrive.
+        queries.append(replace(query, filter=Junction("and", parts) if len(parts) > 1
+                               else parts[0]))
+    return queries

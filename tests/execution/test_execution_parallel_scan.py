@@ -1,0 +1,303 @@
+"""Long single-mailbox scans read as disjoint receivedDateTime ranges at once
+(``execution/parallel_scan.py``, ``graph/ranges.py``, ``planning/range_scan.py``).
+
+Every answer is compared with the same statement over a ``Pushdown=false`` connection, which
+reads the mailbox as one plain request (no ranges): generated statements (columns, filters,
+orders, counted), ordered scans in order, mailboxes whose timestamps tie at every range
+boundary, rows that arrive while the scan runs, a cursor closed early (no thread or request
+left behind), injected 429/503 faults; request counts and Outlook's 4-concurrent-requests
+limit (the emulator's 429 MailboxConcurrency) are asserted from the emulator's log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from execution_support import SCOPES, connect, rows
+
+from o365sql.emulator import Emulator
+from o365sql.execution.parallel_scan import range_queries
+from o365sql.odata.filter import Compare, Junction
+from o365sql.odata.query import ODataQuery, render
+
+MESSAGES = 1200
+PAGE = 50  # Pagesize: 24 pages of one mailbox, enough to split, cheap to serve
+
+TENANT = {"seed": 12, "users": 1, "messages_per_user": MESSAGES, "events_per_user": 1}
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with Emulator(**TENANT) as emulator:  # type: ignore[arg-type]
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def on(emu: Emulator) -> Iterator[Any]:
+    connection = connect(emu, Pagesize=PAGE)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def off(emu: Emulator) -> Iterator[Any]:
+    connection = connect(emu, Pagesize=PAGE, Pushdown=False)
+    yield connection
+    connection.close()
+
+
+def _graph_log(emu: Emulator) -> list[Any]:
+    return [e for e in emu.log if e.kind == "graph" and "/messages" in e.path]
+
+
+def _ranged(entries: list[Any]) -> list[Any]:
+    return [e for e in entries if "receivedDateTime%20lt" in e.query or
+            "receivedDateTime%20ge%202" in e.query]
+
+
+def _probes(entries: list[Any]) -> list[Any]:
+    return [e for e in entries if "$skip=" in e.query and "$top=1&" in e.query + "&"]
+
+
+def test_unordered_scan_is_read_as_four_ranges_with_the_same_rows(emu: Emulator, on: Any,
+                                                                 off: Any) -> None:
+    sql = "SELECT Id, Subject, ReceivedDateTime, IsRead FROM Messages"
+    emu.clear_log()
+    got = rows(on, sql)
+    entries = _graph_log(emu)
+    expected = rows(off, sql)
+    assert sorted(got) == sorted(expected) and len(got) >= MESSAGES
+    assert len({r[0] for r in got}) == len(got)  # no duplicate at a range boundary
+    # One first page (ordered, counted), 3 probes, 4 ranges; the ranges start at page
+    # multiples, so each but the last is whole pages: at most one partial page per range.
+    assert "$count=true" in entries[0].query and "$orderby=receivedDateTime" in entries[0].query
+    assert len(_probes(entries)) == 3
+    starts = [e for e in _ranged(entries) if "$skip" not in e.query]
+    assert len(starts) == 4
+    assert len(entries) <= MESSAGES // PAGE + 1 + 3 + 4
+    assert all(e.status == 200 for e in entries)  # never over 4 at once: no 429
+
+
+def test_ordered_scans_come_out_in_order(emu: Emulator, on: Any, off: Any) -> None:
+    for direction in ("DESC", "ASC", ""):
+        sql = f"SELECT ReceivedDateTime, Id FROM Messages ORDER BY ReceivedDateTime {direction}"
+        emu.clear_log()
+        got = rows(on, sql)
+        assert _probes(_graph_log(emu)), sql  # it did split
+        expected = rows(off, sql)
+        assert [r[0] for r in got] == [r[0] for r in expected], sql
+        assert sorted(got) == sorted(expected), sql
+
+
+def test_explain_names_the_parallel_ranges(on: Any) -> None:
+    def notes(sql: str) -> list[str]:
+        return [r[2] for r in rows(on, "EXPLAIN " + sql) if "parallel ranges" in r[2]]
+
+    assert notes("SELECT Id FROM Messages")
+    assert notes("SELECT Id FROM Messages ORDER BY ReceivedDateTime DESC")
+    assert notes("SELECT Subject, COUNT(*) FROM Messages GROUP BY Subject")
+    # A LIMIT stops the scan early, $search is not ranged, a count is one request, and
+    # Users has no range key.
+    for sql in ("SELECT Id FROM Messages LIMIT 10",
+                "SELECT Id FROM Messages WHERE SearchTerms = 'budget'",
+                "SELECT COUNT(*) FROM Messages",
+                "SELECT Id FROM Users"):
+        assert not notes(sql), sql
+
+
+def test_limit_and_small_scans_stay_one_request(emu: Emulator, on: Any) -> None:
+    emu.clear_log()
+    assert len(rows(on, "SELECT Id FROM Messages LIMIT 120")) == 120
+    entries = _graph_log(emu)
+    assert len(entries) == 3 and not _probes(entries) and not _ranged(entries)
+    # A folder of a few pages: counted, then read as the one request.
+    emu.clear_log()
+    small = rows(on, "SELECT Id FROM Messages WHERE ParentFolderId = 'Drafts'")
+    entries = _graph_log(emu)
+    assert not _probes(entries) and not _ranged(entries)
+    assert len(entries) == max(1, -(-len(small) // PAGE))
+
+
+def _statement(rng: random.Random, anchor: dt.datetime) -> str:
+    columns = rng.sample(["Id", "Subject", "ReceivedDateTime", "IsRead", "Importance",
+                          "From_EmailAddress_Address", "HasAttachments"], k=rng.randint(1, 4))
+    if "Id" not in columns:
+        columns.append("Id")
+    conditions = []
+    if rng.random() < 0.4:
+        conditions.append(rng.choice(["IsRead = false", "IsRead = true",
+                                      "HasAttachments = true", "Importance = 'normal'"]))
+    if rng.random() < 0.4:
+        day = anchor - dt.timedelta(days=rng.randint(0, 300))
+        conditions.append(f"ReceivedDateTime {rng.choice(['>=', '<', '>'])} "
+                          f"'{day:%Y-%m-%d %H:%M:%S}'")
+    if rng.random() < 0.2:
+        conditions.append("Subject LIKE '%e%'")  # local: the scan is still read whole
+    where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
+    order = rng.choice(["", "", " ORDER BY ReceivedDateTime DESC",
+                        " ORDER BY ReceivedDateTime ASC"])
+    return f"SELECT {', '.join(columns)} FROM Messages{where}{order}"
+
+
+def test_generated_statements_equal_the_one_request_scan(emu: Emulator, on: Any,
+                                                         off: Any) -> None:
+    seed = 1212 if os.environ.get("CI") else random.randrange(1 << 30)
+    rng = random.Random(seed)
+    anchor = dt.datetime(2026, 11, 1)
+    compared = split = 0
+    for _ in range(24):
+        sql = _statement(rng, anchor)
+        emu.clear_log()
+        got = rows(on, sql)
+        split += bool(_probes(_graph_log(emu)))
+        expected = rows(off, sql)
+        if "ORDER BY" in sql:
+            key = sql.split("SELECT ")[1].split(" FROM")[0].split(", ").index(
+                "ReceivedDateTime") if "ReceivedDateTime" in sql.split(" FROM")[0] else None
+            if key is not None:
+                assert [r[key] for r in got] == [r[key] for r in expected], (seed, sql)
+        assert sorted(got, key=repr) == sorted(expected, key=repr), (seed, sql)
+        compared += len(got)
+    assert compared >= 5000, seed
+    assert split >= 6, seed  # enough of them did split
+
+
+@pytest.fixture()
+def tied() -> Iterator[Emulator]:
+    """A mailbox whose 900 messages share 7 receivedDateTime values: every cut lands in a
+    tie."""
+    with Emulator(seed=3, users=1, messages_per_user=900, events_per_user=1) as emulator:
+        mailbox = emulator.tenant.mailboxes[emulator.tenant.users[0]["id"]].mail
+        stamps = sorted({rec.received for rec in mailbox.messages.values()})
+        chosen = stamps[:: max(1, len(stamps) // 7)][:7]
+        for n, rec in enumerate(mailbox.messages.values()):
+            rec.received = chosen[n % len(chosen)]
+        mailbox._changed()
+        yield emulator
+
+
+def test_equal_timestamps_at_every_boundary(tied: Emulator) -> None:
+    on, off = connect(tied, Pagesize=40), connect(tied, Pagesize=40, Pushdown=False)
+    try:
+        for sql in ("SELECT Id, ReceivedDateTime FROM Messages",
+                    "SELECT Id, ReceivedDateTime FROM Messages ORDER BY ReceivedDateTime",
+                    "SELECT Id, ReceivedDateTime FROM Messages ORDER BY ReceivedDateTime DESC"):
+            tied.clear_log()
+            got = rows(on, sql)
+            assert _probes(_graph_log(tied)), sql
+            expected = rows(off, sql)
+            assert len(got) == len({r[0] for r in got}) == len(expected), sql
+            assert sorted(got) == sorted(expected), sql
+            if "ORDER" in sql:
+                assert [r[1] for r in got] == [r[1] for r in expected], sql
+    finally:
+        on.close()
+        off.close()
+
+
+def _range_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith(("o365sql-pages",
+                                                                   "o365sql-probe"))]
+
+
+def test_closing_early_stops_every_worker(emu: Emulator, on: Any) -> None:
+    emu.faults.add(kind="latency", delay=0.05, path="/messages")
+    emu.clear_log()
+    try:
+        cursor = on.cursor()
+        cursor.execute("SELECT Id, Subject FROM Messages")
+        assert len(cursor.fetchmany(60)) == 60
+        assert _range_threads()  # the ranges are being read
+        cursor.close()
+        assert not _range_threads()  # joined on close: none left behind
+        served = len(_graph_log(emu))
+        time.sleep(0.3)
+        assert len(_graph_log(emu)) == served  # and nothing is sent after the close
+        assert served < MESSAGES // PAGE
+    finally:
+        emu.faults.clear()
+
+
+def test_rows_arriving_during_the_scan_never_duplicate(emu: Emulator) -> None:
+    token = emu.mint_token(user=emu.users[0], scopes=SCOPES + ["Mail.ReadWrite"])
+    connection = connect(emu, token, Pagesize=PAGE)
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT Id FROM Messages ORDER BY ReceivedDateTime DESC")
+        before = {r[0] for r in cursor.fetchmany(5)}
+        poster = connection.cursor()
+        for n in range(3):
+            poster.execute("INSERT INTO Messages (Subject) VALUES (?)", (f"arrived {n}",))
+        seen = [r[0] for r in cursor.fetchall()]
+        assert len(seen) == len(set(seen)) and not before & set(seen)
+        assert len(before) + len(seen) >= MESSAGES
+    finally:
+        connection.close()
+
+
+def test_throttled_and_failing_ranges_are_retried(emu: Emulator, on: Any, off: Any) -> None:
+    sql = "SELECT Id, ReceivedDateTime FROM Messages ORDER BY ReceivedDateTime DESC"
+    expected = rows(off, sql)
+    emu.faults.add(kind="status", status=429, retry_after=0.05, path="/messages", count=3,
+                   fraction=0.3)
+    emu.faults.add(kind="status", status=503, retry_after=0.05, path="/messages", count=2,
+                   fraction=0.3)
+    try:
+        emu.clear_log()
+        got = rows(on, sql)
+    finally:
+        emu.faults.clear()
+    assert got == expected
+    assert any(e.status in (429, 503) for e in _graph_log(emu))
+
+
+def test_max_concurrency_bounds_the_ranges(emu: Emulator) -> None:
+    one = connect(emu, Pagesize=PAGE, MaxConcurrency=1)
+    two = connect(emu, Pagesize=PAGE, MaxConcurrency=2)
+    try:
+        emu.clear_log()
+        assert len(rows(one, "SELECT Id FROM Messages")) >= MESSAGES
+        assert not _probes(_graph_log(emu))  # one request at a time: no split
+        emu.clear_log()
+        assert len(rows(two, "SELECT Id FROM Messages")) >= MESSAGES
+        entries = _graph_log(emu)
+        assert len(_probes(entries)) == 1  # two ranges
+    finally:
+        one.close()
+        two.close()
+
+
+def test_range_queries_partition_the_key() -> None:
+    cuts = [dt.datetime(2026, 1, d, tzinfo=dt.UTC) for d in (9, 6, 6, 7, 3)]
+    base = ODataQuery("/me/messages", select=("id",), top=50,
+                      filter=Junction("and", (Compare("isRead", "eq", False, "Edm.Boolean"),
+                                              Compare("importance", "eq", "high",
+                                                      "Edm.String"))))
+    lines = [render(q).line() for q in range_queries(base, "receivedDateTime", False, cuts)]
+    assert lines == [
+        ("GET /me/messages?$select=id&$filter=receivedDateTime lt 2026-01-09T00:00:00Z and "
+         "receivedDateTime ge 2026-01-06T00:00:00Z and isRead eq false and importance eq 'high'"
+         "&$top=50"),
+        ("GET /me/messages?$select=id&$filter=receivedDateTime lt 2026-01-06T00:00:00Z and "
+         "receivedDateTime ge 2026-01-03T00:00:00Z and isRead eq false and importance eq 'high'"
+         "&$top=50"),
+        ("GET /me/messages?$select=id&$filter=receivedDateTime lt 2026-01-03T00:00:00Z and "
+         "isRead eq false and importance eq 'high'&$top=50")]
+    ascending = range_queries(ODataQuery("/me/messages", orderby=(("receivedDateTime", False),)),
+                              "receivedDateTime", True, sorted(cuts))
+    assert [render(q).line() for q in ascending] == [
+        ("GET /me/messages?$filter=receivedDateTime ge 2026-01-03T00:00:00Z and receivedDateTime "
+         "lt 2026-01-06T00:00:00Z&$orderby=receivedDateTime"),
+        ("GET /me/messages?$filter=receivedDateTime ge 2026-01-06T00:00:00Z and receivedDateTime "
+         "lt 2026-01-07T00:00:00Z&$orderby=receivedDateTime"),
+        ("GET /me/messages?$filter=receivedDateTime ge 2026-01-07T00:00:00Z and receivedDateTime "
+         "lt 2026-01-09T00:00:00Z&$orderby=receivedDateTime"),
+        ("GET /me/messages?$filter=receivedDateTime ge 2026-01-09T00:00:00Z"
+         "&$orderby=receivedDateTime")]
