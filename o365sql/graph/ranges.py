@@ -23,6 +23,8 @@ import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
+from o365sql.exceptions import InternalError
+
 __all__ = ["Source", "concurrent_pages"]
 
 Page = list[dict[str, Any]]
@@ -124,9 +126,9 @@ def concurrent_pages(sources: Sequence[Source], *, workers: int, ordered: bool,
             except queue.Empty:
                 if errors:
                     raise errors[0]
-                if not any(t.is_alive() for t in threads):
-                    raise RuntimeError("the page workers stopped before their pages were "
-                                       "all handed on")  # pragma: no cover - a bug guard
+                if not any(t.is_alive() for t in threads):  # pragma: no cover - a bug guard
+                    raise InternalError("the page workers stopped before their pages were "
+                                        "all handed on")
                 continue
             if isinstance(item, _Failed):
                 raise item.error
