@@ -3,8 +3,10 @@
 For a scan the planner marked (``Scan.ranges``, ``planning/range_scan.py``) the first page is
 asked for ordered by the range key (``receivedDateTime desc`` unless the statement orders it
 ascending) with ``$count=true``. When Graph's count leaves fewer than ``MIN_SPLIT_PAGES``
-pages after it, or cannot count (``-1``), the scan goes on as the one request, its next pages
-fetched by a worker thread while the caller converts the current one. Otherwise:
+pages or ``MIN_SPLIT_ROWS`` rows after it, or Graph cannot count it (``-1``), the scan goes on
+as the one request, each page fetched when the caller asks for it; when it is long but cannot
+split (``MaxConcurrency=1``), its next page is fetched by a worker thread while the caller
+converts the current one. Otherwise:
 
 1. The first page's rows up to a cut ``T0`` are handed on; the rest of the scan is the rows
    on the far side of ``T0``. Cuts are whole seconds, so the ``$filter`` literal equals the
@@ -48,11 +50,13 @@ from ..planning.ordering import order_query
 from ..planning.plan import Scan
 from ..planning.range_scan import MAX_RANGES_AT_ONCE
 
-__all__ = ["MIN_SPLIT_PAGES", "ORDERED_RANGE_PAGES", "indexed_pages", "pages"]
+__all__ = ["MIN_SPLIT_PAGES", "MIN_SPLIT_ROWS", "ORDERED_RANGE_PAGES", "indexed_pages", "pages"]
 
-#: Pages left after the first below which the scan stays one request (a split costs a round
-#: trip of probes and a partial last page per range).
+#: Pages, and rows, left after the first below which the scan stays one request read lazily,
+#: page by page as the caller asks (a split costs a round trip of probes and a partial last
+#: page per range, and it reads ahead of the caller).
 MIN_SPLIT_PAGES = 4
+MIN_SPLIT_ROWS = 2000
 #: Pages per range of an ordered scan (ranges are consumed in order, at most 4 started).
 ORDERED_RANGE_PAGES = 8
 #: Ranges of an ordered scan, at most (each costs one probe).
@@ -104,9 +108,14 @@ def pages(scan: Scan, graph: Any, query: ODataQuery) -> Generator[list[dict[str,
             yield rows
             return
         keys = [_key_of(row, key) for row in rows]
-        if first is None or workers < 2 or rest < MIN_SPLIT_PAGES * size or not rows or \
-                None in keys:
-            # One request: its next pages fetched by a worker while this one is converted.
+        if rest < max(MIN_SPLIT_PAGES * size, MIN_SPLIT_ROWS):
+            # Small, or Graph could not count it: one request, each page when asked for.
+            yield rows
+            yield from (page_rows(p) for p in payloads)
+            return
+        if first is None or workers < 2 or None in keys:
+            # Long but not split: the next page fetched by a worker while this one is
+            # converted.
             yield rows
             yield from concurrent_pages([lambda stop: (page_rows(p) for p in payloads)],
                                         workers=1, ordered=True, depth=DEPTH, cancel=cancel)

@@ -27,8 +27,8 @@ from o365sql.execution.parallel_scan import range_queries
 from o365sql.odata.filter import Compare, Junction
 from o365sql.odata.query import ODataQuery, render
 
-MESSAGES = 1200
-PAGE = 50  # Pagesize: 24 pages of one mailbox, enough to split, cheap to serve
+MESSAGES = 2600
+PAGE = 100  # Pagesize: 26 pages of one mailbox, enough to split (MIN_SPLIT_ROWS), cheap to serve
 
 TENANT = {"seed": 12, "users": 1, "messages_per_user": MESSAGES, "events_per_user": 1}
 
@@ -116,7 +116,7 @@ def test_limit_and_small_scans_stay_one_request(emu: Emulator, on: Any) -> None:
     emu.clear_log()
     assert len(rows(on, "SELECT Id FROM Messages LIMIT 120")) == 120
     entries = _graph_log(emu)
-    assert len(entries) == 3 and not _probes(entries) and not _ranged(entries)
+    assert len(entries) == 2 and not _probes(entries) and not _ranged(entries)
     # A folder of a few pages: counted, then read as the one request.
     emu.clear_log()
     small = rows(on, "SELECT Id FROM Messages WHERE ParentFolderId = 'Drafts'")
@@ -171,9 +171,9 @@ def test_generated_statements_equal_the_one_request_scan(emu: Emulator, on: Any,
 
 @pytest.fixture()
 def tied() -> Iterator[Emulator]:
-    """A mailbox whose 900 messages share 7 receivedDateTime values: every cut lands in a
+    """A mailbox whose 2,400 messages share 7 receivedDateTime values: every cut lands in a
     tie."""
-    with Emulator(seed=3, users=1, messages_per_user=900, events_per_user=1) as emulator:
+    with Emulator(seed=3, users=1, messages_per_user=2400, events_per_user=1) as emulator:
         mailbox = emulator.tenant.mailboxes[emulator.tenant.users[0]["id"]].mail
         stamps = sorted({rec.received for rec in mailbox.messages.values()})
         chosen = stamps[:: max(1, len(stamps) // 7)][:7]
@@ -184,7 +184,7 @@ def tied() -> Iterator[Emulator]:
 
 
 def test_equal_timestamps_at_every_boundary(tied: Emulator) -> None:
-    on, off = connect(tied, Pagesize=40), connect(tied, Pagesize=40, Pushdown=False)
+    on, off = connect(tied, Pagesize=100), connect(tied, Pagesize=100, Pushdown=False)
     try:
         for sql in ("SELECT Id, ReceivedDateTime FROM Messages",
                     "SELECT Id, ReceivedDateTime FROM Messages ORDER BY ReceivedDateTime",
@@ -213,7 +213,7 @@ def test_closing_early_stops_every_worker(emu: Emulator, on: Any) -> None:
     try:
         cursor = on.cursor()
         cursor.execute("SELECT Id, Subject FROM Messages")
-        assert len(cursor.fetchmany(60)) == 60
+        assert len(cursor.fetchmany(3 * PAGE)) == 3 * PAGE  # past the first page
         assert _range_threads()  # the ranges are being read
         cursor.close()
         assert not _range_threads()  # joined on close: none left behind
