@@ -22,15 +22,16 @@ def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
 
 
 @pytest.fixture(scope="module")
-def on(emulator: Emulator) -> Iterator[Any]:
-    connection = connect(emulator)
+def on(emulator: Emulator, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Pushdown on, with the module's ``CONNECT`` properties (e.g. ``Pagesize``), if any."""
+    connection = connect(emulator, **getattr(request.module, "CONNECT", {}))
     yield connection
     connection.close()
 
 
 @pytest.fixture(scope="module")
-def off(emulator: Emulator) -> Iterator[Any]:
-    connection = connect(emulator, Pushdown=False)
+def off(emulator: Emulator, request: pytest.FixtureRequest) -> Iterator[Any]:
+    connection = connect(emulator, Pushdown=False, **getattr(request.module, "CONNECT", {}))
     yield connection
     connection.close()
 

@@ -31,30 +31,11 @@ MESSAGES = 2600
 PAGE = 100  # Pagesize: 26 pages of one mailbox, enough to split (MIN_SPLIT_ROWS), cheap to serve
 
 TENANT = {"seed": 12, "users": 1, "messages_per_user": MESSAGES, "events_per_user": 1}
+CONNECT = {"Pagesize": PAGE}  # the on/off connections of conftest.py
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(**TENANT) as emulator:  # type: ignore[arg-type]
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def on(emu: Emulator) -> Iterator[Any]:
-    connection = connect(emu, Pagesize=PAGE)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture(scope="module")
-def off(emu: Emulator) -> Iterator[Any]:
-    connection = connect(emu, Pagesize=PAGE, Pushdown=False)
-    yield connection
-    connection.close()
-
-
-def _graph_log(emu: Emulator) -> list[Any]:
-    return [e for e in emu.log if e.kind == "graph" and "/messages" in e.path]
+def _graph_log(emulator: Emulator) -> list[Any]:
+    return [e for e in emulator.log if e.kind == "graph" and "/messages" in e.path]
 
 
 def _ranged(entries: list[Any]) -> list[Any]:
@@ -66,12 +47,12 @@ def _probes(entries: list[Any]) -> list[Any]:
     return [e for e in entries if "$skip=" in e.query and "$top=1&" in e.query + "&"]
 
 
-def test_unordered_scan_is_read_as_four_ranges_with_the_same_rows(emu: Emulator, on: Any,
+def test_unordered_scan_is_read_as_four_ranges_with_the_same_rows(emulator: Emulator, on: Any,
                                                                  off: Any) -> None:
     sql = "SELECT Id, Subject, ReceivedDateTime, IsRead FROM Messages"
-    emu.clear_log()
+    emulator.clear_log()
     got = rows(on, sql)
-    entries = _graph_log(emu)
+    entries = _graph_log(emulator)
     expected = rows(off, sql)
     assert sorted(got) == sorted(expected) and len(got) >= MESSAGES
     assert len({r[0] for r in got}) == len(got)  # no duplicate at a range boundary
@@ -85,12 +66,12 @@ def test_unordered_scan_is_read_as_four_ranges_with_the_same_rows(emu: Emulator,
     assert all(e.status == 200 for e in entries)  # never over 4 at once: no 429
 
 
-def test_ordered_scans_come_out_in_order(emu: Emulator, on: Any, off: Any) -> None:
+def test_ordered_scans_come_out_in_order(emulator: Emulator, on: Any, off: Any) -> None:
     for direction in ("DESC", "ASC", ""):
         sql = f"SELECT ReceivedDateTime, Id FROM Messages ORDER BY ReceivedDateTime {direction}"
-        emu.clear_log()
+        emulator.clear_log()
         got = rows(on, sql)
-        assert _probes(_graph_log(emu)), sql  # it did split
+        assert _probes(_graph_log(emulator)), sql  # it did split
         expected = rows(off, sql)
         assert [r[0] for r in got] == [r[0] for r in expected], sql
         assert sorted(got) == sorted(expected), sql
@@ -112,15 +93,15 @@ def test_explain_names_the_parallel_ranges(on: Any) -> None:
         assert not notes(sql), sql
 
 
-def test_limit_and_small_scans_stay_one_request(emu: Emulator, on: Any) -> None:
-    emu.clear_log()
+def test_limit_and_small_scans_stay_one_request(emulator: Emulator, on: Any) -> None:
+    emulator.clear_log()
     assert len(rows(on, "SELECT Id FROM Messages LIMIT 120")) == 120
-    entries = _graph_log(emu)
+    entries = _graph_log(emulator)
     assert len(entries) == 2 and not _probes(entries) and not _ranged(entries)
     # A folder of a few pages: counted, then read as the one request.
-    emu.clear_log()
+    emulator.clear_log()
     small = rows(on, "SELECT Id FROM Messages WHERE ParentFolderId = 'Drafts'")
-    entries = _graph_log(emu)
+    entries = _graph_log(emulator)
     assert not _probes(entries) and not _ranged(entries)
     assert len(entries) == max(1, -(-len(small) // PAGE))
 
@@ -146,7 +127,7 @@ def _statement(rng: random.Random, anchor: dt.datetime) -> str:
     return f"SELECT {', '.join(columns)} FROM Messages{where}{order}"
 
 
-def test_generated_statements_equal_the_one_request_scan(emu: Emulator, on: Any,
+def test_generated_statements_equal_the_one_request_scan(emulator: Emulator, on: Any,
                                                          off: Any) -> None:
     seed = 1212 if os.environ.get("CI") else random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -154,9 +135,9 @@ def test_generated_statements_equal_the_one_request_scan(emu: Emulator, on: Any,
     compared = split = 0
     for _ in range(24):
         sql = _statement(rng, anchor)
-        emu.clear_log()
+        emulator.clear_log()
         got = rows(on, sql)
-        split += bool(_probes(_graph_log(emu)))
+        split += bool(_probes(_graph_log(emulator)))
         expected = rows(off, sql)
         if "ORDER BY" in sql:
             key = sql.split("SELECT ")[1].split(" FROM")[0].split(", ").index(
@@ -207,9 +188,9 @@ def _range_threads() -> list[threading.Thread]:
                                                                    "o365sql-probe"))]
 
 
-def test_closing_early_stops_every_worker(emu: Emulator, on: Any) -> None:
-    emu.faults.add(kind="latency", delay=0.05, path="/messages")
-    emu.clear_log()
+def test_closing_early_stops_every_worker(emulator: Emulator, on: Any) -> None:
+    emulator.faults.add(kind="latency", delay=0.05, path="/messages")
+    emulator.clear_log()
     try:
         cursor = on.cursor()
         cursor.execute("SELECT Id, Subject FROM Messages")
@@ -217,17 +198,17 @@ def test_closing_early_stops_every_worker(emu: Emulator, on: Any) -> None:
         assert _range_threads()  # the ranges are being read
         cursor.close()
         assert not _range_threads()  # joined on close: none left behind
-        served = len(_graph_log(emu))
+        served = len(_graph_log(emulator))
         time.sleep(0.3)
-        assert len(_graph_log(emu)) == served  # and nothing is sent after the close
+        assert len(_graph_log(emulator)) == served  # and nothing is sent after the close
         assert served < MESSAGES // PAGE
     finally:
-        emu.faults.clear()
+        emulator.faults.clear()
 
 
-def test_rows_arriving_during_the_scan_never_duplicate(emu: Emulator) -> None:
-    token = emu.mint_token(user=emu.users[0], scopes=SCOPES + ["Mail.ReadWrite"])
-    connection = connect(emu, token, Pagesize=PAGE)
+def test_rows_arriving_during_the_scan_never_duplicate(emulator: Emulator) -> None:
+    token = emulator.mint_token(user=emulator.users[0], scopes=SCOPES + ["Mail.ReadWrite"])
+    connection = connect(emulator, token, Pagesize=PAGE)
     try:
         cursor = connection.cursor()
         cursor.execute("SELECT Id FROM Messages ORDER BY ReceivedDateTime DESC")
@@ -242,32 +223,32 @@ def test_rows_arriving_during_the_scan_never_duplicate(emu: Emulator) -> None:
         connection.close()
 
 
-def test_throttled_and_failing_ranges_are_retried(emu: Emulator, on: Any, off: Any) -> None:
+def test_throttled_and_failing_ranges_are_retried(emulator: Emulator, on: Any, off: Any) -> None:
     sql = "SELECT Id, ReceivedDateTime FROM Messages ORDER BY ReceivedDateTime DESC"
     expected = rows(off, sql)
-    emu.faults.add(kind="status", status=429, retry_after=0.05, path="/messages", count=3,
+    emulator.faults.add(kind="status", status=429, retry_after=0.05, path="/messages", count=3,
                    fraction=0.3)
-    emu.faults.add(kind="status", status=503, retry_after=0.05, path="/messages", count=2,
+    emulator.faults.add(kind="status", status=503, retry_after=0.05, path="/messages", count=2,
                    fraction=0.3)
     try:
-        emu.clear_log()
+        emulator.clear_log()
         got = rows(on, sql)
     finally:
-        emu.faults.clear()
+        emulator.faults.clear()
     assert got == expected
-    assert any(e.status in (429, 503) for e in _graph_log(emu))
+    assert any(e.status in (429, 503) for e in _graph_log(emulator))
 
 
-def test_max_concurrency_bounds_the_ranges(emu: Emulator) -> None:
-    one = connect(emu, Pagesize=PAGE, MaxConcurrency=1)
-    two = connect(emu, Pagesize=PAGE, MaxConcurrency=2)
+def test_max_concurrency_bounds_the_ranges(emulator: Emulator) -> None:
+    one = connect(emulator, Pagesize=PAGE, MaxConcurrency=1)
+    two = connect(emulator, Pagesize=PAGE, MaxConcurrency=2)
     try:
-        emu.clear_log()
+        emulator.clear_log()
         assert len(rows(one, "SELECT Id FROM Messages")) >= MESSAGES
-        assert not _probes(_graph_log(emu))  # one request at a time: no split
-        emu.clear_log()
+        assert not _probes(_graph_log(emulator))  # one request at a time: no split
+        emulator.clear_log()
         assert len(rows(two, "SELECT Id FROM Messages")) >= MESSAGES
-        entries = _graph_log(emu)
+        entries = _graph_log(emulator)
         assert len(_probes(entries)) == 1  # two ranges
     finally:
         one.close()
