@@ -281,7 +281,21 @@ def apply_query_with_headers(
     return body, response_headers
 
 
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+def _encoder() -> Callable[[Any], str]:
+    """``json.dumps(value, separators=(",", ":"), ensure_ascii=False)`` as one function whose
+    C encoder is made once (``JSONEncoder.encode`` makes one per call: most of the cost of
+    encoding a small item). The values are the engine's own acyclic JSON data, so the
+    circular-reference check is left out."""
+    plain = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return plain.encode
+    encode = make(None, plain.default, json.encoder.encode_basestring, None, ":", ",", False,
+                  False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+_ENCODE = _encoder()
 
 
 def apply_query_encoded(
