@@ -195,7 +195,8 @@ class ReplicaSource:
     def windows(self, table: str, mailbox: str) -> list[Window]:
         """The windows the replica keeps of ``table`` for ``mailbox``."""
         return sorted(parse_window(scope.scope) for scope in self.store.all_scopes()
-                      if scope.table == table and scope.mailbox.lower() == mailbox.lower())
+                      if scope.table == table and scope.mailbox.lower() == mailbox.lower()
+                      and "/" in scope.scope)  # a file from before windows: none kept
 
     def _holding(self, table: str, fill: dict[str, Any]) -> Window | None:
         """The kept window holding the scan's window, or None."""
@@ -206,12 +207,19 @@ class ReplicaSource:
     def _window_problem(self, name: str, fill: dict[str, Any]) -> str:
         if fill.get("startdatetime") is None or fill.get("enddatetime") is None:
             return f"{name}: the window is known only when the statement runs"
-        asked = _asked(fill)
+        try:
+            asked = _asked(fill)
+        except (ValueError, TypeError):
+            return (f"{name}: the window {fill['startdatetime']!r} to {fill['enddatetime']!r} "
+                    "is not a pair of date-times")
         kept = self.windows(name, _mailbox_of(fill))
         if not kept:
             first = self.first_window
-            if first is None or (first[0] <= asked[0] and asked[1] <= first[1]):
-                return ""  # Offline: "never replicated"; AutoCache: the first copy holds it
+            if first is None:  # Offline
+                return (f"{name}: the replica keeps no window of it for mailbox "
+                        f"{_mailbox_of(fill)!r}; {_replicate_hint(name, asked)}")
+            if first[0] <= asked[0] and asked[1] <= first[1]:
+                return ""  # AutoCache: the first copy holds it
             return (f"{name}: the window {_shown(asked)} is outside the window a first copy "
                     f"keeps ({_shown(first)}, ReplicateWindow days either side of today); "
                     f"{_replicate_hint(name, asked)}")
@@ -248,7 +256,8 @@ class ReplicaSource:
 
     # -- refreshing --------------------------------------------------------------------------
     def freshen(self, table: str, fills: Sequence[dict[str, Any]]) -> None:
-        """AutoCache: refresh each mailbox whose replica is older than the tolerance."""
+        """AutoCache: refresh each mailbox whose replica is older than the tolerance (or, for
+        CalendarView, keeps no window yet: the refresh copies the first one)."""
         if self.refresh is None:
             return
         spec = tracking(table)
@@ -256,7 +265,8 @@ class ReplicaSource:
         mailboxes = sorted({_mailbox_of(f) for f in fills} if spec.mailbox else {""})
         for mailbox in mailboxes:
             age = self._age(spec.table, mailbox)
-            if age is None or age > self.tolerance:
+            if age is None or age > self.tolerance or (
+                    spec.window and not self.windows(spec.table, mailbox)):
                 self.refresh(spec.table, mailbox)
 
     # -- loading -----------------------------------------------------------------------------

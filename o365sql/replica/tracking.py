@@ -155,13 +155,16 @@ def functions(t: Tracking) -> str:
     if t.window:
         return f"`{t.items}?startDateTime=...&endDateTime=...`"
     if t.reread:
-        return f"`{t.items}?$select=id,changeKey,lastModifiedDateTime` + `$batch` of `events/{{id}}`"
+        return (f"none in v1.0: `{t.items}?$select=id,changeKey,lastModifiedDateTime`, then "
+                f"`{t.items}/{{id}}` of the changed ones through `$batch`")
     return f"`{t.items}`"
 
 
 def per(t: Tracking) -> str:
     if t.visible == "members":
         return "tenant (rows per group)"
+    if t.window:
+        return "mailbox and time window"
     return "mailbox and folder" if t.folders else "mailbox" if t.mailbox else "tenant"
 
 

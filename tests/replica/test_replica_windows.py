@@ -7,6 +7,7 @@ pinned anchor (2026-11-01, tests/conftest.py)."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -250,3 +251,36 @@ def test_autocache_copies_the_first_window_when_it_holds_the_scan(
     finally:
         live.close()
         cached.close()
+
+
+def test_a_file_from_before_windows_is_never_misread(emulator: Emulator, tmp_path: Path) -> None:
+    """A replica written before windows were scopes (one scope '' per mailbox, its window in
+    ``parent``) answers no CalendarView scan Offline, and the next REPLICATE copies again."""
+    location = str(tmp_path / "replica.db")
+    live = connect(emulator, location)
+    offline = connect(emulator, location, Offline=True)
+    try:
+        rows(live, "REPLICATE CalendarView" + where(WINDOW))
+        with sqlite3.connect(location) as plain:
+            plain.execute("UPDATE _o365sql_scopes SET parent = scope, scope = '' "
+                          "WHERE tbl = 'CalendarView'")
+            plain.execute('DROP INDEX "_o365sql_CalendarView_key"')
+            plain.execute('CREATE UNIQUE INDEX "_o365sql_CalendarView_key" ON "CalendarView" '
+                          '("UserId", "Id")')
+        with pytest.raises(o365sql.OperationalError) as caught:
+            rows(offline, "SELECT * FROM CalendarView" + where(WINDOW))
+        assert "CalendarView" in str(caught.value)
+        # AutoCache (the replica refreshed moments ago, yet no window kept) copies the first
+        # window, here holding the scan's, and answers from it.
+        cached = connect(emulator, location, AutoCache=True, CacheTolerance=3600,
+                         ReplicateWindow=3650)
+        assert same_rows(live, cached, "SELECT * FROM CalendarView" + where(INSIDE)) > 0
+        cached.close()
+        assert len(rows(offline, "SELECT Folder FROM sys_replicas WHERE TableName = "
+                                 "'CalendarView'")) == 1
+        outcome = rows(live, "REPLICATE CalendarView" + where(WINDOW))[0]
+        assert outcome[-1] is None and outcome[2] > 0  # inside the window copied above
+        same_rows(live, offline, "SELECT * FROM CalendarView" + where(WINDOW))
+    finally:
+        live.close()
+        offline.close()
