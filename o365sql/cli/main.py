@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the mailboxes: \"UserId = 'x'\", \"UserId IN (SELECT Id FROM Users)\"; "
                    "for CalendarView also the window: \"StartDateTime >= '2026-10-01' AND "
                    "EndDateTime <= '2027-01-01'\"")
+    r.add_argument("--include", metavar="COLUMNS",
+                   help="heavy columns the replica keeps too, comma-separated: "
+                   "\"Body_Content,UniqueBody_Content\" (INCLUDE COLUMNS)")
     add("procedures", "list stored procedures and their parameters")
     login = add("login", "sign in and keep the tokens in OAuthSettingsLocation")
     flow = login.add_mutually_exclusive_group()
@@ -139,12 +142,15 @@ def _cmd_query(ctx: CliContext) -> int:
 def _cmd_replicate(ctx: CliContext) -> int:
     tables = list(ctx.args.tables)
     where = ctx.args.where
-    if where and len(tables) != 1:
-        raise CliError("--where applies to one table: o365sql replicate Messages --where ...")
+    include = ctx.args.include
+    for option, value in (("--where", where), ("--include", include)):
+        if value and len(tables) != 1:
+            raise CliError(f"{option} applies to one table: o365sql replicate Messages {option} ...")
     if not tables:
         sql = "REPLICATE ALL"
     elif len(tables) == 1:
-        sql = f"REPLICATE {tables[0]}" + (f" WHERE {where}" if where else "")
+        sql = (f"REPLICATE {tables[0]}" + (f" INCLUDE COLUMNS ({include})" if include else "")
+               + (f" WHERE {where}" if where else ""))
     else:
         sql = f"REPLICATE TABLES ({', '.join(tables)})"
     ctx.run_statement(sql, {})

@@ -35,3 +35,23 @@ def test_replicate_then_query_offline(p_args: list[str], cli_env: dict[str, str]
     bad = run_cli([*p_args, "--cache", cache, "replicate", "Messages", "Contacts",
                    "--where", "UserId = 'x'"], cli_env)
     assert bad.code != 0 and "--where applies to one table" in bad.err
+
+
+def test_replicate_keeps_heavy_columns_asked_for(p_args: list[str], cli_env: dict[str, str],
+                                                 tmp_path: Any) -> None:
+    cache = str(tmp_path / "replica.db")
+    sql = "SELECT COUNT(*) AS n FROM Messages WHERE Body_Content IS NOT NULL"
+    run = run_cli([*p_args, "--cache", cache, "replicate", "Messages"], cli_env)
+    assert run.code == 0, run.err
+    refused = run_cli(["--cache", cache, "--offline", "query", sql], cli_env)
+    assert refused.code == 1 and "Body_Content" in refused.err
+    run = run_cli([*p_args, "--cache", cache, "replicate", "Messages", "--include",
+                   "Body_Content", "-f", "json"], cli_env)
+    assert run.code == 0, run.err
+    copied = json.loads(run.out)[0]
+    offline = run_cli(["--cache", cache, "--offline", "query", sql, "-f", "json"], cli_env)
+    assert offline.code == 0, offline.err
+    assert json.loads(offline.out) == [{"n": copied["Rows"]}] and copied["Rows"] > 0
+    bad = run_cli([*p_args, "--cache", cache, "replicate", "Messages", "Contacts",
+                   "--include", "Body_Content"], cli_env)
+    assert bad.code != 0 and "--include applies to one table" in bad.err
