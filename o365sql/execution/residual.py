@@ -14,7 +14,7 @@ back into Python values by output type (DESIGN §3.3). Two modes:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..conversion import STORAGE_AFFINITY, from_storage
@@ -81,7 +81,7 @@ def run_full(plan: QueryPlan, context: Any) -> Iterator[tuple[Any, ...]]:
         _resolve_folders(plan, context, db)
         cursor = _execute(db, plan.sql)
         while True:
-            chunk = cursor.fetchmany(500)
+            chunk = _rows(lambda: cursor.fetchmany(500))
             if not chunk:
                 break
             for row in chunk:
@@ -207,26 +207,42 @@ def stream_pages(plan: QueryPlan, context: Any) -> Iterator[tuple[Any, ...]]:
                     continue
                 db.execute(delete)
                 db.executemany(insert, rows)
-                for row in _execute(db, plan.page_sql).fetchall():
+                for row in _rows(_execute(db, plan.page_sql).fetchall):
                     yield convert_row(row, plan.output)
         finally:
             if scan.folder_names:
                 folders.register_default(db)  # the next statement resolves its own names
 
 
+def _rows(fetch: Callable[[], list[Any]]) -> list[Any]:
+    """Rows a cursor fetches (``fetch``), with the errors ``_execute`` maps."""
+    try:
+        return fetch()
+    except sqlite3.Error as exc:
+        raise _mapped(exc) from None
+
+
 def _execute(db: sqlite3.Connection, sql: str) -> sqlite3.Cursor:
     try:
         return db.execute(sql)
-    except sqlite3.OperationalError as exc:
-        text = str(exc)
-        if "no such function" in text:
-            raise NotSupportedError(f"the local engine (SQLite) has {text}") from None
-        if "syntax error" in text:
-            # Valid SQL that SQLite's grammar lacks and planning/sqlite_rewrite.py does not
-            # rewrite: name the engine's limit rather than blame the statement.
-            raise NotSupportedError(
-                f"the local engine (SQLite) cannot run this query ({text}); see "
-                "planning/sqlite_rewrite.py for the forms o365sql rewrites") from None
-        raise ProgrammingError(f"the local query failed: {text}") from None
-    except sqlite3.Error as exc:  # pragma: no cover - defensive
-        raise OperationalError(f"the local query failed: {exc}") from None
+    except sqlite3.Error as exc:
+        raise _mapped(exc) from None
+
+
+def _mapped(exc: sqlite3.Error) -> Exception:
+    """A SQLite failure of the local query as a PEP 249 error."""
+    own = sql_functions.raised(exc)
+    if own is not None:
+        return own  # a value an o365sql function refused (e.g. text that is no datetime)
+    if not isinstance(exc, sqlite3.OperationalError):  # pragma: no cover - defensive
+        return OperationalError(f"the local query failed: {exc}")
+    text = str(exc)
+    if "no such function" in text:
+        return NotSupportedError(f"the local engine (SQLite) has {text}")
+    if "syntax error" in text:
+        # Valid SQL that SQLite's grammar lacks and planning/sqlite_rewrite.py does not
+        # rewrite: name the engine's limit rather than blame the statement.
+        return NotSupportedError(
+            f"the local engine (SQLite) cannot run this query ({text}); see "
+            "planning/sqlite_rewrite.py for the forms o365sql rewrites")
+    return ProgrammingError(f"the local query failed: {text}")

@@ -19,6 +19,11 @@ equals ``value`` with SQL ``=`` (text compared exactly, as SQLite does), false w
 NULL when the collection or the value is NULL. It is the exact local meaning of what the
 planner pushes as Graph's ``categories/any(x:x eq 'Red')`` (``planning/pushdown.py``), so the
 residual query re-checks Graph's case-insensitive answer with it.
+
+``O365SQL_TEXT_AS(text, type, what)`` reads text known only at run time as the type of what it
+is compared with (``planning/typed_text.py``); text that is no such value raises the
+``DataError`` the function stored, which :func:`raised` hands to the caller of SQLite (SQLite
+itself only says "user-defined function raised exception").
 """
 
 from __future__ import annotations
@@ -27,11 +32,14 @@ import functools
 import json
 import re
 import sqlite3
+import threading
 from typing import Any
 
+from ..exceptions import Error
 from ..planning.pushdown import CONTAINS_VALUE
+from ..planning.typed_text import TEXT_AS, runtime_read
 
-__all__ = ["contains_value", "like", "lower", "register", "upper"]
+__all__ = ["contains_value", "like", "lower", "raised", "register", "upper"]
 
 
 def contains_value(collection: Any, *args: Any) -> int | None:
@@ -148,8 +156,28 @@ def _numeric_text(value: Any, change: Any) -> Any:
     return None if value is None else change(_text(value))
 
 
+_FAILED = threading.local()
+
+
+def _text_as(value: Any, form: Any, what: Any) -> Any:
+    try:
+        return runtime_read(value, str(form), str(what))
+    except Error as exc:
+        _FAILED.error = exc
+        raise
+
+
+def raised(exc: sqlite3.Error) -> Error | None:
+    """The o365sql error a function of this module raised inside SQLite, if ``exc`` is
+    SQLite's report of it (taken: a later failure cannot see it again)."""
+    error: Error | None = getattr(_FAILED, "error", None)
+    _FAILED.error = None
+    return error if "user-defined function raised exception" in str(exc) else None
+
+
 def register(db: sqlite3.Connection) -> None:
     """Add o365sql's functions to a private SQLite connection."""
+    db.create_function(TEXT_AS, 3, _text_as, deterministic=True)
     db.create_function(CONTAINS_VALUE, -1, contains_value, deterministic=True)
     db.create_function("like", 2, like, deterministic=True)
     db.create_function("like", 3, like, deterministic=True)

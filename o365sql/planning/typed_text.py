@@ -14,6 +14,13 @@ of ``COALESCE``/``CASE``/``NULLIF``/``IIF``/scalar ``MIN``/``MAX``, and the colu
 operations; the other side may be any expression (a derived table's column, a CTE's, an
 aggregate in HAVING), typed by ``types.py``. Hands the tree, with typed literals that pushdown
 can send to Graph, back to ``planner.py``.
+
+Text known only when the query runs (a scalar subquery ``(SELECT '…Z')``, a derived table's or
+CTE's text column, ``json_extract`` of a Graph JSON value, a text function) compared with a
+typed expression is read the same way, row by row: it is wrapped in ``TEXT_AS(text, type,
+what)``, which the local engine runs (``execution/sql_functions.py``), so
+``ReceivedDateTime >= (SELECT '2026-10-23T03:41:44Z')`` compares instants too; such text that
+is no value of the type is a ``DataError`` naming the column.
 """
 
 from __future__ import annotations
@@ -76,6 +83,7 @@ def _compared(node: exp.Expr, namer: _Namer) -> None:
     else:
         _against(right, left, namer)
         _refuse_non_temporal(left, right, namer)
+        _runtime(left, right, namer)
 
 
 def _against(value: exp.Expr, target: exp.Expr, namer: _Namer) -> None:
@@ -85,6 +93,47 @@ def _against(value: exp.Expr, target: exp.Expr, namer: _Namer) -> None:
         _read(value, target, namer)
     else:
         _refuse_non_temporal(value, target, namer)
+        _runtime(value, target, namer)
+
+
+#: The local engine's function reading run-time text as a type (``runtime_read``).
+TEXT_AS = "O365SQL_TEXT_AS"
+
+
+def _runtime(value: exp.Expr, target: exp.Expr, namer: _Namer) -> None:
+    """``value``, a text expression whose text is known only at run time, compared with a
+    typed ``target``: wrapped so that the engine reads the text as ``target``'s type."""
+    if isinstance(value, (exp.Literal, exp.Null, exp.Placeholder)) or \
+            convert_form(value) != "VARCHAR":
+        return
+    form = convert_form(target)
+    if form not in _TYPED:
+        return
+    wrapped = exp.Anonymous(this=TEXT_AS, expressions=[
+        value.copy(), exp.Literal.string(form), exp.Literal.string(namer(target))])
+    value.replace(wrapped)
+
+
+def runtime_read(value: object, form: str, what: str) -> object:
+    """The engine's ``TEXT_AS(value, form, what)``: text read as ``form`` (a convert form),
+    in the storage form of its value; other values (NULL, numbers) unchanged.
+
+    Raises:
+        DataError: text that is no value of the type, naming ``what`` (the column).
+    """
+    if not isinstance(value, str) or form not in _TYPED:
+        return value
+    sql_type = "DATETIME" if form == NAIVE_DATETIME else form
+    try:
+        read = _value(value, sql_type)
+    except ValueError:
+        raise DataError(f"{what} is compared with {value!r}, text the query computed that is "
+                        f"not {_READS[sql_type]} (e.g. {_EXAMPLES[sql_type]})") from None
+    if isinstance(read, bool):
+        return int(read)
+    if isinstance(read, (int, float)):
+        return read
+    return storage_literal(read, sql_type)
 
 
 def _in(node: exp.In, namer: _Namer) -> None:
