@@ -221,6 +221,7 @@ class Refresher:
                    None if spec.selectable else "")
         if not spec.selectable:
             job = self._with_listing(job, spec, table, columns, mailbox)
+            job = self._recopy_if_stale(job, table, columns, mailbox)
         with self.store.transaction() as db:
             links = self._stream(db, table, columns, mailbox, [job], outcome)
             rows = self._count(db, table, mailbox, ())
@@ -256,7 +257,8 @@ class Refresher:
                              "" if not spec.selectable else None, _window_part(window),
                              (("startdatetime", window[0]), ("enddatetime", window[1]))))
         if not spec.selectable:
-            jobs = [self._with_listing(job, spec, table, columns, mailbox) for job in jobs]
+            jobs = [self._recopy_if_stale(self._with_listing(job, spec, table, columns, mailbox),
+                                          table, columns, mailbox) for job in jobs]
         with self.store.transaction() as db:
             outcome.rows = self._scopes(db, table, columns, mailbox, jobs, outcome,
                                         {text: _window_part(kept[text]) for text in dropped},
@@ -281,6 +283,22 @@ class Refresher:
         params = (*job.params, ("$select", ",".join(("id", *props))),
                   ("$top", str(table.max_page_size)))
         return replace(job, listing=GraphRequest("GET", path, params), select_only=props)
+
+    def _recopy_if_stale(self, job: _Job, table: Table, columns: Sequence[Column],
+                         mailbox: str) -> _Job:
+        """``job`` started afresh when the rows it keeps lack a select-only value Graph never
+        leaves null (a replica written before those values were read: each would otherwise
+        stay NULL until its item changes)."""
+        if not job.known or job.listing is None:
+            return job
+        stale = [c for c in columns if c.select_only and not c.nullable and not c.pseudo]
+        if not stale:
+            return job
+        where, values = _rows_of(table, mailbox, job.part)
+        nulls = " OR ".join(f"{q(c.name)} IS NULL" for c in stale)
+        found = self.store.db.execute(f"SELECT 1 FROM {q(table.name)} WHERE {where} AND "
+                                      f"({nulls}) LIMIT 1", values).fetchone()
+        return job if found is None else replace(job, link=None, known=False)
 
     def _reread(self, spec: Tracking, table: Table, mailbox: str, outcome: Outcome) -> None:
         """A table without delta (Events, tracking.py "re-read"): list every item's id and

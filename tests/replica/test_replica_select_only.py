@@ -7,6 +7,7 @@ round without."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -96,3 +97,29 @@ def test_calendar_view_replica_reads_select_only_properties_with_one_listing(
     assert _compare(live, offline) == copied + 1
     for connection in (live, offline, writer):
         connection.close()
+
+
+def test_a_replica_written_without_the_values_is_copied_again(
+        emulator: Emulator, tmp_path: Path) -> None:
+    """A replica file from before (CancelledOccurrences NULL on every row, which Graph never
+    sends) is copied afresh by the next refresh instead of keeping the NULLs."""
+    location = str(tmp_path / "old.db")
+    live = connect(emulator, location, ReplicateWindow=60)
+    offline = connect(emulator, location, Offline=True)
+    rows(live, "REPLICATE CalendarView")
+    with sqlite3.connect(location) as plain:
+        plain.execute('UPDATE "CalendarView" SET "CancelledOccurrences" = NULL')
+    where = window_where(offline)
+    assert rows(offline, "SELECT COUNT(*) FROM CalendarView" + where +
+                " AND CancelledOccurrences IS NULL")[0][0] > 0
+    emulator.clear_log()
+    refreshed = rows(live, "REPLICATE CalendarView")[0]
+    listings, deltas = _calendar_requests(emulator)
+    assert len(listings) == 1 and deltas >= 1 and refreshed[-1] is None
+    _compare(live, offline)
+    # ... and once current, a refresh with nothing changed costs its delta request alone.
+    emulator.clear_log()
+    rows(live, "REPLICATE CalendarView")
+    assert _calendar_requests(emulator) == ([], 1)
+    live.close()
+    offline.close()
