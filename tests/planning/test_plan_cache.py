@@ -74,7 +74,7 @@ KINDS: dict[str, st.SearchStrategy[Any]] = {
 }
 
 
-def _outcome(statement: Any, params: list[Any], cached: bool) -> Any:
+def _outcome(statement: Any, params: Any, cached: bool) -> Any:
     try:
         if cached:
             return plan_query(statement, params, CATALOG)
