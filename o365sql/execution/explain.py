@@ -13,6 +13,7 @@ from urllib.parse import quote
 from ..graph.request import GraphRequest
 from ..odata.query import ODataQuery, render
 from ..planning.plan import QueryPlan
+from . import selected_only
 
 #: Columns of EXPLAIN's result.
 EXPLAIN_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -75,6 +76,11 @@ def explain_rows(plan: QueryPlan, sources: dict[int, str] | None = None) -> list
                 add("fan-out", f"{name}: {len(requests)} requests through $batch")
             for request in requests:
                 add("graph", request.line() + _headers(request.headers))
+        select_only = selected_only.needed(scan)
+        if select_only and any(not q.select and not q.count_segment for q in scan.queries):
+            add("select-only", f"{name}: {', '.join(select_only)} come only when selected: "
+                               "each page that lacks them is read again with $select of the "
+                               "key and them (one more request per page)")
         if scan.count and scan.count_property:
             add("count", f"{name}: COUNT(*) answered by the folder's {scan.count_property}")
         elif scan.count:

@@ -110,3 +110,8 @@ def test_select_only_values_cost_one_request_per_page_and_only_when_read(
     selected = _calendar_views(
         emulator, f"SELECT Id, CancelledOccurrences FROM CalendarView WHERE {WINDOW}", on)
     assert len(selected) == len(plain)  # $select sent: the property comes at once
+    explained = rows(on, "EXPLAIN SELECT Id, CreatedDateTime, CancelledOccurrences FROM "
+                         f"CalendarView WHERE {WINDOW}")
+    assert [r for r in explained if r[1] == "select-only" and "cancelledOccurrences" in r[2]]
+    assert not [r for r in rows(on, f"EXPLAIN SELECT Id, CancelledOccurrences FROM CalendarView "
+                                    f"WHERE {WINDOW}") if r[1] == "select-only"]
