@@ -275,7 +275,8 @@ def _send_one(client: GraphClient, request: GraphRequest) -> WriteOutcome:
     line = request.line()
     try:
         response = client._call(method, client.url_for(request), headers=dict(request.headers),
-                                body=request.body, idempotent=method in _REPEATABLE)
+                                body=request.body, idempotent=method in _REPEATABLE,
+                                mailbox=mailbox_key(request.path))
     except Error as exc:
         if method == "DELETE" and is_missing_item(exc.status, exc.code):
             return WriteOutcome(status=404)
