@@ -21,13 +21,14 @@ that is exact:
   grouped by the slot, window functions only partitioned by it;
 * the equality ``t.slot = x.column`` holds for every row of it in the answer: a WHERE
   conjunct of the query reading it, or the ON condition of its own inner (or LEFT, it being
-  the right side) join.
+  the right side) join; and it is read in one place (a CTE read twice is refused).
 
 Rows of mailboxes the outer column never names could only meet that equality with a value
 that is not there, so reading only the named mailboxes changes nothing. When the slot is
 compared with another table's column but one of the first two conditions fails, the query
 is refused with ``NotSupportedError`` naming the table and the join (bind the mailbox inside,
-or use LATERAL) rather than answered from ``/me``.
+or use LATERAL) rather than answered from ``/me``; so is an equality in the ON condition of a
+join that keeps the derived table's rows without a match (an outer join's preserved side).
 """
 
 from __future__ import annotations
@@ -54,19 +55,30 @@ def link_derived(drafts: list[ScanDraft], columns: dict[int, Column]) -> None:
         if not isinstance(select, exp.Select):
             continue
         outputs = _slot_outputs(draft, select, columns)
-        if not outputs:
-            continue
-        reader = derived_reader(select, scope)
-        if reader is None:
-            continue
-        outer, alias, own_on = reader
+        uses = _uses(select, scope) if outputs else []
         for slot, names in outputs.items():
-            found = _equality(outer, alias, names, own_on, by_node, columns)
-            if found is None:
+            exact, anywhere = None, None
+            for holder in uses:
+                outer = holder.parent.parent if holder.parent is not None else None
+                if not isinstance(outer, exp.Select):
+                    continue
+                alias = holder.alias_or_name.lower()
+                every_on = [c for j in outer.args.get("joins") or []
+                            for c in conjuncts(j.args.get("on"))]
+                anywhere = anywhere or _equality(outer, alias, names, every_on, by_node,
+                                                 columns)
+                reader = _reader(holder)
+                if reader is not None:
+                    exact = _equality(outer, alias, names, reader[2], by_node, columns)
+            named = exact or anywhere
+            if named is None:
                 continue
-            source, column, text = found
-            blocker = _blocker(select, draft, slot, columns)
-            if blocker:
+            blocker = ("it is read more than once" if len(uses) != 1 else
+                       "the join binding it keeps its rows without a match (it is the "
+                       "preserved side of an outer join)" if exact is None else
+                       _blocker(select, draft, slot, columns))
+            text = named[2]
+            if blocker or exact is None:
                 raise NotSupportedError(
                     f"{draft.ref.table.name}: its mailbox ({_slot_name(draft, slot)}) is bound "
                     f"outside the derived table that reads it ({text}), but {blocker}, so "
@@ -74,7 +86,7 @@ def link_derived(drafts: list[ScanDraft], columns: dict[int, Column]) -> None:
                     "read only the signed-in user's mailbox (/me); bind "
                     f"{_slot_name(draft, slot)} inside it (= or IN), or use a LATERAL "
                     "subquery")
-            draft.joins[slot] = (source, column)
+            draft.joins[slot] = exact[:2]
             if draft.subquery is not None and draft.subquery[0].lower() == slot:
                 draft.subquery = None
 
@@ -111,46 +123,50 @@ def _slot_outputs(draft: ScanDraft, select: exp.Select, columns: dict[int, Colum
 def derived_reader(select: exp.Select, scope: Scope
                    ) -> tuple[exp.Select, str, list[exp.Expr]] | None:
     """The SELECT reading the derived table (or the CTE, read once), its alias there, and
-    the ON conjuncts of its own join that hold for every row of it in the answer."""
-    holder: exp.Expr | None
+    the conjuncts that hold for every row of it in the answer: the reading SELECT's WHERE and
+    the ON condition of its own inner (or LEFT, as the right side) join. None when it is read
+    in another place (an outer join's preserved side, several times)."""
+    uses = _uses(select, scope)
+    return _reader(uses[0]) if len(uses) == 1 else None
+
+
+def _uses(select: exp.Select, scope: Scope) -> list[exp.Expr]:
+    """Where the derived table (its Subquery) or the CTE (each Table naming it) is read."""
     if scope.is_cte:
         cte = select.parent
         if not isinstance(cte, exp.CTE):
-            return None
-        root = cte.root()
+            return []
         name = cte.alias_or_name.lower()
-        uses = [t for t in root.find_all(exp.Table)
+        return [t for t in cte.root().find_all(exp.Table)
                 if t.name.lower() == name and not t.args.get("db")
                 and t.find_ancestor(exp.CTE) is not cte]
-        if len(uses) != 1:
-            return None
-        holder = uses[0]
-    else:
-        holder = select.parent
-        if not isinstance(holder, exp.Subquery):
-            return None
+    return [select.parent] if isinstance(select.parent, exp.Subquery) else []
+
+
+def _reader(holder: exp.Expr) -> tuple[exp.Select, str, list[exp.Expr]] | None:
+    """(reading SELECT, alias, conjuncts holding for its every row in the answer): the
+    WHERE conjuncts always; its own join's ON when that is an inner join or a LEFT join it
+    is the right side of (not when an outer join keeps its rows without a match)."""
     place = holder.parent
-    if isinstance(place, exp.From):
-        own_on: list[exp.Expr] = []
-    elif isinstance(place, exp.Join) and place.side in ("", "LEFT", None) and \
+    outer = place.parent if place is not None else None
+    if not isinstance(place, (exp.From, exp.Join)) or not isinstance(outer, exp.Select):
+        return None
+    own_on: list[exp.Expr] = []
+    if isinstance(place, exp.Join) and place.side in ("", "LEFT", None) and \
             place.kind != "FULL":
         own_on = conjuncts(place.args.get("on"))
-    else:
-        return None
-    outer = place.parent
-    if not isinstance(outer, exp.Select):
-        return None
-    return outer, holder.alias_or_name.lower(), own_on
+    where = outer.args.get("where")
+    found = conjuncts(where.this) if where is not None else []
+    return outer, holder.alias_or_name.lower(), found + own_on
 
 
-def _equality(outer: exp.Select, alias: str, names: set[str], own_on: list[exp.Expr],
+def _equality(outer: exp.Select, alias: str, names: set[str], candidates: list[exp.Expr],
               by_node: dict[int, ScanDraft], columns: dict[int, Column]
               ) -> tuple[TableRef, Column, str] | None:
-    """``alias.name = x.column`` (x a catalog table of the outer query) among the WHERE
-    conjuncts of ``outer`` and ``own_on``: x's reference and column, and the text."""
-    where = outer.args.get("where")
+    """``alias.name = x.column`` (x a catalog table of the outer query) among
+    ``candidates``: x's reference and column, and the text."""
     refs = {id(d.ref.node): d.ref for d in by_node.values()}
-    for node in conjuncts(where.this if where is not None else None) + own_on:
+    for node in candidates:
         if not isinstance(node, exp.EQ):
             continue
         for mine, other in ((node.this, node.expression), (node.expression, node.this)):

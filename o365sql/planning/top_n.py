@@ -230,9 +230,7 @@ def _bounded_window(select: exp.Select, scope: Scope) -> tuple[exp.Window, int] 
     # joins there; so does the ON condition of its own inner (or LEFT, as right side) join.
     outer = derived_reader(select, scope)
     if outer is not None and names:
-        where = outer[0].args.get("where")
-        found = conjuncts(where.this) if where is not None else []
-        bounds += _bounds(found + outer[2], names, outer[1], None)
+        bounds += _bounds(outer[2], names, outer[1], None)
     return (window, min(bounds)) if bounds else None
 
 

@@ -323,3 +323,32 @@ def test_lateral_per_calendar_reads_each_calendar_bounded(app_pair: tuple[Any, A
                             "CalendarId = :c", {"u": user, "c": calendar})
         expected += [(calendar, r[0]) for r in sorted(created, reverse=True)[:2]]
     assert got == sorted(expected, key=repr)
+
+
+PLAIN = "(SELECT UserId, ReceivedDateTime FROM Messages)"
+
+
+@pytest.mark.parametrize("sql, why", [
+    (f"SELECT u.Mail, t.ReceivedDateTime FROM {PLAIN} t LEFT JOIN Users u ON t.UserId = u.Id",
+     "preserved side"),
+    (f"SELECT u.Mail, t.ReceivedDateTime FROM Users u RIGHT JOIN {PLAIN} t ON t.UserId = u.Id",
+     "preserved side"),
+    ((f"WITH t AS {PLAIN} SELECT u.Mail FROM Users u JOIN t ON t.UserId = u.Id JOIN t AS t2 ON "
+     "t2.UserId = u.Id"), "more than once"),
+])
+def test_derived_mailboxes_bound_where_their_rows_stay_are_refused(
+        app_pair: tuple[Any, Any], sql: str, why: str) -> None:
+    for connection in app_pair:
+        with pytest.raises(o365sql.NotSupportedError) as info:
+            rows(connection, sql)
+        assert "Messages" in str(info.value) and why in str(info.value)
+
+
+def test_derived_mailbox_bound_by_the_where_clause_of_an_outer_join(
+        app_pair: tuple[Any, Any]) -> None:
+    """A WHERE equality holds for every row of the answer whatever the joins."""
+    on, off = app_pair
+    sql = (f"SELECT u.Mail, t.ReceivedDateTime FROM {PLAIN} t LEFT JOIN Users u ON true "
+           "WHERE t.UserId = u.Id")
+    got = _rows(on, sql)
+    assert got == _rows(off, sql) == _newest(off, 10**6)
