@@ -118,3 +118,40 @@ def test_injected_failures_hit_single_inner_requests(emu: Emulator, http: Any) -
     assert len(failed) == 1 and failed[0]["headers"]["Retry-After"] == "2"
     assert failed[0]["body"]["error"]["code"] and by_id["me"]["status"] == 200
     assert sorted(r["status"] for r in body["responses"]) == [200, 200, 200, 503]
+
+
+def _app_messages(emu: Emulator, users: list[str]) -> list[dict[str, Any]]:
+    return [{"id": str(n), "method": "GET", "url": f"/users/{user}/messages?$top=1&$select=id"}
+            for n, user in enumerate(users, 1)]
+
+
+def test_concurrency_peaks_per_mailbox_and_over_all_mailboxes(emu: Emulator, http: Any) -> None:
+    # Three inner requests of one mailbox and one of another held at once: the counters (also
+    # served at GET /_emulator/counters) record 3 for the mailbox, 4 over all, no refusal;
+    # clearing the log forgets them.
+    users = [emu.users[0]] * 3 + [emu.users[1]]
+    emu.faults.hold(path="/messages")
+    token = emu.mint_token()  # the app: every mailbox
+    emu.clear_log()
+    result: dict[str, Any] = {}
+
+    def post() -> None:
+        result["body"] = http.post(emu.graph_url + "/$batch", json={
+            "requests": _app_messages(emu, users)}, headers=_bearer(token)).json()
+
+    worker = threading.Thread(target=post)
+    worker.start()
+    try:
+        assert emu.faults.wait_held(4), "the four inner requests never ran together"
+    finally:
+        emu.faults.release()
+        worker.join()
+    assert sorted(r["status"] for r in result["body"]["responses"]) == [200] * 4
+    peaks = emu.counters["mailbox_concurrency"]
+    assert peaks["peak"] == 3 and peaks["all_mailboxes"] == 4 and peaks["refused"] == 0
+    assert sorted(peaks["by_mailbox"].values()) == [1, 3]
+    served = http.get(emu.base_url + "/_emulator/counters").json()["mailbox_concurrency"]
+    assert served["peak"] == 3 and served["all_mailboxes"] == 4
+    emu.clear_log()
+    assert emu.counters["mailbox_concurrency"] == {"peak": 0, "by_mailbox": {},
+                                                   "all_mailboxes": 0, "refused": 0}

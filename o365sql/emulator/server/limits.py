@@ -75,6 +75,7 @@ class MailboxThrottle:
         self._peak: dict[tuple[str, str], int] = {}
         self._running = 0
         self._peak_running = 0
+        self._rejected_before = 0  # ``rejected`` at the last ``clear_peaks``
 
     def configure(self, **values: object) -> None:
         for key, value in values.items():
@@ -152,16 +153,18 @@ class MailboxThrottle:
         """Concurrency high-water marks since the last ``clear_peaks``: ``peak`` (the most
         requests one mailbox had in flight), ``by_mailbox`` (``"app|mailbox": n``),
         ``all_mailboxes`` (the most Outlook requests in flight at once, over every mailbox)
-        and ``refused`` (429s answered by these limits)."""
+        and ``refused`` (429s answered by these limits since then)."""
         with self._lock:
             return {"peak": max(self._peak.values(), default=0),
                     "by_mailbox": {f"{c}|{m}": n for (c, m), n in self._peak.items()},
-                    "all_mailboxes": self._peak_running, "refused": self.rejected}
+                    "all_mailboxes": self._peak_running,
+                    "refused": self.rejected - self._rejected_before}
 
     def clear_peaks(self) -> None:
         with self._lock:
             self._peak.clear()
             self._peak_running = self._running
+            self._rejected_before = self.rejected
 
     def for_client(self, client_id: str) -> ClientLimits:
         return ClientLimits(self, client_id)
@@ -170,6 +173,7 @@ class MailboxThrottle:
         with self._lock:
             self._recent.clear()
             self.rejected = 0
+            self._rejected_before = 0
 
 
 class ClientLimits:
