@@ -391,3 +391,26 @@ def test_encoded_items_stay_within_their_budget(monkeypatch: pytest.MonkeyPatch)
     assert len(rows) >= 1500
     held, chars = select.encoded_chars()
     assert 0 < chars <= 50_000 and held < len(rows)
+
+
+def test_a_refused_patch_changes_nothing() -> None:
+    """A PATCH refused for one property (subject of a sent message: draft only) applies none of
+    the others (importance, isRead, categories), so the message and every listing of it stay
+    as they were, and no kept listing or count can disagree with the message itself."""
+    client = Client(seed=9, users=1, messages_per_user=60)
+    query = "$top=20&$select=importance,isRead,categories,isDraft"
+    status, page, _ = client.call("GET", "/me/messages", query)
+    sent = next(v for v in page["value"] if not v["isDraft"])
+    _, unread_before, _ = client.call("GET", "/me/messages/$count", "$filter=isRead eq false")
+    change = {"importance": "low" if sent["importance"] != "low" else "high",
+              "isRead": not sent["isRead"], "categories": ["Red category"], "subject": "x"}
+    status, body, _ = client.call("PATCH", f"/me/messages/{sent['id']}", body=change)
+    assert status == 400 and body["error"]["code"] == "ErrorInvalidPropertyUpdateSentMessage"
+    status, one, _ = client.call("GET", f"/me/messages/{sent['id']}",
+                                 "$select=importance,isRead,categories,isDraft")
+    assert {k: one[k] for k in ("importance", "isRead", "categories")} == \
+        {k: sent[k] for k in ("importance", "isRead", "categories")}
+    _, again, _ = client.call("GET", "/me/messages", query)
+    assert next(v for v in again["value"] if v["id"] == sent["id"]) == sent
+    _, unread_after, _ = client.call("GET", "/me/messages/$count", "$filter=isRead eq false")
+    assert unread_after == unread_before

@@ -395,8 +395,12 @@ def _enum(value: Any, choices: tuple[str, ...], prop: str, type_name: str) -> in
 
 
 def apply_fields(ctx: Ctx, mb: Mailbox, rec: MessageRecord, data: dict[str, Any], *, creating: bool) -> None:
+    # Every change is made on copies and applied once all of ``data`` is accepted: a refused
+    # update leaves the message as it was (Graph's PATCH is all or nothing).
     extra = dict(rec.extra or {})
     draft = bool(rec.flags & DRAFT)
+    flags, cats = rec.flags, rec.cats
+    read: bool | None = None
     for key, value in data.items():
         if key.startswith("@odata."):
             continue
@@ -420,29 +424,26 @@ def apply_fields(ctx: Ctx, mb: Mailbox, rec: MessageRecord, data: dict[str, Any]
         elif key in ("from", "sender"):
             extra[key] = recipient_of(ctx, value, key)
         elif key == "importance":
-            rec.flags = (rec.flags & ~(3 << IMPORTANCE_SHIFT)) | (_enum(value, IMPORTANCE, key, "importance") << IMPORTANCE_SHIFT)
+            flags = (flags & ~(3 << IMPORTANCE_SHIFT)) | (_enum(value, IMPORTANCE, key, "importance") << IMPORTANCE_SHIFT)
         elif key == "inferenceClassification":
             other = _enum(value, ("focused", "other"), key, "inferenceClassificationType")
-            rec.flags = rec.flags | OTHER if other else rec.flags & ~OTHER
+            flags = flags | OTHER if other else flags & ~OTHER
         elif key == "isRead":
             if not isinstance(value, bool):
                 raise GraphError(400, "RequestBodyRead", "Invalid value for property 'isRead'.")
-            if creating:  # not filed yet: folder counters are updated when it is added
-                rec.flags = rec.flags | READ if value else rec.flags & ~READ
-            else:
-                mb.mail.set_read(rec, value)
+            read = value
         elif key in ("isDeliveryReceiptRequested", "isReadReceiptRequested"):
             bit = DELIVERY_RECEIPT if key == "isDeliveryReceiptRequested" else READ_RECEIPT
-            rec.flags = rec.flags | bit if value else rec.flags & ~bit
+            flags = flags | bit if value else flags & ~bit
         elif key == "categories":
             if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
                 raise GraphError(400, "RequestBodyRead", "Invalid value for property 'categories'.")
-            rec.cats = tuple(value)
+            cats = tuple(value)
         elif key == "flag":
             status = _enum((value or {}).get("flagStatus", "notFlagged"), FLAG_STATUS, key, "followupFlagStatus")
             if (value or {}).get("dueDateTime") and not (value or {}).get("startDateTime"):
                 raise GraphError(400, "ErrorInvalidRequest", "The dueDateTime of a flag requires a startDateTime.")
-            rec.flags = (rec.flags & ~(3 << FLAG_SHIFT)) | (status << FLAG_SHIFT)
+            flags = (flags & ~(3 << FLAG_SHIFT)) | (status << FLAG_SHIFT)
             extra["flag"] = {"flagStatus": FLAG_STATUS[status],
                              **{k: v for k, v in (value or {}).items() if k != "flagStatus"}}
         elif key == "internetMessageId":
@@ -460,7 +461,12 @@ def apply_fields(ctx: Ctx, mb: Mailbox, rec: MessageRecord, data: dict[str, Any]
             for i, a in enumerate(value or []):
                 atts.append(graph_attachments.new_attachment(ctx, a, i + 1))
             extra["__attachments"] = atts
-    rec.extra = extra
+    rec.extra, rec.flags, rec.cats = extra, flags, cats
+    if read is not None:
+        if creating:  # not filed yet: folder counters are updated when it is added
+            rec.flags = rec.flags | READ if read else rec.flags & ~READ
+        else:
+            mb.mail.set_read(rec, read)
 
 
 def create_draft(ctx: Ctx, mb: Mailbox, data: dict[str, Any], folder: MailFolder) -> MessageRecord:

@@ -131,20 +131,24 @@ class GraphService:
 
         ref = user_ref(ctx, mb, given)
         with mb.lock:
-            if area in MAIL:
-                from . import mail as graph_mail
+            try:
+                if area in MAIL:
+                    from . import mail as graph_mail
 
-                response = graph_mail.route(ctx, mb, rest, ref)
-            elif area in CALENDAR:
-                from . import calendar as graph_calendar
+                    response = graph_mail.route(ctx, mb, rest, ref)
+                elif area in CALENDAR:
+                    from . import calendar as graph_calendar
 
-                response = graph_calendar.route(ctx, mb, rest, ref)
-            else:
-                from . import contacts as graph_contacts
+                    response = graph_calendar.route(ctx, mb, rest, ref)
+                else:
+                    from . import contacts as graph_contacts
 
-                response = graph_contacts.route(ctx, mb, rest, ref)
-            if ctx.method != "GET":
-                mb.version += 1
+                    response = graph_contacts.route(ctx, mb, rest, ref)
+            finally:
+                # Every write, refused ones too, retires what the query engine keeps for the
+                # mailbox (results, counts, encoded items: keyed by this version).
+                if ctx.method != "GET":
+                    mb.version += 1
         for job in ctx.after:
             job()
         return response
