@@ -254,9 +254,14 @@ def _included(table: Any, names: Sequence[str]) -> tuple[Any, ...]:
         if column.pseudo:
             raise ProgrammingError(f"REPLICATE {table.name} INCLUDE COLUMNS: {column.name} is a "
                                    "query parameter, not a property a replica can keep")
-        if column not in allowed or spec is None or not spec.selectable:
+        # Outlook items' per-folder delta takes $select of any property (message-delta.md);
+        # other delta functions take none (calendarView) or are not known to (directory
+        # objects' heavy properties need other permissions), so they are not offered.
+        if column not in allowed or spec is None or not spec.selectable or spec.folders is None \
+                or spec.visible == "members":
             raise ProgrammingError(f"REPLICATE {table.name} INCLUDE COLUMNS: {column.name} cannot "
-                                   "be replicated (no delta $select reads it)")
+                                   "be replicated (only the heavy columns of Messages, read by "
+                                   "message delta's $select, can)")
         chosen.extend(c for c in allowed if c.select == column.select and c not in chosen)
     return tuple(chosen)
 

@@ -183,7 +183,9 @@ def test_include_columns_statement_errors(emulator: Emulator, tmp_path: Path) ->
                        ("REPLICATE Messages INCLUDE COLUMNS (Nope)", "no column Nope"),
                        ("REPLICATE Messages INCLUDE COLUMNS ()", "names no column"),
                        ("REPLICATE CalendarView INCLUDE COLUMNS (Body_Content)",
-                        "Body_Content cannot be replicated")):
+                        "Body_Content cannot be replicated"),
+                       ("REPLICATE Users INCLUDE COLUMNS (SignInActivity_LastSignInDateTime)",
+                        "only the heavy columns of Messages")):
         with pytest.raises(o365sql.ProgrammingError) as caught:
             rows(live, sql)
         assert words in str(caught.value), (sql, caught.value)
