@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from o365sql.cursor import Cursor
     from o365sql.graph.client import GraphClient
     from o365sql.replica import ReplicaStore
+    from o365sql.replica.owner import Owner
 
 __all__ = ["Connection", "connect"]
 
@@ -151,8 +152,24 @@ class Connection:
         if self._replica is None:
             from o365sql.replica import ReplicaStore
 
-            self._replica = ReplicaStore(self.properties.cache_location)
+            self._replica = ReplicaStore(self.properties.cache_location, self._replica_owner())
         return self._replica
+
+    def _replica_owner(self) -> Owner | None:
+        """Whose rows this connection may read from a replica (replica/owner.py): the signed-in
+        principal, from its token. Offline, only a token given as OAuthAccessToken is asked
+        (any other would need the network); without one, the file is not checked."""
+        from o365sql.replica.owner import token_owner
+
+        props = self.properties
+        if props.offline and not props.oauth_access_token:
+            return None
+        try:
+            return token_owner(self.token_provider.access_token())
+        except exceptions.Error:
+            if props.offline:
+                return None  # an expired token Offline: no sign-in, the file is not checked
+            raise
 
     # -- PEP 249 ----------------------------------------------------------------------------
 

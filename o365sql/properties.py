@@ -219,7 +219,9 @@ SPECS: tuple[PropertySpec, ...] = (
     PropertySpec("CacheLocation", "cache_location", description=(
         "Path of the replica, a SQLite file any SQLite tool can read (tables and columns named "
         "as in the catalog; bookkeeping in _o365sql_* tables). Created with mode 0600. Default: "
-        "~/.o365sql/replica.db.")),
+        "~/.o365sql/replica.db. A file belongs to the sign-in that first wrote it (tenant and "
+        "user, or application, from the token): another sign-in gets OperationalError naming "
+        "the file, so give each account its own CacheLocation.")),
     PropertySpec("CacheTolerance", "cache_tolerance", "int", minimum=0, description=(
         "Seconds a replica stays fresh for AutoCache (default 600, CData's default). Older "
         "replicas are refreshed with delta queries before they answer.")),

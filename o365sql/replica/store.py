@@ -42,6 +42,7 @@ from pathlib import Path
 from ..catalog import Column, Table
 from ..conversion import STORAGE_AFFINITY
 from ..exceptions import OperationalError
+from .owner import Owner, check_owner
 from .tracking import tracking
 
 DEFAULT_LOCATION = "~/.o365sql/replica.db"
@@ -115,8 +116,9 @@ class ReplicaState:
 class ReplicaStore:
     """One replica file. Not shared between threads: each connection opens its own."""
 
-    def __init__(self, location: str | None) -> None:
+    def __init__(self, location: str | None, owner: Owner | None = None) -> None:
         self.path = Path(os.path.expanduser(location or DEFAULT_LOCATION))
+        self.owner = owner
         self._db: sqlite3.Connection | None = None
 
     # -- opening ---------------------------------------------------------------------------
@@ -148,6 +150,11 @@ class ReplicaStore:
                        "PRIMARY KEY (tbl, mailbox))")
             db.execute(f"CREATE TABLE IF NOT EXISTS {FOLDER_NAMES} (mailbox TEXT NOT NULL, "
                        "name TEXT NOT NULL, id TEXT, PRIMARY KEY (mailbox, name))")
+            try:
+                check_owner(db, self.path, self.owner)
+            except OperationalError:
+                db.close()
+                raise
         except sqlite3.Error as exc:
             raise OperationalError(f"cannot open the replica at {self.path}: {exc}") from None
         for suffix in ("-wal", "-shm"):
