@@ -136,13 +136,21 @@ def written(statement: Any, context: Any) -> None:
     delta before it answers again), whatever CacheTolerance says."""
     from sqlglot import exp
 
-    store = getattr(context.connection, "replica_store", None)
     tree = getattr(statement, "write", None)
-    if store is None or tree is None or not store.exists():
+    if tree is None:
         return
-    target = tree.find(exp.Table)
-    if target is not None:
-        store.mark_stale(target.name, float(getattr(context.properties, "cache_tolerance", 600)))
+    try:
+        store = getattr(context.connection, "replica_store", None)
+        if store is None or not store.exists():
+            return
+        target = tree.find(exp.Table)
+        if target is not None:
+            store.mark_stale(target.name,
+                             float(getattr(context.properties, "cache_tolerance", 600)))
+    except OperationalError:
+        # The write took effect in Graph; a replica file this sign-in does not own (or cannot
+        # open) is not its to mark: the owner's next refresh reads the change by delta.
+        return
 
 
 def choose(plan: Any, source: ReplicaSource, offline: bool) -> ReplicaScans:

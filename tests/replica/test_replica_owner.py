@@ -116,3 +116,17 @@ def test_token_owner_reads_the_claims(claims: dict[str, Any], expected: Owner | 
     b"[1]").decode() + ".c", ""])
 def test_tokens_that_are_not_jwts_give_no_owner(token: str) -> None:
     assert token_owner(token) is None
+
+
+def test_a_write_succeeds_beside_a_replica_another_sign_in_owns(
+        emulator: Emulator, location: str) -> None:
+    owner = connect(emulator, location)
+    rows(owner, "REPLICATE Contacts")
+    other = connect(emulator, location, emulator.users[1])
+    cur = other.cursor()
+    cur.execute("INSERT INTO Contacts (GivenName, Surname) VALUES ('Owner', 'Test')")
+    assert cur.rowcount == 1
+    found = rows(other, "SELECT COUNT(*) FROM Contacts WHERE Surname = 'Test'")
+    assert found == [(1,)]
+    owner.close()
+    other.close()
