@@ -159,9 +159,10 @@ class Cursor:
         output parameters (PEP 249: "a modified copy of the input sequence").
         """
         connection = self._open_connection()
-        from o365sql import execution, procedures
+        from o365sql import execution
+        from o365sql.procedures import get as procedure_named
 
-        procedure = procedures.get(procname)
+        procedure = procedure_named(procname)
         self._reset()
         context = execution.Context(
             catalog=connection.catalog,

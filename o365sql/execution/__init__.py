@@ -227,10 +227,10 @@ def _run_replicate(statement: Any, params: Any, context: Context) -> Result:
 def _run_procedure(statement: Any, params: Any, context: Context) -> Result:
     call = plan_procedure(statement, params)
     try:
-        from .. import procedures
+        from ..procedures import get as procedure_named
     except ImportError:  # pragma: no cover
         raise ProgrammingError(f"unknown procedure {call.name!r}") from None
-    procedure = procedures.get(call.name)
+    procedure = procedure_named(call.name)
     rows = procedure.run(context, call.arguments)
     columns = list(getattr(procedure, "result_columns", ()) or ())
     description: Description | None = [

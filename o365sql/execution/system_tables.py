@@ -24,11 +24,11 @@ from ..system_catalog import (
 
 def _procedures() -> list[Any]:
     try:
-        from .. import procedures
+        # Lazy: the procedures (and what they import) load only when sys_procedures is read.
+        from ..procedures import all_procedures
     except ImportError:  # pragma: no cover - the package ships with o365sql
         return []
-    listing = getattr(procedures, "all_procedures", None)
-    return list(listing()) if callable(listing) else []
+    return list(all_procedures())
 
 
 def system_rows(scan: Scan, catalog: Catalog, connection: Any = None) -> list[tuple[Any, ...]]:
