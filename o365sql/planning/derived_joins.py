@@ -20,8 +20,9 @@ that is exact:
 * each of its rows depends on rows of its own mailbox only: no LIMIT/OFFSET, aggregates only
   grouped by the slot, window functions only partitioned by it;
 * the equality ``t.slot = x.column`` holds for every row of it in the answer: a WHERE
-  conjunct of the query reading it, or the ON condition of its own inner (or LEFT, it being
-  the right side) join; and it is read in one place (a CTE read twice is refused).
+  conjunct of the query reading it, the ON condition of its own inner (or LEFT, it being
+  the right side) join, or of any other inner join of that query; and it is read in one
+  place (a CTE read twice is refused).
 
 Rows of mailboxes the outer column never names could only meet that equality with a value
 that is not there, so reading only the named mailboxes changes nothing. When the slot is
@@ -155,6 +156,11 @@ def _reader(holder: exp.Expr) -> tuple[exp.Select, str, list[exp.Expr]] | None:
     if isinstance(place, exp.Join) and place.side in ("", "LEFT", None) and \
             place.kind != "FULL":
         own_on = conjuncts(place.args.get("on"))
+    # Any other inner join's ON holds for every row of the answer too (``FROM t JOIN Users u
+    # ON u.Id = t.UserId``: the derived table in FROM, the equality on the join after it).
+    for join in outer.args.get("joins") or []:
+        if join is not place and not join.side and join.kind not in ("FULL", "OUTER", "CROSS"):
+            own_on += conjuncts(join.args.get("on"))
     where = outer.args.get("where")
     found = conjuncts(where.this) if where is not None else []
     return outer, holder.alias_or_name.lower(), found + own_on
