@@ -103,8 +103,10 @@ TEXT_AS = "O365SQL_TEXT_AS"
 def _runtime(value: exp.Expr, target: exp.Expr, namer: _Namer) -> None:
     """``value``, a text expression whose text is known only at run time, compared with a
     typed ``target``: wrapped so that the engine reads the text as ``target``'s type."""
+    # Text, or a value whose type is known only at run time (``json_each``'s ``value``,
+    # ``json_extract``: any SQLite value); TEXT_AS reads text and passes other values as is.
     if isinstance(value, (exp.Literal, exp.Null, exp.Placeholder)) or \
-            convert_form(value) != "VARCHAR":
+            convert_form(value) not in ("VARCHAR", ""):
         return
     form = convert_form(target)
     if form not in _TYPED:

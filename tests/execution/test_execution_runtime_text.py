@@ -19,6 +19,10 @@ SHAPES = (
     ("WITH b AS (SELECT '{t}' AS t) SELECT m.Id FROM Messages m, b "
      "WHERE m.ReceivedDateTime >= b.t"),
     "SELECT m.Id FROM Messages m JOIN (SELECT '{t}' AS t) b ON m.ReceivedDateTime = b.t",
+    # JSON values: their type is known only at run time (any SQLite value).
+    "SELECT m.Id FROM Messages m, json_each('[\"{t}\"]') j WHERE m.ReceivedDateTime >= j.value",
+    "SELECT m.Id FROM Messages m JOIN json_each('[\"{t}\"]') j ON m.ReceivedDateTime >= j.value",
+    "SELECT Id FROM Messages WHERE ReceivedDateTime >= json_extract('{{\"a\": \"{t}\"}}', '$.a')",
 )
 
 
