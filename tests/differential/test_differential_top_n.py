@@ -34,6 +34,10 @@ from o365sql.emulator import Emulator
 
 EXAMPLES = max(40, int(os.environ.get("O365SQL_DIFFERENTIAL_EXAMPLES", "1000")) // 10)
 DERANDOMIZE = bool(os.environ.get("CI"))
+#: Every generated family here: fixed examples under CI, new ones elsewhere; slow is expected.
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=DERANDOMIZE,
+                    phases=[Phase.explicit, Phase.generate, Phase.shrink],
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 class World:
@@ -106,9 +110,7 @@ def _explained(world: World, sql: str) -> bool:
 def test_top_n_on_equals_off(world: World) -> None:
     compared = pushed = 0
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=DERANDOMIZE,
-              phases=[Phase.explicit, Phase.generate, Phase.shrink],
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @SETTINGS
     @given(data=st.data())
     def on_equals_off(data: st.DataObject) -> None:
         nonlocal compared, pushed
@@ -223,9 +225,7 @@ def test_correlated_top_n_on_equals_off_equals_python(world: World) -> None:
     mailboxes = Mailboxes(world)
     compared = pushed = 0
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=DERANDOMIZE,
-              phases=[Phase.explicit, Phase.generate, Phase.shrink],
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @SETTINGS
     @given(data=st.data())
     def on_equals_off(data: st.DataObject) -> None:
         nonlocal compared, pushed
