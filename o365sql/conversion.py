@@ -15,7 +15,9 @@ Bad values raise ``DataError`` naming the table and column.
 
 The streaming scan reads many rows of the same few columns, so :func:`column_reader` builds,
 once per column, a closure that does what :func:`graph_value` does with the path walk and the
-type dispatch decided up front (same values, same errors).
+type dispatch decided up front (same values, same errors), and :func:`column_values` converts a
+whole page's column at once (the scans' path: a 1,000-message page of five columns converts in
+about a third of the time the per-value readers take).
 """
 
 from __future__ import annotations
@@ -42,10 +44,23 @@ from .value_model import (
 if TYPE_CHECKING:
     from .catalog import Column
 
-__all__ = ["NAIVE_DATETIME", "STORAGE_AFFINITY", "UTC", "column_reader", "datetime_to_storage",
-           "extract", "from_storage", "graph_value", "is_naive_datetime",
-           "odata_literal", "parse_datetime", "to_json_text",
-           "to_storage"]
+__all__ = [
+    "NAIVE_DATETIME",
+    "STORAGE_AFFINITY",
+    "UTC",
+    "column_reader",
+    "column_values",
+    "datetime_to_storage",
+    "extract",
+    "from_storage",
+    "graph_value",
+    "is_naive_datetime",
+    "odata_literal",
+    "parse_datetime",
+    "storage_values",
+    "to_json_text",
+    "to_storage",
+]
 
 
 # --------------------------------------------------------------------------- Graph → Python
@@ -112,6 +127,89 @@ def storage_reader(column: Column, table: str) -> Reader:
     read = column_reader(column, table)
     sql_type = column.sql_type
     return lambda entity: to_storage(read(entity), sql_type)
+
+
+def column_values(column: Column, table: str, page: list[Any]) -> list[Any]:
+    """``[column_reader(column, table)(entity) for entity in page]``, a column at a time.
+
+    A page has a thousand entities of the same shape, so the path is walked and the common
+    types are checked once per column with list comprehensions and ``set(map(type, ...))``
+    rather than by two closure calls per value: strings and booleans whose JSON type is already
+    the column's need no per-value work at all. Anything unusual on the page (an entity or a
+    step that is no object, a value of another JSON type, text the fast datetime path refuses)
+    sends the whole column through :func:`column_reader`, whose values and ``DataError``
+    messages are the reference."""
+    try:
+        values = _walk(column.path, page)
+        fast = _page_converter(column)
+        if fast is not None:
+            converted = fast(values)
+            if converted is not None:
+                return converted
+    except (AttributeError, ValueError, TypeError, OverflowError, IndexError):
+        pass
+    read = column_reader(column, table)
+    return [read(entity) for entity in page]
+
+
+def storage_values(column: Column, table: str, page: list[Any]) -> list[Any]:
+    """``[storage_reader(column, table)(entity) for entity in page]``, a column at a time."""
+    values = column_values(column, table, page)
+    sql_type = column.sql_type
+    if sql_type in _TEXT_TYPES and _only(values, _TEXT):
+        return values
+    if sql_type == "BOOLEAN":
+        return [None if v is None else (1 if v else 0) for v in values]
+    if sql_type == "DATETIME" and _only(values, _DATETIME):
+        return [None if v is None else datetime_to_storage(v) for v in values]
+    return [to_storage(v, sql_type) for v in values]
+
+
+_TEXT_TYPES = ("VARCHAR", "TEXT", "GUID", "ENUM")
+_NONE: type = type(None)
+_TEXT: frozenset[type] = frozenset((str, _NONE))
+_BOOLEAN: frozenset[type] = frozenset((bool, _NONE))
+_DATETIME: frozenset[type] = frozenset((_dt.datetime, _NONE))
+
+
+def _only(values: list[Any], types: frozenset[type]) -> bool:
+    return set(map(type, values)) <= types
+
+
+def _walk(path: tuple[str, ...], page: list[Any]) -> list[Any]:
+    """:func:`extract` of every entity of a page; ``AttributeError`` where an entity or an
+    inner step is no JSON object (the caller then takes :func:`extract`'s per-value path)."""
+    if not path:
+        return list(page)  # the entity itself (a JSON column of the whole object)
+    first, *rest = path
+    values = [entity.get(first) for entity in page]
+    for step in rest:
+        values = [None if value is None else value.get(step) for value in values]
+    return values
+
+
+def _page_converter(column: Column) -> Callable[[list[Any]], list[Any] | None] | None:
+    """A whole-page version of :func:`_converter` for the common column types; it returns
+    None (or raises) when a value is not of the expected JSON type."""
+    sql_type = column.sql_type
+    if sql_type in _TEXT_TYPES:
+        return lambda values: values if _only(values, _TEXT) else None
+    if sql_type == "BOOLEAN":
+        return lambda values: values if _only(values, _BOOLEAN) else None
+    if sql_type == "DATETIME" and not is_naive_datetime(column):
+        return _page_datetimes
+    return None
+
+
+def _page_datetimes(values: list[Any]) -> list[Any] | None:
+    """:func:`_graph_datetime` of each value, inline for Graph's ``...Z`` form (a ValueError
+    sends the column through the per-value path, which tries ``parse_datetime`` as well)."""
+    if not _only(values, _TEXT):
+        return None
+    parse = _dt.datetime.fromisoformat
+    return [None if v is None else
+            parse(v) if len(v) >= 20 and v[-1] == "Z" and v[10] == "T" else parse_datetime(v)
+            for v in values]
 
 
 def _path_getter(path: tuple[str, ...]) -> Reader:

@@ -14,7 +14,7 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..conversion import Reader, column_reader, storage_reader, to_storage
+from ..conversion import column_values, storage_values, to_storage
 from ..exceptions import Error
 from ..graph.errors import is_missing_item
 from ..graph.request import GraphRequest
@@ -208,46 +208,37 @@ def storage_rows(scan: Scan, fill: dict[str, Any], page: list[dict[str, Any]]
     A scan that reads no column (``SELECT 1 FROM Users``, ``COUNT(*)`` done locally) still
     has one row per entity: its storage table has one placeholder column (``residual.py``),
     so each row is ``(None,)``."""
-    table = scan.table.name
     if not scan.columns:
         return [(None,)] * len(page)
-    readers: list[Reader] = []
+    table = scan.table.name
+    columns: list[list[Any]] = []
     for column in scan.columns:
         key = column.name.lower()
         if column.pseudo or key in fill:
-            readers.append(_constant(to_storage(fill.get(key, column.default_value),
-                                                column.sql_type)))
+            value = to_storage(fill.get(key, column.default_value), column.sql_type)
+            columns.append([value] * len(page))
         else:
-            readers.append(storage_reader(column, table))
-    return [tuple([read(entity) for read in readers]) for entity in page]
+            columns.append(storage_values(column, table, page))
+    return list(zip(*columns))
 
 
 def python_rows(scan: Scan, fill: dict[str, Any], page: list[dict[str, Any]],
                 positions: Sequence[int]) -> list[tuple[Any, ...]]:
-    """Convert one Graph page straight into result tuples (the direct streaming path)."""
-    readers = row_readers(scan, fill, positions)
-    return [tuple([read(entity) for read in readers]) for entity in page]
-
-
-def row_readers(scan: Scan, fill: dict[str, Any], positions: Sequence[int]
-                ) -> tuple[Reader, ...]:
-    """One reader per result column: pseudo-columns (and columns the request's address
-    fixes) read the fill, the others the entity (``conversion.column_reader``, built here once
-    per page rather than dispatching on the column's type for every value)."""
+    """Convert one Graph page straight into result tuples (the direct streaming path),
+    column by column (``conversion.column_values``): pseudo-columns (and columns the
+    request's address fixes) read the fill, the others the entities."""
+    if not positions:
+        return [()] * len(page)
     table = scan.table.name
-    readers: list[Reader] = []
+    columns: list[list[Any]] = []
     for index in positions:
         column = scan.columns[index]
         key = column.name.lower()
         if column.pseudo or key in fill:
-            readers.append(_constant(fill.get(key, column.default_value)))
+            columns.append([fill.get(key, column.default_value)] * len(page))
         else:
-            readers.append(column_reader(column, table))
-    return tuple(readers)
-
-
-def _constant(value: Any) -> Reader:
-    return lambda entity: value
+            columns.append(column_values(column, table, page))
+    return list(zip(*columns))
 
 
 def count(scan: Scan, graph: Any) -> int:

@@ -108,9 +108,11 @@ def test_streaming_memory_is_flat(mailboxes: dict[int, EmulatorProcess]) -> None
     small_rows, small_peak = _peak(mailboxes[10_000])
     large_rows, large_peak = _peak(mailboxes[40_000])
     assert small_rows > 1_000 and large_rows > 3 * small_rows
-    # Four times the rows; the peak may differ only by noise (one page is ~1000 entities).
-    assert large_peak - small_peak < 1_000_000, (small_peak, large_peak)
+    # Four times the rows; the peak may differ only by noise: it is the pages in flight (each
+    # range worker holds a few pages of ~1000 entities, ~1 MB each, depending on timing), while
+    # rows kept would add ~7 MB between these sizes (the control below measures ~10 MB).
+    assert large_peak - small_peak < 3_000_000, (small_peak, large_peak)
     # Control: holding every row does grow with the row count, so the probe can tell.
     held_rows, held_peak = _peak(mailboxes[40_000], fetchall=True)
     assert held_rows == large_rows
-    assert held_peak - large_peak > 2_000_000, (large_peak, held_peak)
+    assert held_peak - large_peak > 6_000_000, (large_peak, held_peak)
