@@ -51,7 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         options["messages_per_user"] = args.messages_per_user
 
     from .runtime import Emulator
+    from .server.allocator import keep_freed_memory
 
+    keep_freed_memory()  # this process serves the emulator only (allocator.py says why)
     stop = threading.Event()
     previous = signal.getsignal(signal.SIGTERM)
     if threading.current_thread() is threading.main_thread():
