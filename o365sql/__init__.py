@@ -42,8 +42,7 @@ from o365sql.types import (
     Timestamp,
     TimestampFromTicks,
 )
-
-__version__ = "0.1.0"
+from o365sql.version import __version__
 
 #: PEP 249: the DB-API level supported.
 apilevel = "2.0"

@@ -30,7 +30,6 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -283,6 +282,8 @@ def odata_literal(value: Any, edm_type: str) -> str:
         return "'" + datetime_text(as_utc(value), "T", fraction=7) + "'"
     if edm_type == "Edm.Guid":
         # Unquoted in OData: only a well-formed GUID may be written, so no text can leak in.
+        import uuid  # here: it loads ``platform``, which a query without a GUID never needs
+
         return str(uuid.UUID(str(value)))
     if isinstance(value, _dt.datetime):
         # dateTimeTimeZone.dateTime is an Edm.String compared as text (graph-semantics §2.2).

@@ -19,9 +19,10 @@ from ..exceptions import ProgrammingError
 from ..planning import plan_procedure, plan_query, prepare
 from ..planning.plan import QueryPlan
 from ..types import SQL_TYPES as _SQL
-from . import residual
 from . import scan as scan_io
-from .explain import EXPLAIN_COLUMNS, explain_rows
+
+# ``residual`` (SQLite and the local engine's modules) and ``explain`` are imported where they
+# are used: a query that streams Graph's rows, the usual first query of a process, needs neither.
 
 __all__ = ["Context", "Result", "run", "run_many"]
 
@@ -98,6 +99,8 @@ def run(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, context: Con
                           max_rows=max_rows, app_only=app_only(properties))
     context.replica = chosen
     if statement.explain:
+        from .explain import EXPLAIN_COLUMNS, explain_rows
+
         # Either the scans the replica answers, or (every scan live) why it answers none.
         sources = chosen or declined
         explained = explain_rows(plan, sources.explain(plan) if sources is not None else None)
@@ -169,12 +172,12 @@ def _live(context: Any) -> Any:
 
 
 def _rows(plan: QueryPlan, context: Context) -> Iterator[tuple[Any, ...]]:
-    if context.replica is not None:
-        return residual.run_full(plan, context)
-    if len(plan.scans) == 1 and plan.scans[0].count:
+    if len(plan.scans) == 1 and plan.scans[0].count and context.replica is None:
         return _count_rows(plan, context)
-    if plan.streaming:
+    if plan.streaming and context.replica is None:
         return _stream(plan, context)
+    from . import residual
+
     return residual.run_full(plan, context)
 
 
@@ -187,6 +190,8 @@ def _stream(plan: QueryPlan, context: Context) -> Iterator[tuple[Any, ...]]:
     if plan.direct_columns:
         source = _direct(plan, context)
     else:
+        from . import residual
+
         source = residual.stream_pages(plan, context)
     stop = None if plan.limit is None else plan.offset + plan.limit
     # islice takes at most sys.maxsize; no scan has that many rows, so the cap answers the same.

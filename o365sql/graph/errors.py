@@ -40,6 +40,10 @@ __all__ = [
     "timeout_error",
 ]
 
+# The patterns below are text, compiled by ``re``'s own cache when an error is mapped or
+# redacted: compiling them all on import cost every process's first query ~2 ms for answers
+# that are rare.
+
 # 400 codes meaning "the OData o365sql generated is not something Graph accepts here": the
 # planner or the schema promised Graph a capability it does not have, which is a bug in
 # o365sql (InternalError), not in the user's SQL. Codes from graph-semantics §8.3:
@@ -58,10 +62,9 @@ _GENERATED_QUERY_CODES = frozenset(
 )
 # Generic "BadRequest"-style codes are the generated query's fault only when the message is
 # about a query option; otherwise (a malformed id from the user's WHERE) it is ProgrammingError.
-_QUERY_OPTION_WORDS = re.compile(
-    r"\$(filter|orderby|select|expand|search|skip|top|count)|filter clause|orderby not supported"
-    r"|parsing odata|query option",
-    re.IGNORECASE,
+_QUERY_OPTION_WORDS = (
+    r"(?i)\$(filter|orderby|select|expand|search|skip|top|count)|filter clause"
+    r"|orderby not supported|parsing odata|query option"
 )
 
 # Which query options a rejection is about, when Graph's code says so (graph-semantics §8.3):
@@ -73,26 +76,24 @@ _CODE_OPTIONS = {
     "searchwithfilter": frozenset({"$search", "$filter"}),
     "searchwithorderby": frozenset({"$search", "$orderby"}),
 }
-_OPTION_IN_MESSAGE = re.compile(r"\$(filter|orderby|select|expand|search|skip|top|count)\b",
-                                re.IGNORECASE)
+_OPTION_IN_MESSAGE = r"(?i)\$(filter|orderby|select|expand|search|skip|top|count)\b"
 _MESSAGE_OPTIONS = (
-    (re.compile(r"filter (clause|property|expression)|query filter", re.IGNORECASE), "$filter"),
-    (re.compile(r"sorting not supported|orderby not supported|sort order", re.IGNORECASE),
-     "$orderby"),
+    (r"(?i)filter (clause|property|expression)|query filter", "$filter"),
+    (r"(?i)sorting not supported|orderby not supported|sort order", "$orderby"),
 )
 # "Could not find a property named 'x' ..." / "... clause specified for property 'x' ...": the
 # option whose value names the property is the one refused.
-_PROPERTY_IN_MESSAGE = re.compile(r"propert(?:y|ies) (?:named )?'([^']+)'", re.IGNORECASE)
+_PROPERTY_IN_MESSAGE = r"(?i)propert(?:y|ies) (?:named )?'([^']+)'"
 _SEARCH_DOC = "https://learn.microsoft.com/graph/search-query-parameter"
 
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
-_BEARER = re.compile(r"(?i)\bbearer\s+[^\s\"',;]+")
-_TOKEN_PARAM = re.compile(
+_JWT = r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"
+_BEARER = r"(?i)\bbearer\s+[^\s\"',;]+"
+_TOKEN_PARAM = (
     r"(?i)\b(access_token|refresh_token|id_token|client_secret|client_assertion|password"
     r"|device_code)([\"']?\s*[=:]\s*[\"']?)[^\s\"'&,;}]+"
 )
 # An authorization code only in URL/form syntax: "error code: 80049217" stays readable.
-_CODE_PARAM = re.compile(r"(?i)([?&]code=)[^\s&#]+")
+_CODE_PARAM = r"(?i)([?&]code=)[^\s&#]+"
 
 
 def redact(text: str) -> str:
@@ -102,10 +103,10 @@ def redact(text: str) -> str:
         >>> redact('Authorization: Bearer abc.def refresh_token=xyz "client_secret": "s3"')
         'Authorization: Bearer [redacted] refresh_token=[redacted] "client_secret": "[redacted]"'
     """
-    text = _BEARER.sub("Bearer [redacted]", text)
-    text = _JWT.sub("[redacted]", text)
-    text = _CODE_PARAM.sub(lambda m: f"{m.group(1)}[redacted]", text)
-    return _TOKEN_PARAM.sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted]", text)
+    text = re.sub(_BEARER, "Bearer [redacted]", text)
+    text = re.sub(_JWT, "[redacted]", text)
+    text = re.sub(_CODE_PARAM, lambda m: f"{m.group(1)}[redacted]", text)
+    return re.sub(_TOKEN_PARAM, lambda m: f"{m.group(1)}{m.group(2)}[redacted]", text)
 
 
 class GraphErrorInfo:
@@ -183,46 +184,40 @@ def error_info(status: int, body: Any, headers: Mapping[str, str] | None = None)
 
 # Graph permissions a request path needs, for a hint when Graph's 403 does not name them
 # (https://learn.microsoft.com/graph/permissions-reference). Checked in order.
-_PERMISSIONS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"/(messages|mailfolders)\b", re.IGNORECASE), "Mail.Read (or Mail.ReadWrite)"),
-    (
-        re.compile(r"/(events|calendars?|calendarview|calendargroups)\b", re.IGNORECASE),
-        "Calendars.Read",
-    ),
-    (re.compile(r"/(contacts|contactfolders)\b", re.IGNORECASE), "Contacts.Read"),
-    (re.compile(r"/groups\b", re.IGNORECASE), "Group.Read.All"),
-    (re.compile(r"/users\b|/me\b", re.IGNORECASE), "User.Read.All (or User.ReadBasic.All)"),
+_PERMISSIONS: tuple[tuple[str, str], ...] = (
+    (r"(?i)/(messages|mailfolders)\b", "Mail.Read (or Mail.ReadWrite)"),
+    (r"(?i)/(events|calendars?|calendarview|calendargroups)\b", "Calendars.Read"),
+    (r"(?i)/(contacts|contactfolders)\b", "Contacts.Read"),
+    (r"(?i)/groups\b", "Group.Read.All"),
+    (r"(?i)/users\b|/me\b", "User.Read.All (or User.ReadBasic.All)"),
 )
 # The same for writes (POST, PATCH, DELETE): sending mail needs Mail.Send, the rest the
 # ReadWrite form of the area's permission (permissions-reference; message-send.md,
 # user-sendmail.md, message-reply.md, message-forward.md list Mail.Send).
-_WRITE_PERMISSIONS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        re.compile(r"/(events|calendars?|calendarview|calendargroups)\b", re.IGNORECASE),
-        "Calendars.ReadWrite",
-    ),
-    (re.compile(r"/(sendmail|send|reply|replyall|forward)(\?|$| )", re.IGNORECASE), "Mail.Send"),
-    (re.compile(r"/(messages|mailfolders)\b", re.IGNORECASE), "Mail.ReadWrite"),
-    (re.compile(r"/(contacts|contactfolders)\b", re.IGNORECASE), "Contacts.ReadWrite"),
+_WRITE_PERMISSIONS: tuple[tuple[str, str], ...] = (
+    (r"(?i)/(events|calendars?|calendarview|calendargroups)\b", "Calendars.ReadWrite"),
+    (r"(?i)/(sendmail|send|reply|replyall|forward)(\?|$| )", "Mail.Send"),
+    (r"(?i)/(messages|mailfolders)\b", "Mail.ReadWrite"),
+    (r"(?i)/(contacts|contactfolders)\b", "Contacts.ReadWrite"),
 )
-_NAMED_PERMISSION = re.compile(
-    r"(?:requires one of|missing (?:scope|role)s?(?: permissions)?[^:']*)[:\s]*'?([A-Za-z.,\s]+)'?",
-    re.IGNORECASE,
+_NAMED_PERMISSION = (
+    r"(?i)(?:requires one of|missing (?:scope|role)s?(?: permissions)?[^:']*)[:\s]*'?"
+    r"([A-Za-z.,\s]+)'?"
 )
 
 
 def permission_hint(message: str, path: str) -> str | None:
     """The permission a 403 is about: the one Graph names, else the usual one for the path."""
-    named = _NAMED_PERMISSION.search(message)
+    named = re.search(_NAMED_PERMISSION, message)
     if named and "." in named.group(1):
         return named.group(1).strip(" ,")
     method, _, target = path.partition(" ")
     if method.upper() in ("POST", "PATCH", "PUT", "DELETE"):
         for pattern, permission in _WRITE_PERMISSIONS:
-            if pattern.search(target.removesuffix(" (in $batch)")):
+            if re.search(pattern, target.removesuffix(" (in $batch)")):
                 return permission
     for pattern, permission in _PERMISSIONS:
-        if pattern.search(path):
+        if re.search(pattern, path):
             return permission
     return None
 
@@ -252,9 +247,9 @@ def rejected_options(code: str | None, message: str,
     value holds ``x``).
     """
     found = set(_CODE_OPTIONS.get((code or "").lower(), ()))
-    found |= {"$" + name.lower() for name in _OPTION_IN_MESSAGE.findall(message)}
-    found |= {option for pattern, option in _MESSAGE_OPTIONS if pattern.search(message)}
-    for name in _PROPERTY_IN_MESSAGE.findall(message):
+    found |= {"$" + name.lower() for name in re.findall(_OPTION_IN_MESSAGE, message)}
+    found |= {option for pattern, option in _MESSAGE_OPTIONS if re.search(pattern, message)}
+    for name in re.findall(_PROPERTY_IN_MESSAGE, message):
         word = re.compile(rf"(?<![\w.]){re.escape(name)}(?![\w])", re.IGNORECASE)
         found |= {k for k, v in options.items() if k.startswith("$") and word.search(v)}
     found &= set(options)
@@ -283,7 +278,7 @@ def _query_rejection_hint(info: GraphErrorInfo, request_line: str,
         return (f"Graph did not say which option it refused; Pushdown=false does not send its "
                 f"{', '.join(pushed)} (pushed down by o365sql) and may avoid the error")
     suspects = refused if refused is not None else set()
-    prop = _PROPERTY_IN_MESSAGE.search(info.message)
+    prop = re.search(_PROPERTY_IN_MESSAGE, info.message)
     if "$search" in suspects:
         return ("Pushdown=false sends the same $search (it carries the statement's search "
                 f"terms): change the search terms ({_SEARCH_DOC})")
@@ -324,7 +319,7 @@ def error_for(
         lowered = (code or "").lower()
         if lowered in _GENERATED_QUERY_CODES or (
             lowered in ("badrequest", "request_badrequest", "")
-            and _QUERY_OPTION_WORDS.search(info.message or "")
+            and re.search(_QUERY_OPTION_WORDS, info.message or "")
         ):
             cls = InternalError
             prefix = "Graph rejected the query o365sql generated"

@@ -19,6 +19,7 @@ list (``SELECT a, FROM t``). sqlglot's own log warnings are silenced for our cal
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 import re
 import threading
@@ -27,7 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from threading import Lock
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlglot
 from sqlglot import Token, TokenType, exp  # the package re-exports Token/TokenType explicitly
@@ -45,17 +46,26 @@ from .depth import (
     tree_nesting,
 )
 from .dialect import DIALECT
-from .exec_statement import ExecArgument, parse_exec
-from .replicate_statement import is_replicate, parse_replicate
+
+if TYPE_CHECKING:
+    from .exec_statement import ExecArgument
 
 
-class _ReadDialect(SQLite):
+@functools.cache
+def _read_dialect() -> type[SQLite]:
     """SQLite's grammar plus ``SELECT TOP n`` (CData's SQL accepts it, cdata-data-model.md
-    §6.1), which sqlglot's generic parser reads as LIMIT once the tokenizer knows the word."""
+    §6.1), which sqlglot's generic parser reads as LIMIT once the tokenizer knows the word.
 
-    class Tokenizer(SQLite.Tokenizer):
-        KEYWORDS: ClassVar[dict[str, TokenType]] = {**SQLite.Tokenizer.KEYWORDS,
-                                                     "TOP": TokenType.TOP}
+    Built on first use: deriving a sqlglot dialect rebuilds its tokenizer's tables (~4 ms, a
+    large part of a process's first query), and only a statement containing the letters ``top``
+    can differ in how the two dialects read it (see ``_parse_uncached``)."""
+
+    class _ReadDialect(SQLite):
+        class Tokenizer(SQLite.Tokenizer):
+            KEYWORDS: ClassVar[dict[str, TokenType]] = {**SQLite.Tokenizer.KEYWORDS,
+                                                         "TOP": TokenType.TOP}
+
+    return _ReadDialect
 
 #: Prefix of the names given to ``?`` placeholders, numbered from 1 in text order.
 QMARK_PREFIX = "_qmark_"
@@ -64,6 +74,7 @@ _CACHE_SIZE = 256
 
 _EXPLAIN = re.compile(r"^\s*EXPLAIN\b", re.IGNORECASE)
 _EXEC = re.compile(r"^\s*EXEC(?:UTE)?\b", re.IGNORECASE)
+_REPLICATE = re.compile(r"^\s*REPLICATE\b", re.IGNORECASE)
 _LEADING_WORD = re.compile(r"^\s*([A-Za-z]+)")
 
 # Statement kinds o365sql refuses by name.
@@ -173,11 +184,15 @@ def _parse_uncached(sql: str) -> Statement:
         explain = True
         text = text[match.end():]
         offset += match.end()
-    if is_replicate(text):
+    # EXEC and REPLICATE are parsed by their own modules, loaded when such a statement comes.
+    if _REPLICATE.match(text):
+        from .replicate_statement import parse_replicate
+
         if explain:
             raise NotSupportedError("EXPLAIN applies to SELECT statements, not REPLICATE")
         return Statement(kind="replicate", sql=sql, extra={"replicate": parse_replicate(text)})
     if _EXEC.match(text):
+        from .exec_statement import parse_exec
 
         name, arguments, names, qmark = parse_exec(text, normalise_placeholders)
         if explain:
@@ -200,7 +215,10 @@ def _parse_uncached(sql: str) -> Statement:
             "or IN lists, which have no limit")
     try:
         with quiet_sqlglot(), deep_recursion():
-            trees = sqlglot.parse(rewritten, read=_ReadDialect)
+            # The one word _read_dialect adds is TOP: a statement without those letters is
+            # tokenized, hence parsed, alike by both (the placeholder rewriting adds none).
+            trees = sqlglot.parse(rewritten, read=_read_dialect() if "top" in rewritten.lower()
+                                  else SQLite)
     except (ParseError, TokenError) as exc:
         # Report against the text the user wrote, not the placeholder-rewritten one.
         raise _syntax_error(rewritten, exc, where) from None
@@ -322,7 +340,7 @@ def _normalise(text: str, where: _Where
             names.append(name)
         elif token.token_type in (TokenType.COLON, TokenType.PARAMETER) and index + 1 < len(tokens):
             nxt = tokens[index + 1]
-            if _adjacent(token, nxt) and nxt.token_type in _NAME_TOKENS and _placeholder_context(
+            if _adjacent(token, nxt) and nxt.token_type in _name_tokens() and _placeholder_context(
                     tokens, index):
                 named = True
                 if token.token_type == TokenType.PARAMETER:
@@ -343,8 +361,12 @@ def _normalise(text: str, where: _Where
     return "".join(pieces), tuple(names), bool(qmarks), tokens, tuple(edits)
 
 
-_NAME_TOKENS = {TokenType.VAR, TokenType.IDENTIFIER, TokenType.NUMBER} | {
-    t for t in TokenType if t.name.isupper() and t.name.isalpha()}
+@functools.cache
+def _name_tokens() -> frozenset[TokenType]:
+    """Tokens that may name a parameter after ``:`` or ``@``: words, keywords included (built
+    when a statement has such a parameter: it walks sqlglot's ~700 token types)."""
+    return frozenset({TokenType.VAR, TokenType.IDENTIFIER, TokenType.NUMBER} | {
+        t for t in TokenType if t.name.isupper() and t.name.isalpha()})
 
 
 def _adjacent(first: Token, second: Token) -> bool:
@@ -584,12 +606,12 @@ def _syntax_error(text: str, exc: Exception, where: _Where) -> ProgrammingError:
                          _describe(first.get("description") or "syntax error", highlight))
 
 
-_MISSING_ARG = re.compile(r"Required keyword: '\w+' missing for")
-
-
-_TOKEN_DUMP = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: \d+, col: \d+, "
-                         r"start: \d+, end: \d+, comments: \[.*?\]>")
-_EXPECTED = re.compile(r"^Expect(?:ed|ing) (.+?)(?: but got (.+))?$", re.DOTALL)
+# Patterns of sqlglot's error texts, as text: ``re`` compiles (and caches) them when a syntax
+# error is reported, not on every process's first statement.
+_MISSING_ARG = r"Required keyword: '\w+' missing for"
+_TOKEN_DUMP = (r"<Token token_type: TokenType\.(\w+), text: (.*?), line: \d+, col: \d+, "
+               r"start: \d+, end: \d+, comments: \[.*?\]>")
+_EXPECTED = r"(?s)^Expect(?:ed|ing) (.+?)(?: but got (.+))?$"
 
 
 def _token_words(match: re.Match[str]) -> str:
@@ -609,11 +631,11 @@ def _describe(description: str, highlight: str) -> str:
     """
     if description.startswith("Invalid expression / Unexpected token"):
         return f"unexpected {highlight!r}" if highlight else "unexpected end of statement"
-    missing = _MISSING_ARG.match(description)
+    missing = re.match(_MISSING_ARG, description)
     if missing:
         return f"expected an expression after {highlight!r}"
-    text = _TOKEN_DUMP.sub(_token_words, _strip_ansi(description))
-    expected = _EXPECTED.match(text)
+    text = re.sub(_TOKEN_DUMP, _token_words, _strip_ansi(description))
+    expected = re.match(_EXPECTED, text)
     if expected:
         what, found = expected.group(1), expected.group(2)
         if what.startswith("TYPE after CAST"):
@@ -671,11 +693,11 @@ def _unterminated(text: str) -> tuple[int, str] | None:
     return None
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_ANSI = r"\x1b\[[0-9;]*m"
 
 
 def _strip_ansi(text: str) -> str:
-    return _ANSI.sub("", text)
+    return re.sub(_ANSI, "", text)
 
 
 # -- sqlglot's logger ------------------------------------------------------------------------

@@ -35,7 +35,6 @@ _TABLES = re.compile(r"^TABLES\s*\((?P<names>[^()]*)\)\s*$", re.IGNORECASE)
 _ONE = re.compile(r"^(?P<name>\[[^\]]+\]|\"[^\"]+\"|[A-Za-z_][A-Za-z0-9_]*)\s*"
                   r"(?:INCLUDE\s+COLUMNS\s*\((?P<columns>[^()]*)\)\s*)?(?:WHERE\s+(?P<where>.+))?$",
                   re.IGNORECASE | re.DOTALL)
-REPLICATE_WORD = re.compile(r"^\s*REPLICATE\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -58,10 +57,6 @@ class ReplicateSpec:
     mailbox_query: str | None = None
     window: tuple[str, str] | None = None
     columns: tuple[str, ...] = ()
-
-
-def is_replicate(text: str) -> bool:
-    return REPLICATE_WORD.match(text) is not None
 
 
 def parse_replicate(text: str) -> ReplicateSpec:

@@ -421,12 +421,13 @@ def _unknown_qualified_column(column: exp.Column, source: object, known: list[st
                             f"{suggestion}")
 
 
-_UNRESOLVED = re.compile(r"Column '([^']+)' could not be resolved|Unknown column: (\w+)")
+# sqlglot's message for an unresolved column (text: compiled by ``re`` when one is reported).
+_UNRESOLVED = r"Column '([^']+)' could not be resolved|Unknown column: (\w+)"
 
 
 def _column_error(message: str, tables: dict[str, Table],
                   spelling: dict[str, str] | None = None) -> ProgrammingError:
-    match = _UNRESOLVED.search(message)
+    match = re.search(_UNRESOLVED, message)
     if not match:
         return ProgrammingError(f"cannot resolve the query's columns: {message}")
     name = match.group(1) or match.group(2)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-import sqlite3
 
 from sqlglot import exp
 
@@ -137,6 +136,8 @@ def _fold(tree: exp.Expr) -> None:
             operands += [node.args["low"], node.args["high"]]
     if not any(_foldable(o) for o in operands):
         return
+    import sqlite3  # here: a statement without time-relative expressions needs no SQLite
+
     db = sqlite3.connect(":memory:")
     try:
         for operand in operands:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import email.utils
+import importlib.metadata
 import time
+import uuid
 
 import pytest
 
 import o365sql
+from o365sql.graph.client import _default_user_agent, request_id
 from o365sql.graph.errors import error_for, error_info, permission_hint, redact
 from o365sql.graph.paging import check_same_origin, next_link, page_rows, relative_url
 from o365sql.graph.retry import RetryPolicy, parse_retry_after
@@ -193,9 +196,8 @@ def test_page_rows_and_next_link() -> None:
     assert page_rows({"value": [{"id": 1}], "@odata.nextLink": "x"}) == [{"id": 1}]
     assert page_rows({"value": []}) == []
     assert page_rows({"id": "single"}) == [{"id": "single"}]
-    assert next_link(
-        {"value": [], "@odata.nextLink": "https://h/v1.0/me/messages?$skip=10"}
-    ).endswith("$skip=10")
+    link = next_link({"value": [], "@odata.nextLink": "https://h/v1.0/me/messages?$skip=10"})
+    assert link is not None and link.endswith("$skip=10")
     assert next_link({"value": []}) is None
     with pytest.raises(o365sql.OperationalError):
         page_rows({"value": "nope"})
@@ -210,3 +212,29 @@ def test_relative_url_and_origin_check() -> None:
         check_same_origin("https://evil.example/v1.0/me/messages?$skip=1", base)
     with pytest.raises(o365sql.InternalError):
         relative_url("https://127.0.0.1:8443/beta/me", base)
+
+
+def test_request_ids_are_random_version_4_uuids_in_uuid4_text_form() -> None:
+    """``client-request-id`` is made without importing ``uuid`` (a first query's cost): it must
+    still be what ``str(uuid.uuid4())`` gives: lower-case 8-4-4-4-12 hex, version 4, RFC 4122
+    variant, and never repeat."""
+    ids = [request_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    # Every random bit varies: the 122 bits outside version and variant are not stuck.
+    ored, anded = 0, (1 << 128) - 1
+    for text in ids:
+        value = uuid.UUID(text).int
+        ored, anded = ored | value, anded & value
+    fixed = (0xF << 76) | (0x3 << 62)  # the version nibble and the variant's two bits
+    assert ored | fixed == (1 << 128) - 1
+    assert anded & ~fixed == 0
+
+
+def test_user_agent_names_the_installed_version() -> None:
+    """Read from ``o365sql.version`` (no metadata scan on a first query), it is still the
+    distribution's version."""
+    assert _default_user_agent() == f"o365sql/{importlib.metadata.version('o365sql')}"
