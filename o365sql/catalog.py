@@ -280,11 +280,13 @@ class Table:
 
     def column(self, name: str) -> Column | None:
         """Return the column called ``name`` (case-insensitive), or None."""
-        lowered = name.lower()
-        for col in self.columns:
-            if col.name.lower() == lowered:
-                return col
-        return None
+        return self._by_name.get(name.lower())
+
+    @functools.cached_property
+    def _by_name(self) -> dict[str, Column]:
+        # Planning and fan-outs look columns up by name thousands of times per statement;
+        # the first column of a name wins, as a scan of ``columns`` would find it.
+        return {col.name.lower(): col for col in reversed(self.columns)}
 
     def column_or_error(self, name: str) -> Column:
         """Return the column called ``name`` or raise ProgrammingError suggesting the nearest name."""

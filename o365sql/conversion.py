@@ -35,6 +35,7 @@ from .value_model import (
     UTC,
     datetime_to_storage,
     from_storage,
+    from_storage_values,
     odata_literal,
     parse_datetime,
     read_text,
@@ -53,6 +54,7 @@ __all__ = [
     "datetime_to_storage",
     "extract",
     "from_storage",
+    "from_storage_values",
     "graph_value",
     "is_naive_datetime",
     "odata_literal",
@@ -154,8 +156,13 @@ def column_values(column: Column, table: str, page: list[Any]) -> list[Any]:
 
 def storage_values(column: Column, table: str, page: list[Any]) -> list[Any]:
     """``[storage_reader(column, table)(entity) for entity in page]``, a column at a time."""
-    values = column_values(column, table, page)
     sql_type = column.sql_type
+    if sql_type == "DATETIME" and not is_naive_datetime(column):
+        try:
+            return [None if v is None else _utc_storage_text(v) for v in _walk(column.path, page)]
+        except (AttributeError, ValueError, TypeError, IndexError):
+            pass  # another form somewhere on the page: parse, then format
+    values = column_values(column, table, page)
     if sql_type in _TEXT_TYPES and _only(values, _TEXT):
         return values
     if sql_type == "BOOLEAN":
@@ -210,6 +217,17 @@ def _page_datetimes(values: list[Any]) -> list[Any] | None:
     return [None if v is None else
             parse(v) if len(v) >= 20 and v[-1] == "Z" and v[10] == "T" else parse_datetime(v)
             for v in values]
+
+
+def _utc_storage_text(text: str) -> str:
+    """``datetime_to_storage(_graph_datetime(text))`` for Graph's ``YYYY-MM-DDTHH:MM:SSZ``:
+    the same digits, the ``T`` a space and no ``Z``, once ``fromisoformat`` has found them a
+    real date and time (it reads ASCII digits only). Any other form raises ValueError."""
+    if len(text) != 20 or text[10] != "T" or text[13] != ":" or text[16] != ":" or \
+            text[19] != "Z":
+        raise ValueError("not the plain UTC form")
+    _dt.datetime.fromisoformat(text)
+    return f"{text[:10]} {text[11:19]}"
 
 
 def _path_getter(path: tuple[str, ...]) -> Reader:

@@ -236,6 +236,57 @@ def from_storage(value: Any, sql_type: str | None) -> Any:
     return value
 
 
+def from_storage_values(values: list[Any], sql_type: str | None) -> list[Any]:
+    """``[from_storage(v, sql_type) for v in values]``, a result column at a time.
+
+    A chunk of results is mostly of the one storage type its column promises, so the types
+    are checked once (``set(map(type, ...))``): text and numbers already in their Python type
+    are kept as they are, booleans and datetimes in the storage form are converted inline.
+    Anything else (a number SQLite computed in a text column, a datetime text another form,
+    text no datetime) sends the column through :func:`from_storage`, the reference."""
+    if sql_type is None or not values:
+        return values
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if not kinds:
+        return values
+    form = FORMS.get(sql_type)
+    try:
+        if sql_type in ("DATETIME", NAIVE_DATETIME) and kinds == {str}:
+            read = _storage_utc if sql_type == "DATETIME" else _storage_naive
+            return [None if v is None else read(v) for v in values]
+        if sql_type == "BOOLEAN" and kinds == {int} and set(values) <= {0, 1, None}:
+            return [None if v is None else v == 1 for v in values]
+        if form is not None and kinds == {form.python} and sql_type not in _CONVERTED:
+            return values  # text as text, integers as integers, floats as floats
+    except ValueError:
+        pass
+    return [from_storage(v, sql_type) for v in values]
+
+
+#: Types whose storage value is never the Python value itself.
+_CONVERTED = frozenset(("DATETIME", NAIVE_DATETIME, "DATE", "TIME", "BOOLEAN"))
+
+
+def _storage_utc(text: str) -> _dt.datetime:
+    """``parse_datetime`` of one storage text, ``YYYY-MM-DD HH:MM:SS[.ffffff]`` read directly
+    (naive storage text is UTC); any other form goes through ``parse_datetime``."""
+    if len(text) in (19, 26) and text[10] == " ":
+        value = _dt.datetime.fromisoformat(text)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+    return parse_datetime(text)
+
+
+def _storage_naive(text: str) -> _dt.datetime:
+    """``parse_datetime(text).replace(tzinfo=None)``, the storage form read directly."""
+    if len(text) in (19, 26) and text[10] == " ":
+        value = _dt.datetime.fromisoformat(text)
+        if value.tzinfo is None:
+            return value
+    return parse_datetime(text).replace(tzinfo=None)
+
+
 # --------------------------------------------------------------------------- Python → OData
 
 def odata_literal(value: Any, edm_type: str) -> str:

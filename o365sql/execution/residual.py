@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ..conversion import STORAGE_AFFINITY, from_storage
+from ..conversion import STORAGE_AFFINITY, from_storage_values
 from ..exceptions import NotSupportedError, OperationalError, ProgrammingError
 from ..odata.query import ODataQuery
 from ..planning.joins import instantiate
@@ -58,8 +58,13 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def convert_row(row: tuple[Any, ...], output: list[OutputColumn]) -> tuple[Any, ...]:
-    return tuple(from_storage(v, o.convert) for v, o in zip(row, output))
+def convert_rows(rows: list[Any], output: list[OutputColumn]) -> list[tuple[Any, ...]]:
+    """SQLite result rows back as Python rows, a column at a time (``from_storage_values``)."""
+    if not rows or not output:
+        return [tuple(row) for row in rows]
+    columns = zip(*rows)
+    return list(zip(*[from_storage_values(list(values), o.convert)
+                      for values, o in zip(columns, output)]))
 
 
 def run_full(plan: QueryPlan, context: Any) -> Iterator[tuple[Any, ...]]:
@@ -84,8 +89,7 @@ def run_full(plan: QueryPlan, context: Any) -> Iterator[tuple[Any, ...]]:
             chunk = _rows(lambda: cursor.fetchmany(500))
             if not chunk:
                 break
-            for row in chunk:
-                yield convert_row(row, plan.output)
+            yield from convert_rows(chunk, plan.output)
     finally:
         db.close()
 
@@ -207,8 +211,8 @@ def stream_pages(plan: QueryPlan, context: Any) -> Iterator[tuple[Any, ...]]:
                     continue
                 db.execute(delete)
                 db.executemany(insert, rows)
-                for row in _rows(_execute(db, plan.page_sql).fetchall):
-                    yield convert_row(row, plan.output)
+                yield from convert_rows(_rows(_execute(db, plan.page_sql).fetchall),
+                                        plan.output)
         finally:
             if scan.folder_names:
                 folders.register_default(db)  # the next statement resolves its own names

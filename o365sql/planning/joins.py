@@ -247,8 +247,7 @@ def instantiate(table: Table, query: ODataQuery, values: dict[str, Any]) -> ODat
     """A dependent scan's template addressed with one set of slot values (slot name ->
     value). A value that is the slot's default (``UserId = 'me'``: the parent was read from
     the signed-in user's mailbox) selects the endpoint without that slot (``/me/...``)."""
-    by_name = {c.name.lower(): c for c in table.columns}
-    defaulted = {s.lower() for s, v in values.items() if is_default(by_name.get(s.lower()), v)}
+    defaulted = {s.lower() for s, v in values.items() if is_default(table.column(s), v)}
     if defaulted:
         current = next((e for e in table.endpoints if e.template == query.template), None)
         wanted = ({r.lower() for r in current.requires} if current is not None else set()) - \
