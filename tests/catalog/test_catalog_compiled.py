@@ -5,6 +5,7 @@ replaced; the file's name changes with any schema file's content."""
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from importlib import resources
 from pathlib import Path
@@ -49,6 +50,41 @@ def test_compiled_tables_equal_the_parsed_ones(compiled: Path) -> None:
     loaded = _load_shipped()  # from the pickle
     assert loaded is not first and loaded == first == _parsed()
     assert [t.name for t in loaded.values()] == [t.name for t in _parsed().values()]
+    # Stored as the fields that differ from the defaults, each object is rebuilt whole: every
+    # field, in field order, of the same type (dataclass equality would take 1 for True).
+    objects = 0
+    for table, parsed in zip(loaded.values(), _parsed().values(), strict=True):
+        pairs = [(table, parsed), *zip(table.columns, parsed.columns, strict=True),
+                 *zip(table.endpoints + table.item_endpoints + table.folder_endpoints,
+                      parsed.endpoints + parsed.item_endpoints + parsed.folder_endpoints,
+                      strict=True)]
+        for got, want in pairs:
+            assert type(got) is type(want)
+            assert list(vars(got)) == list(vars(want))
+            assert [(k, type(v), v) for k, v in vars(got).items()] == \
+                [(k, type(v), v) for k, v in vars(want).items()]
+            objects += 1
+    assert objects > 500, objects
+    # ... and the file holds no field left at its default (what makes it quick to load).
+    states: list[tuple[type, dict[str, object]]] = []
+
+    def record(cls: type, changed: dict[str, object]) -> object:
+        states.append((cls, changed))
+        return catalog._rebuild(cls, changed)
+
+    class Recording(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> object:
+            if (module, name) == ("o365sql.catalog", "_rebuild"):
+                return record
+            return super().find_class(module, name)
+
+    with compiled.open("rb") as handle:
+        assert Recording(handle).load() == loaded
+    assert len(states) == objects
+    for cls, changed in states:
+        defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+        kept = [k for k, v in changed.items() if type(v) is type(defaults[k]) and v == defaults[k]]
+        assert kept == [], (cls.__name__, kept)
 
 
 @pytest.mark.parametrize("content", [b"", b"not a pickle", pickle.dumps({"messages": 42}),
