@@ -632,8 +632,10 @@ class _CompactPickler(pickle.Pickler):
         defaults = _DEFAULTS.get(type(obj))
         if defaults is None:
             return NotImplemented
-        changed = {name: value for name, value in vars(obj).items()
-                   if not (type(value) is type(defaults[name]) and value == defaults[name])}
+        # Fields only: not what the instance caches besides (Table's ``_by_name``).
+        state = vars(obj)
+        changed = {name: state[name] for name, default in defaults.items()
+                   if not (type(state[name]) is type(default) and state[name] == default)}
         return _rebuild, (type(obj), changed)
 
 
