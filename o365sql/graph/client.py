@@ -47,7 +47,8 @@ from o365sql.graph.errors import (
     timeout_error,
 )
 from o365sql.graph.mailbox_slots import MailboxSlots, mailbox_key
-from o365sql.graph.paging import RowBudget, check_same_origin, next_link, page_rows
+from o365sql.graph.paging import RowBudget, check_same_origin, page_rows
+from o365sql.graph.pending import PendingPage, head_next_link
 from o365sql.graph.request import GraphRequest
 from o365sql.graph.retry import (
     RETRY_STATUSES,
@@ -217,6 +218,18 @@ class GraphClient:
         ``cancel`` (a worker thread's pages, ``ranges.py``) ends a wait before a retry with
         ``Cancelled``.
         """
+        for page in self._follow(request, cancel, defer=False):
+            yield page.payload()
+
+    def pending_pages(self, request: GraphRequest, cancel: threading.Event | None = None
+                      ) -> Generator[PendingPage, None, None]:
+        """``payloads``' pages for a worker thread (``ranges.py``): each page's JSON is parsed
+        by whoever reads its rows (``PendingPage.rows``), and the next page is asked for as
+        soon as its link is known (``pending.py`` says how and why)."""
+        yield from self._follow(request, cancel, defer=True)
+
+    def _follow(self, request: GraphRequest, cancel: threading.Event | None, *, defer: bool
+                ) -> Generator[PendingPage, None, None]:
         self._require_get(request)
         url: str | None = self.url_for(request)
         headers = dict(request.headers)  # resent on every page: Graph does not carry them over
@@ -226,14 +239,20 @@ class GraphClient:
             response = self._call("GET", url, headers=headers, idempotent=True,
                                   pushed_down=request.pushed_down, mailbox=mailbox,
                                   cancel=cancel)
-            payload = self._decode(response, line)
-            if not isinstance(payload, dict):
-                raise OperationalError(f"Graph answered {line} with a non-object page")
+            early = head_next_link(response.content) if defer and response.content and \
+                "json" in response.headers.get("Content-Type", "").lower() else None
+            if early is not None:
+                page = PendingPage(response.content, line, early)
+            else:
+                payload = self._decode(response, line)
+                if not isinstance(payload, dict):
+                    raise OperationalError(f"Graph answered {line} with a non-object page")
+                page = PendingPage.parsed(payload, line)
             self.stats.add(pages=1)
-            link = next_link(payload)
+            link = page.link
             if link is not None:
                 check_same_origin(link, self.base_url)
-            yield payload
+            yield page
             url = link
 
     def pages(self, request: GraphRequest, cancel: threading.Event | None = None

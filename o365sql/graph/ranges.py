@@ -3,8 +3,9 @@ long scan, ``execution/parallel_scan.py``; or one scan's remaining pages) fetche
 threads while the caller converts the pages it already has.
 
 SQL-free. Each source is a callable that, given the cancel event, yields pages (normally
-``GraphClient.pages(request, cancel)``); each runs in one worker thread from start to end, so
-its pages stay in order. Outlook serves at most 4 concurrent requests per mailbox
+``GraphClient.pending_pages(request, cancel)``); each runs in one worker thread from start to
+end, so its pages stay in order. A ``PendingPage`` is parsed in the caller's thread when it is
+handed on, so a worker asks for its next page as soon as it has the link (``pending.py``). Outlook serves at most 4 concurrent requests per mailbox
 (https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits); the caller chooses
 ``workers`` within that and within ``MaxConcurrency``.
 
@@ -24,12 +25,13 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 from o365sql.exceptions import InternalError
+from o365sql.graph.pending import PendingPage
 
 __all__ = ["Source", "concurrent_pages"]
 
 Page = list[dict[str, Any]]
 #: A source of pages: called in its worker thread with the cancel event.
-Source = Callable[[threading.Event], Iterator[Page]]
+Source = Callable[[threading.Event], Iterator[Page | PendingPage]]
 
 _POLL = 0.05  # seconds between checks of the cancel event while a worker or reader waits
 
@@ -95,7 +97,7 @@ def concurrent_pages(sources: Sequence[Source], *, workers: int, ordered: bool,
             if index >= count:
                 slots.release()
                 return
-            pages: Iterator[Page] | None = None
+            pages: Iterator[Page | PendingPage] | None = None
             try:
                 pages = sources[index](stop)
                 for page in pages:
@@ -136,6 +138,9 @@ def concurrent_pages(sources: Sequence[Source], *, workers: int, ordered: bool,
                 finished += 1
                 current += 1
                 slots.release()
+                continue
+            if isinstance(item, PendingPage):
+                yield item.rows()
                 continue
             assert isinstance(item, list)
             yield item
