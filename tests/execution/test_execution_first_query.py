@@ -1,8 +1,9 @@
 """A process's first query loads only what it uses (issue 12 point 3): a connection given its
 access token reads rows without loading sign-in (msal, the browser flow, the token store), the
 replica, the write path, the local SQLite engine (a streamed query needs none), EXEC's and
-REPLICATE's parsers, EXPLAIN, ``uuid`` (and the ``platform`` it loads) or the TOP-reading sqlglot
-dialect; a connection that signs in, or a statement that uses one of them, still gets them."""
+REPLICATE's parsers, EXPLAIN, ``uuid`` (and the ``platform`` it loads), ``pickle`` (the compiled
+catalog is plain ``marshal`` data) or the TOP-reading sqlglot dialect; a connection that signs
+in, or a statement that uses one of them, still gets them."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ NOT_LOADED = ("msal", "o365sql.auth.providers", "o365sql.auth.interactive", "o36
               "o365sql.replica", "o365sql.execution.replica_scans", "o365sql.execution.writes",
               "o365sql.graph.writes", "webbrowser", "sqlite3", "o365sql.execution.residual",
               "o365sql.execution.explain", "o365sql.planning.exec_statement",
-              "o365sql.planning.replicate_statement", "uuid", "platform")
+              "o365sql.planning.replicate_statement", "uuid", "platform", "pickle")
 
 FIRST_QUERY = """
 import sys
