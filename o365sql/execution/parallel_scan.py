@@ -15,15 +15,18 @@ converts the current one. Otherwise:
    so every row not on the page is on the far side. Rows of the page at or past ``T0`` are
    dropped and read again with the rest.
 2. ``$skip`` probes (``$top=1``, the key alone) find the keys at evenly spaced positions of
-   the rest, at page multiples; each gives a cut. The ranges between cuts are half-open
+   the rest, at page multiples; each gives a cut that puts the probed row in the later range
+   (as ``T0`` does), so every range but the last holds whole pages, ties at its cut second
+   aside (no request for a last page of one row). The ranges between cuts are half-open
    (``key lt T0 and key ge T1``, ... , the last one open: ``key lt Tn``), so each row falls in
    exactly one, equal timestamps included, and rows that arrive while the scan runs (newer
    than ``T0``) in none, as they would not be on the pages of a scan that had started.
 3. The ranges are read by up to 4 worker threads (Outlook's concurrent requests per mailbox,
    graph-semantics §6; fewer under ``MaxConcurrency``), each range's own pages in order
    (``graph/ranges.py``). Unordered, pages are handed on as they arrive; ordered, range after
-   range, with shorter ranges (``ORDERED_RANGE_PAGES``) and at most 4 of them buffered, so
-   memory stays bounded while the later ones are fetched.
+   range, with shorter ranges (``ORDERED_RANGE_PAGES``), at most 4 of them started, each
+   buffering up to that many pages (as JSON text, ``graph/pending.py``): a worker does not
+   wait for the caller to reach its range, and memory stays bounded (4 ranges of 8 pages).
 
 Balance depends on the count and the probes; exactness does not: the ranges cover every key
 whatever the cuts are, and the key is never null (the catalog says so; ``range_scan.py``).
@@ -66,7 +69,7 @@ MAX_ORDERED_RANGES = 32
 #: for 1,000 messages of five columns): memory stays a few pages whatever the mailbox's size,
 #: and the workers are not held up by a caller busy converting a page.
 DEPTH = 4
-ORDERED_DEPTH = 2
+ORDERED_DEPTH = ORDERED_RANGE_PAGES
 
 _SECOND = _dt.timedelta(seconds=1)
 _DATETIME = "Edm.DateTimeOffset"
@@ -125,7 +128,7 @@ def pages(scan: Scan, graph: Any, query: ODataQuery) -> Generator[list[dict[str,
         payloads.close()
         last = keys[-1]
         assert last is not None
-        cut = _cut(last, ascending, past=True)
+        cut = _cut(last, ascending)
         kept = [row for row, k in zip(rows, keys) if k is not None and _before(k, cut, ascending)]
         if kept:
             yield kept
@@ -177,15 +180,12 @@ def _key_of(row: dict[str, Any], key: str) -> _dt.datetime | None:
         return None
 
 
-def _cut(value: _dt.datetime, ascending: bool, *, past: bool) -> _dt.datetime:
-    """A whole-second cut near ``value``: with ``past``, strictly beyond it in scan order
-    (descending: the next whole second; ascending: the whole second at or before it, since
-    ascending ranges start with ``ge``); otherwise the cut that puts ``value``'s row in the
-    range before it."""
+def _cut(value: _dt.datetime, ascending: bool) -> _dt.datetime:
+    """The whole-second cut that puts ``value``'s row on the far side of it in scan order
+    (descending: the next whole second, ranges ending ``ge`` it; ascending: the whole second at
+    or before it, ranges starting ``ge`` it)."""
     floor = value.replace(microsecond=0)
-    if ascending:
-        return floor if past else floor + _SECOND
-    return floor + _SECOND if past else floor
+    return floor if ascending else floor + _SECOND
 
 
 def _before(value: _dt.datetime, cut: _dt.datetime, ascending: bool) -> bool:
@@ -211,7 +211,7 @@ def _probe_cuts(graph: Any, first: ODataQuery, key: str, ascending: bool, start:
     with ThreadPoolExecutor(max_workers=min(workers, len(positions)),
                             thread_name_prefix="o365sql-probe") as pool:
         keys = list(pool.map(key_at, positions))
-    return [_cut(k, ascending, past=False) for k in keys if k is not None]
+    return [_cut(k, ascending) for k in keys if k is not None]
 
 
 def range_queries(query: ODataQuery, key: str, ascending: bool,
