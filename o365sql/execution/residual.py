@@ -205,12 +205,15 @@ def stream_pages(plan: QueryPlan, context: Any) -> Iterator[tuple[Any, ...]]:
                 mailboxes = {fill.get(folders.MAILBOX_COLUMN) for fill in scan.fills}
                 folders.resolve(scan, sorted(mailboxes, key=str), context.graph, resolved)
                 folders.register(db, resolved)
+            loaded = False  # page_table hands the table over empty
             for fill, page in scan_io.fetch(scan, context.graph):
                 rows = scan_io.storage_rows(scan, fill, page)
                 if not rows:
                     continue
-                db.execute(delete)
+                if loaded:
+                    db.execute(delete)
                 db.executemany(insert, rows)
+                loaded = True
                 yield from convert_rows(_rows(_execute(db, plan.page_sql).fetchall),
                                         plan.output)
         finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Any
 
 import pytest
@@ -19,6 +20,9 @@ from o365sql.conversion import (
     storage_values,
 )
 from o365sql.exceptions import DataError
+
+#: Fixed examples under CI (a red run is reproducible), new ones elsewhere.
+DERANDOMIZE = bool(os.environ.get("CI"))
 
 COLUMNS = [
     Column(name="Received", sql_type="DATETIME", edm_type="Edm.DateTimeOffset", path=("r",)),
@@ -120,7 +124,7 @@ def page_outcome(call: Any) -> Any:
             for v in values]
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=500, deadline=None, database=None, derandomize=DERANDOMIZE)
 @given(pages)
 def test_page_values_match_per_entity_readers(page: list[Any]) -> None:
     PAGES_COMPARED["all"] += 1

@@ -4,12 +4,16 @@ every SQL type and every storage value SQLite can hand back (unit tests, generat
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from o365sql.value_model import FORMS, from_storage, from_storage_values, to_storage
+
+#: Fixed examples under CI (a red run is reproducible), new ones elsewhere.
+DERANDOMIZE = bool(os.environ.get("CI"))
 
 SQL_TYPES = sorted(FORMS)
 storage_datetimes = st.datetimes(min_value=dt.datetime(1, 1, 1)).map(
@@ -31,7 +35,7 @@ def outcome(values: list[Any]) -> list[Any]:
             for v in values]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400, deadline=None, database=None, derandomize=DERANDOMIZE)
 @given(st.lists(cells, max_size=10), st.sampled_from([0, 1, 2]))
 def test_result_columns_match_from_storage(values: list[Any], uniform: int) -> None:
     if uniform == 1:  # a column of one storage type: the fast paths
