@@ -91,7 +91,9 @@ RULES: tuple[tuple[str, str], ...] = (
      ("`LIMIT`, `TOP` and `OFFSET` take non-negative integers (literals or parameters); a "
       "text parameter is read as one (`LIMIT :n` with `n='3'`, as `-P n=3` gives); "
       "`LIMIT -1` (SQLite's \"no limit\"), `1.5` or `'two'` is a ProgrammingError naming the "
-      "value (planning/ordering.py, planning/bind.py).")),
+      "value (planning/ordering.py, planning/bind.py). SQL's `OFFSET n ROWS FETCH FIRST m ROWS "
+      "ONLY` is `LIMIT m OFFSET n`; `FETCH ... PERCENT` and `WITH TIES` are NotSupportedError "
+      "(planning/parse.py).")),
     ("Subqueries over addressed tables",
      ("`EXISTS`, `IN` and scalar subqueries over a table that needs an address "
       "(MessageAttachments, EventAttachments, EventInstances, GroupMembers) may take it from "

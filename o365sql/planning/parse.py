@@ -233,6 +233,7 @@ def _parse_uncached(sql: str) -> Statement:
             f"NOT, CASE, subqueries); the limit is {MAX_TREE_NESTING}: write long conditions "
             "as flat AND/OR chains or IN lists, which have no limit")
     _refuse_unsupported(tree, text)
+    _fetch_as_limit(tree)
     _check_keyword_aliases(tree, where)
     if isinstance(tree, (exp.Insert, exp.Update, exp.Delete)):
         if explain:
@@ -390,6 +391,22 @@ def _refuse_unsupported(tree: exp.Expr, text: str) -> None:
                 else f"{name} statements are not supported: the tables are defined by the catalog")
     if isinstance(tree, exp.Command):
         raise NotSupportedError(f"{_kind_name(tree, text)} statements are not supported")
+
+
+def _fetch_as_limit(tree: exp.Expr) -> None:
+    """SQL's ``[OFFSET n ROWS] FETCH {FIRST|NEXT} [m] {ROW|ROWS} ONLY`` is ``LIMIT m [OFFSET n]``
+    (``m`` defaults to 1), in any query of the statement; the forms that are not a row count
+    are refused by name rather than read as one."""
+    for node in list(tree.find_all(exp.Fetch)):
+        options = node.args.get("limit_options")
+        if options is not None and options.args.get("percent"):
+            raise NotSupportedError("FETCH FIRST ... PERCENT is not supported: use LIMIT with a "
+                                    "row count")
+        if options is not None and options.args.get("with_ties"):
+            raise NotSupportedError("FETCH FIRST ... WITH TIES is not supported: use RANK() "
+                                    "OVER (ORDER BY ...) <= n in a derived table")
+        count = node.args.get("count")
+        node.replace(exp.Limit(expression=count if count is not None else exp.Literal.number(1)))
 
 
 def _kind_name(tree: exp.Expr, text: str) -> str:

@@ -168,3 +168,29 @@ def test_top_datetime_parameter_and_maxrows(emulator: Emulator, on: Any) -> None
         assert len(grouped) == 3 and sum(r[1] for r in grouped) == every >= 60
     finally:
         capped.close()
+
+
+def test_fetch_first_is_a_limit(emulator: Emulator, on: Any, off: Any) -> None:
+    """SQL's ``[OFFSET n ROWS] FETCH FIRST|NEXT m ROWS ONLY`` answers as ``LIMIT m OFFSET n``
+    (pushed as ``$top`` the same way), in subqueries too; PERCENT and WITH TIES are refused."""
+    order = "SELECT Id FROM Messages ORDER BY ReceivedDateTime DESC, Id"
+    pairs = [
+        (f"{order} FETCH FIRST 3 ROWS ONLY", f"{order} LIMIT 3", None),
+        (f"{order} OFFSET 2 ROWS FETCH NEXT 4 ROWS ONLY", f"{order} LIMIT 4 OFFSET 2", None),
+        (f"{order} FETCH FIRST ROW ONLY", f"{order} LIMIT 1", None),
+        (f"{order} FETCH FIRST ? ROWS ONLY", f"{order} LIMIT ?", [5]),
+        (f"SELECT COUNT(*) FROM ({order} FETCH NEXT 7 ROWS ONLY) t",
+         f"SELECT COUNT(*) FROM ({order} LIMIT 7) t", None),
+    ]
+    for fetch, limit, params in pairs:
+        expected = _rows(off, limit, params)
+        assert expected and _rows(on, fetch, params) == expected == _rows(off, fetch, params)
+    emulator.clear_log()
+    _rows(on, "SELECT Subject FROM Messages ORDER BY ReceivedDateTime DESC "
+              "FETCH FIRST 2 ROWS ONLY")
+    lines = _graph(emulator)
+    assert len(lines) == 1 and "$top=2" in lines[0][0], lines
+    for form, named in (("FETCH FIRST 10 PERCENT ROWS ONLY", "PERCENT"),
+                        ("FETCH FIRST 2 ROWS WITH TIES", "WITH TIES")):
+        with pytest.raises(o365sql.NotSupportedError, match=named):
+            _rows(on, f"{order} {form}")
