@@ -16,7 +16,8 @@ instantiated from the template by copying only the objects on a path to a change
 rest is shared (execution never mutates a plan).
 
 Values take part in the key by class and by which of them are equal (:func:`_value_key`), not by value, except where the class
-is not enough to keep the plan's shape: booleans and NULL (folded), LIMIT/OFFSET counts (they
+is not enough to keep the plan's shape: booleans, NULL and the numbers 0 and 1 (a boolean column
+equals them), LIMIT/OFFSET counts (they
 are compared with page sizes), strings by their shape (empty, length class, punctuation, all
 dots, wildcards of a LIKE pattern, case, ASCII, ISO-date-like, number-like, a folder's or a
 mailbox's well-known name; strings past 256 characters by value), and the size of all text. Values
@@ -197,6 +198,23 @@ def _text(a: str, b: str, slots: list[tuple[_Slot, Any, Any]]) -> Node:
 Builder = Callable[[Mapping[str, Any]], Any]
 
 
+def _used(node: Node) -> set[tuple[str, int | None]]:
+    """The (parameter, item) places a template node takes values from."""
+    kind = node[0]
+    if kind == "slot":
+        return {(node[1].name, node[1].index)}
+    if kind == "text":
+        return {(p.name, p.index) for p in node[1] if not isinstance(p, str)}
+    children: Any = (
+        (child for _, child in node[2]) if kind == "object" else
+        node[2] if kind == "seq" else
+        (child for _, child in node[1]) if kind == "dict" else ())
+    used: set[tuple[str, int | None]] = set()
+    for child in children:
+        used |= _used(child)
+    return used
+
+
 def _compile(node: Node) -> Builder:
     """A function that makes the plan for new values (closures: no dispatch per execute)."""
     kind = node[0]
@@ -324,9 +342,21 @@ class PlanCache:
             if isinstance(one, list) and any(_same(x, y) for x, y in items):
                 fixed[name] = values[name]  # partly varying sequences: not a parameter yet
         try:
-            template: Builder | None = _compile(_diff(entry.plan, plan, slots))
+            node = _diff(entry.plan, plan, slots)
+            template: Builder | None = _compile(node)
         except (_Unexplained, RecursionError):  # a plan too deep to walk is planned each time
             template = None
+        else:
+            # A value that differed between the two executions but left no trace in either
+            # plan (``IsRead = 2`` and ``= 7`` both read nothing) is not known to be a
+            # parameter: another value of it (``= 0``) may plan otherwise. The template serves
+            # only while it keeps this value.
+            used = _used(node)
+            for slot, _, _ in slots:
+                if (slot.name, slot.index) not in used and not any(
+                        name == slot.name and index in (slot.index, None)
+                        for name, index in used):
+                    fixed[slot.name] = values[slot.name]
         if template is None:
             entry.failures += 1
             entry.values, entry.plan = dict(values), plan
@@ -422,6 +452,10 @@ def _value_key(value: Any, special: frozenset[str], counted: bool) -> Any:
     if isinstance(value, Decimal) and not value.is_finite() or \
             isinstance(value, float) and not math.isfinite(value):
         raise ArithmeticError("not a finite number")  # refused by binding; not cached
+    if isinstance(value, (int, float, Decimal)) and value in (0, 1):
+        # 0 and 1 are what a boolean column equals (``IsRead = 0`` is sent as isRead eq
+        # false; ``IsRead = 2`` matches nothing): keyed by value, as booleans are.
+        return (type(value).__name__, repr(value))
     if isinstance(value, (int, float, Decimal)):
         # The sign and an exponent change how SQL and OData write the number.
         negative = value.is_signed() if isinstance(value, Decimal) else value < 0

@@ -47,7 +47,11 @@ def _run(connection: Any, sql: str, params: Any = None) -> str:
 
 @st.composite
 def statements(draw: st.DrawFn) -> str:
-    kind = draw(st.sampled_from(["fragments", "mutated", "text"]))
+    kind = draw(st.sampled_from(["fragments", "mutated", "text", "literal"]))
+    if kind == "literal":  # valid SQL around a hostile string literal (quotes doubled)
+        table = draw(st.sampled_from(TABLES))
+        value = draw(VALUES).replace("'", "''")
+        return f"SELECT Id FROM {table} WHERE Id = '{value}' OR Id LIKE '%{value}%' LIMIT 5"
     if kind == "fragments":
         return " ".join(draw(st.lists(st.sampled_from(FRAGMENTS), max_size=25)))
     if kind == "mutated":
