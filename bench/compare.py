@@ -486,7 +486,7 @@ def single_mailbox(args: argparse.Namespace, latency: float) -> None:
             report(f"{title} ({tag})", [
                 measure(emu, "floor (requests)",
                         lambda n=cap: floor_pages(emu, scan_path, scan_params, n), runs, True),
-                measure(emu, "python-o365", lambda n=cap: o365.scan(n), runs, True),
+                measure(emu, "python-o365", lambda n=cap: o365.scan(n), args.peer_runs, True),
                 measure(emu, "msgraph-sdk raw", lambda n=cap: graph.raw(url, n), runs, True),
                 measure(emu, f"msgraph-sdk typed ({typed:,} rows)",
                         lambda n=typed: graph.typed(n), 1, False),
@@ -792,18 +792,25 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=None,
                         help="requests in flight for the fan-out's floor and o365sql "
                              f"(default o365sql's MaxConcurrency, {DEFAULT_CONCURRENCY})")
+    parser.add_argument("--peer-runs", type=int, default=None,
+                        help="runs of python-o365's single-mailbox work (default --runs; a "
+                             "100,000-message scan takes it ~40 s a run)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="executions of the repeated statement (default 100 with --quick, "
+                             "else 1,000)")
     args = parser.parse_args()
     args.messages = 5_000 if args.quick else 100_000
     args.mailboxes = args.mailboxes or (21 if args.quick else 201)
     args.fan_sizes = (30, 200) if args.quick else (30, 1000)
-    args.repeat = 100 if args.quick else 1000
+    args.repeat = args.repeat or (100 if args.quick else 1000)
     args.typed_rows = 300 if args.quick else 2000
     args.runs = args.runs or (3 if args.quick else 5)
+    args.peer_runs = args.peer_runs or args.runs
     install_peers()
     load = os.getloadavg()
     print(f"# o365sql compare ({'quick' if args.quick else 'full'}): {sys.version.split()[0]}, "
           f"{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
-          f"runs {args.runs}")
+          f"runs {args.runs} (python-o365's single-mailbox work: {args.peer_runs})")
     only = set(filter(None, args.only.split(",")))
     latencies = [float(x) for x in args.latency.split(",")]
     if not only or "first" in only:
