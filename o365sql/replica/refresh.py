@@ -38,7 +38,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from ..catalog import Catalog, Column, Table
-from ..conversion import Reader, storage_reader, to_storage
+from ..conversion import storage_reader, storage_values, to_storage
 from ..exceptions import Error, ProgrammingError
 from ..graph.batch import BATCH_PARALLEL
 from ..graph.companion import Companion, missing
@@ -608,7 +608,6 @@ class Refresher:
     def _apply(self, db: Any, table: Table, columns: Sequence[Column], mailbox: str,
                part: tuple[tuple[str, Any], ...], items: Sequence[dict[str, Any]],
                outcome: Outcome, pseudo: dict[str, Any] | None = None) -> None:
-        readers = _readers(table, columns, {"userid": mailbox, **(pseudo or {})})
         names = ", ".join(q(c.name) for c in columns)
         marks = ", ".join("?" for _ in columns)
         upsert = f"INSERT OR REPLACE INTO {q(table.name)} ({names}) VALUES ({marks})"
@@ -616,12 +615,10 @@ class Refresher:
         key = q(table.key)
         delete = f"DELETE FROM {q(table.name)} WHERE {where} {key} = ?" + "".join(
             f" AND {q(name)} = ?" for name, _ in part)
-        rows, gone = [], []
-        for item in items:
-            if "@removed" in item:
-                gone.append((*args, item.get("id"), *(value for _, value in part)))
-            else:
-                rows.append(tuple(read(item) for read in readers))
+        gone = [(*args, item.get("id"), *(value for _, value in part))
+                for item in items if "@removed" in item]
+        rows = _rows(table, columns, {"userid": mailbox, **(pseudo or {})},
+                     [item for item in items if "@removed" not in item])
         if rows:
             db.executemany(upsert, rows)
         for values in gone:
@@ -658,21 +655,19 @@ def _owner(table: Table, mailbox: str) -> tuple[str, list[Any]]:
     return "", []
 
 
-def _readers(table: Table, columns: Sequence[Column], pseudo: dict[str, Any]) -> list[Reader]:
-    """Per column, Graph entity → storage value, as the live path reads it (``scan.py``);
-    pseudo-columns get the values a live read's address gives them (``pseudo``)."""
-    readers: list[Reader] = []
+def _rows(table: Table, columns: Sequence[Column], pseudo: dict[str, Any],
+          items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Storage rows of Graph entities, as the live path reads them (``scan.storage_rows``: a
+    column at a time); pseudo-columns get the values a live read's address gives them
+    (``pseudo``)."""
+    values: list[list[Any]] = []
     for column in columns:
         if column.pseudo:
             value = pseudo.get(column.name.lower(), column.default_value)
-            readers.append(_constant(to_storage(value, column.sql_type)))
+            values.append([to_storage(value, column.sql_type)] * len(items))
         else:
-            readers.append(storage_reader(column, table.name))
-    return readers
-
-
-def _constant(value: Any) -> Reader:
-    return lambda entity: value
+            values.append(storage_values(column, table.name, items))
+    return list(zip(*values)) if values else [()] * len(items)
 
 
 def _describe(exc: Error) -> str:
