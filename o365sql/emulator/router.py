@@ -351,7 +351,9 @@ def _batch_inner(request_body: bytes, response: EmuResponse) -> list[dict[str, A
     except (ValueError, AttributeError):
         return []
     statuses: dict[str, Any] = {}
-    body = response.body
+    known = getattr(response, "statuses", None)
+    body = {"responses": [{"id": k, "status": v} for k, v in known.items()]} \
+        if known is not None else response.body
     if isinstance(body, (bytes, str)):
         try:
             body = json.loads(body)
