@@ -155,3 +155,24 @@ def test_concurrency_peaks_per_mailbox_and_over_all_mailboxes(emu: Emulator, htt
     emu.clear_log()
     assert emu.counters["mailbox_concurrency"] == {"peak": 0, "by_mailbox": {},
                                                    "all_mailboxes": 0, "refused": 0}
+
+
+def test_inner_listings_are_the_same_answers_as_single_requests(emu: Emulator, http: Any) -> None:
+    """Listings spliced into the batch answer as encoded text read exactly as the same
+    requests answered alone, next to an inner error and a single item; the log keeps each
+    inner status."""
+    token = emu.mint_token(emu.users[0])
+    urls = ["/me/messages?$top=3&$select=subject,receivedDateTime,from",
+            "/me/mailFolders?$top=2", "/me/messages/no-such-id", "/me"]
+    body = _batch(emu, http, [{"id": f"r{i}", "method": "GET", "url": u}
+                              for i, u in enumerate(urls)])
+    assert [r["id"] for r in body["responses"]] == [f"r{i}" for i in range(len(urls))]
+    inner = [entry for entry in emu.log if entry.kind == "batch"][-1].inner
+    for answer, url, logged in zip(body["responses"], urls, inner, strict=True):
+        alone = http.get(emu.graph_url + url, headers=_bearer(token))
+        assert answer["status"] == alone.status_code == logged["status"], url
+        if alone.status_code < 400:
+            assert answer["body"] == alone.json(), url
+        else:
+            assert answer["body"]["error"]["code"] == alone.json()["error"]["code"], url
+        assert answer["headers"]["Content-Type"].startswith("application/json"), url
