@@ -171,6 +171,10 @@ _KEEP: dict[str, Any] = {
     "Subject LIKE '%e%'": lambda r: "e" in (r[5] or "").lower(),
 }
 
+#: Conditions Graph evaluates exactly on messages (the LIKE is a loose contains(), the enum's
+#: text compare stays local): a ranked table filtered by these is pushed.
+_EXACT = ("", "IsRead = false", "HasAttachments = true")
+
 CORRELATED_FORMS = ["lateral_cross", "lateral_on_true", "lateral_left", "lateral_comma",
                     "scalar", "in_ids", "derived_where", "derived_on", "cte"]
 
@@ -224,6 +228,7 @@ def test_correlated_top_n_on_equals_off_equals_python(world: World) -> None:
     ones (EXPLAIN's top-n) read one page per mailbox, no further."""
     mailboxes = Mailboxes(world)
     compared = pushed = 0
+    pushable: list[tuple[str, bool]] = []
 
     @SETTINGS
     @given(data=st.data())
@@ -247,7 +252,15 @@ def test_correlated_top_n_on_equals_off_equals_python(world: World) -> None:
                 assert pages == 1 + len(mailboxes.mail), (sql, pages)
         compared += 1
         pushed += top_n
+        if not facts["by_subject"] and facts["keep"] in _EXACT:
+            # Ordered by the received time, every condition one Graph evaluates exactly: the
+            # shape top_n.py pushes, in every form.
+            pushable.append((sql, bool(top_n)))
 
     on_equals_off()
     assert compared >= EXAMPLES, f"only {compared} of {EXAMPLES} queries were compared"
-    assert pushed >= EXAMPLES // 2, f"only {pushed} of {compared} queries were pushed down"
+    # Which queries are pushable varies with what hypothesis draws (it favours the boundary
+    # values, e.g. the Subject order); each of those must be pushed, and there must be enough.
+    assert len(pushable) >= EXAMPLES // 4, f"only {len(pushable)} pushable queries drawn"
+    assert all(top for _, top in pushable), [sql for sql, top in pushable if not top][:3]
+    assert pushed >= len(pushable), (pushed, len(pushable))
