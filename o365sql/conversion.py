@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import DataError
@@ -58,6 +58,7 @@ __all__ = [
     "graph_value",
     "is_naive_datetime",
     "odata_literal",
+    "page_rows",
     "parse_datetime",
     "storage_values",
     "to_json_text",
@@ -170,6 +171,22 @@ def storage_values(column: Column, table: str, page: list[Any]) -> list[Any]:
     if sql_type == "DATETIME" and _only(values, _DATETIME):
         return [None if v is None else datetime_to_storage(v) for v in values]
     return [to_storage(v, sql_type) for v in values]
+
+
+def page_rows(columns: Sequence[Column], table: str, page: list[Any], fixed: Mapping[str, Any],
+              values: Callable[[Column, str, list[Any]], list[Any]] = column_values
+              ) -> list[tuple[Any, ...]]:
+    """One tuple per entity of ``page``, built a column at a time: a column whose lower-case
+    name is in ``fixed`` holds that value in every row (pseudo-columns, columns a request's
+    address fixes), the others ``values(column, table, page)`` (:func:`column_values`, or
+    :func:`storage_values` for SQLite tables)."""
+    if not columns:
+        return [()] * len(page)
+    cells: list[list[Any]] = []
+    for column in columns:
+        name = column.name.lower()
+        cells.append([fixed[name]] * len(page) if name in fixed else values(column, table, page))
+    return list(zip(*cells))
 
 
 _TEXT_TYPES = ("VARCHAR", "TEXT", "GUID", "ENUM")

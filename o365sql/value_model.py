@@ -253,8 +253,10 @@ def from_storage_values(values: list[Any], sql_type: str | None) -> list[Any]:
     form = FORMS.get(sql_type)
     try:
         if sql_type in ("DATETIME", NAIVE_DATETIME) and kinds == {str}:
-            read = _storage_utc if sql_type == "DATETIME" else _storage_naive
-            return [None if v is None else read(v) for v in values]
+            aware = [None if v is None else _storage_utc(v) for v in values]
+            if sql_type == "DATETIME":
+                return aware
+            return [None if v is None else v.replace(tzinfo=None) for v in aware]
         if sql_type == "BOOLEAN" and kinds == {int} and set(values) <= {0, 1, None}:
             return [None if v is None else v == 1 for v in values]
         if form is not None and kinds == {form.python} and sql_type not in _CONVERTED:
@@ -276,15 +278,6 @@ def _storage_utc(text: str) -> _dt.datetime:
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
     return parse_datetime(text)
-
-
-def _storage_naive(text: str) -> _dt.datetime:
-    """``parse_datetime(text).replace(tzinfo=None)``, the storage form read directly."""
-    if len(text) in (19, 26) and text[10] == " ":
-        value = _dt.datetime.fromisoformat(text)
-        if value.tzinfo is None:
-            return value
-    return parse_datetime(text).replace(tzinfo=None)
 
 
 # --------------------------------------------------------------------------- Python → OData

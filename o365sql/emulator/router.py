@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from .errors import GraphError
+from .graph.batch import BatchAnswer
 from .graph.uploads import UPLOAD_PREFIX
 from .identity.aadsts import OAuthError
 from .identity.routes import IdentityService
@@ -350,19 +351,7 @@ def _batch_inner(request_body: bytes, response: EmuResponse) -> list[dict[str, A
         sent = json.loads(request_body).get("requests", [])
     except (ValueError, AttributeError):
         return []
-    statuses: dict[str, Any] = {}
-    known = getattr(response, "statuses", None)
-    body = {"responses": [{"id": k, "status": v} for k, v in known.items()]} \
-        if known is not None else response.body
-    if isinstance(body, (bytes, str)):
-        try:
-            body = json.loads(body)
-        except ValueError:
-            body = None
-    if isinstance(body, dict):
-        for item in body.get("responses", []) or []:
-            if isinstance(item, dict):
-                statuses[str(item.get("id"))] = item.get("status")
+    statuses = response.statuses if isinstance(response, BatchAnswer) else {}
     out = []
     for item in sent if isinstance(sent, list) else []:
         if isinstance(item, dict):

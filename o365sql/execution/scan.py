@@ -14,7 +14,8 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..conversion import column_values, storage_values, to_storage
+from ..catalog import Column
+from ..conversion import page_rows, storage_values, to_storage
 from ..exceptions import Error
 from ..graph.errors import is_missing_item
 from ..graph.request import GraphRequest
@@ -210,35 +211,28 @@ def storage_rows(scan: Scan, fill: dict[str, Any], page: list[dict[str, Any]]
     so each row is ``(None,)``."""
     if not scan.columns:
         return [(None,)] * len(page)
-    table = scan.table.name
-    columns: list[list[Any]] = []
-    for column in scan.columns:
-        key = column.name.lower()
-        if column.pseudo or key in fill:
-            value = to_storage(fill.get(key, column.default_value), column.sql_type)
-            columns.append([value] * len(page))
-        else:
-            columns.append(storage_values(column, table, page))
-    return list(zip(*columns))
+    return page_rows(scan.columns, scan.table.name, page,
+                     _fixed(scan.columns, fill, storage=True), storage_values)
 
 
 def python_rows(scan: Scan, fill: dict[str, Any], page: list[dict[str, Any]],
                 positions: Sequence[int]) -> list[tuple[Any, ...]]:
-    """Convert one Graph page straight into result tuples (the direct streaming path),
-    column by column (``conversion.column_values``): pseudo-columns (and columns the
-    request's address fixes) read the fill, the others the entities."""
-    if not positions:
-        return [()] * len(page)
-    table = scan.table.name
-    columns: list[list[Any]] = []
-    for index in positions:
-        column = scan.columns[index]
-        key = column.name.lower()
-        if column.pseudo or key in fill:
-            columns.append([fill.get(key, column.default_value)] * len(page))
-        else:
-            columns.append(column_values(column, table, page))
-    return list(zip(*columns))
+    """Convert one Graph page straight into result tuples (the direct streaming path)."""
+    columns = [scan.columns[i] for i in positions]
+    return page_rows(columns, scan.table.name, page, _fixed(columns, fill, storage=False))
+
+
+def _fixed(columns: Sequence[Column], fill: dict[str, Any], *, storage: bool
+           ) -> dict[str, Any]:
+    """The values the request gives every row, by lower-case column name: pseudo-columns and
+    the columns its address fixes (the fill, else the column's default), as stored or not."""
+    fixed: dict[str, Any] = {}
+    for column in columns:
+        name = column.name.lower()
+        if column.pseudo or name in fill:
+            value = fill.get(name, column.default_value)
+            fixed[name] = to_storage(value, column.sql_type) if storage else value
+    return fixed
 
 
 def count(scan: Scan, graph: Any) -> int:

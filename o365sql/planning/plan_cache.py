@@ -353,9 +353,7 @@ class PlanCache:
             # only while it keeps this value.
             used = _used(node)
             for slot, _, _ in slots:
-                if (slot.name, slot.index) not in used and not any(
-                        name == slot.name and index in (slot.index, None)
-                        for name, index in used):
+                if not used & {(slot.name, slot.index), (slot.name, None)}:
                     fixed[slot.name] = values[slot.name]
         if template is None:
             entry.failures += 1

@@ -38,7 +38,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from ..catalog import Catalog, Column, Table
-from ..conversion import storage_reader, storage_values, to_storage
+from ..conversion import page_rows, storage_reader, storage_values, to_storage
 from ..exceptions import Error, ProgrammingError
 from ..graph.batch import BATCH_PARALLEL
 from ..graph.companion import Companion, missing
@@ -617,8 +617,12 @@ class Refresher:
             f" AND {q(name)} = ?" for name, _ in part)
         gone = [(*args, item.get("id"), *(value for _, value in part))
                 for item in items if "@removed" in item]
-        rows = _rows(table, columns, {"userid": mailbox, **(pseudo or {})},
-                     [item for item in items if "@removed" not in item])
+        address = {"userid": mailbox, **(pseudo or {})}
+        # Pseudo-columns get the values a live read's address gives them (scan.storage_rows).
+        fixed = {c.name.lower(): to_storage(address.get(c.name.lower(), c.default_value),
+                                            c.sql_type) for c in columns if c.pseudo}
+        rows = page_rows(columns, table.name,
+                         [item for item in items if "@removed" not in item], fixed, storage_values)
         if rows:
             db.executemany(upsert, rows)
         for values in gone:
@@ -653,21 +657,6 @@ def _owner(table: Table, mailbox: str) -> tuple[str, list[Any]]:
     if table.column("UserId") is not None and mailbox:
         return f"{q('UserId')} = ? AND", [mailbox]
     return "", []
-
-
-def _rows(table: Table, columns: Sequence[Column], pseudo: dict[str, Any],
-          items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    """Storage rows of Graph entities, as the live path reads them (``scan.storage_rows``: a
-    column at a time); pseudo-columns get the values a live read's address gives them
-    (``pseudo``)."""
-    values: list[list[Any]] = []
-    for column in columns:
-        if column.pseudo:
-            value = pseudo.get(column.name.lower(), column.default_value)
-            values.append([to_storage(value, column.sql_type)] * len(items))
-        else:
-            values.append(storage_values(column, table.name, items))
-    return list(zip(*values)) if values else [()] * len(items)
 
 
 def _describe(exc: Error) -> str:

@@ -116,7 +116,7 @@ class _Spliced:
         self.encoded = encoded
 
 
-def _encoded(answers: list[dict[str, Any]]) -> EncodedResponse:
+def _encoded(answers: list[dict[str, Any]]) -> BatchAnswer:
     """The batch answer ``{"responses": [...]}`` as JSON bytes, each item encoded as the
     server encodes a body (compact, non-ASCII kept), spliced bodies written as they are."""
     parts = []
@@ -129,9 +129,17 @@ def _encoded(answers: list[dict[str, Any]]) -> EncodedResponse:
         else:
             parts.append(json.dumps(answer, separators=(",", ":"),
                                     ensure_ascii=False).encode("utf-8"))
-    response = EncodedResponse(200, b'{"responses":[' + b",".join(parts) + b"]}")
-    response.statuses = {str(a["id"]): a["status"] for a in answers}  # the request log's
-    return response
+    return BatchAnswer(b'{"responses":[' + b",".join(parts) + b"]}",
+                       {str(a["id"]): a["status"] for a in answers})
+
+
+class BatchAnswer(EncodedResponse):
+    """The encoded batch answer, with each inner request's status by id (what the request
+    log records, read without decoding the whole answer)."""
+
+    def __init__(self, encoded: bytes, statuses: dict[str, int]) -> None:
+        super().__init__(200, encoded)
+        self.statuses = statuses
 
 
 def _mailbox_of(ctx: Ctx, path: str) -> str | None:

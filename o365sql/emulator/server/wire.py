@@ -90,9 +90,6 @@ class EncodedResponse(EmuResponse):
     def __init__(self, status: int, encoded: bytes, headers: dict[str, str] | None = None) -> None:
         self.encoded = encoded
         self._decoded: Any = None
-        # Inner statuses by id when this is a ``$batch`` answer (the request log reads them
-        # without decoding the whole answer).
-        self.statuses: dict[str, Any] | None = None
         super().__init__(status, None, dict(headers or {}))
 
     @property
