@@ -8,8 +8,6 @@ and runs the residual query (``residual.py``), or answers ``EXPLAIN`` (``explain
 
 from __future__ import annotations
 
-import itertools
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +18,7 @@ from ..planning import plan_procedure, plan_query, prepare
 from ..planning.plan import QueryPlan
 from ..types import SQL_TYPES as _SQL
 from . import scan as scan_io
+from .row_stream import RowStream, limited_rows
 
 # ``residual`` (SQLite and the local engine's modules) and ``explain`` are imported where they
 # are used: a query that streams Graph's rows, the usual first query of a process, needs neither.
@@ -113,7 +112,7 @@ def run(sql: str, params: Sequence[Any] | Mapping[str, Any] | None, context: Con
     if max_rows is not None and not plan.aggregate:
         # CData: MaxRows limits "queries without aggregation or GROUP BY"; the planner also
         # used it as an early stop ($top) where it could.
-        rows = itertools.islice(rows, max_rows)
+        rows = limited_rows(rows, max_rows)
     return Result(description=description, rows=rows, rowcount=-1)
 
 
@@ -185,32 +184,24 @@ def _count_rows(plan: QueryPlan, context: Context) -> Iterator[tuple[Any, ...]]:
     yield (scan_io.count(plan.scans[0], context.graph),)
 
 
-def _stream(plan: QueryPlan, context: Context) -> Iterator[tuple[Any, ...]]:
+def _stream(plan: QueryPlan, context: Context) -> RowStream:
     """Rows page by page; OFFSET/LIMIT applied as they pass, stopping Graph paging early."""
     if plan.direct_columns:
-        source = _direct(plan, context)
+        pages = _direct(plan, context)
     else:
         from . import residual
 
-        source = residual.stream_pages(plan, context)
-    stop = None if plan.limit is None else plan.offset + plan.limit
-    # islice takes at most sys.maxsize; no scan has that many rows, so the cap answers the same.
-    rows = itertools.islice(source, min(plan.offset, sys.maxsize),
-                            None if stop is None else min(stop, sys.maxsize))
-    try:
-        yield from rows
-    finally:
-        close = getattr(source, "close", None)
-        if close is not None:
-            close()
+        pages = residual.stream_pages(plan, context)
+    return RowStream(pages, plan.offset, plan.limit)
 
 
-def _direct(plan: QueryPlan, context: Context) -> Iterator[tuple[Any, ...]]:
+def _direct(plan: QueryPlan, context: Context) -> Iterator[list[tuple[Any, ...]]]:
+    """Each Graph page's rows as result tuples (no SQLite: the columns are read straight)."""
     scan = plan.scans[0]
     pages = scan_io.fetch(scan, context.graph)
     try:
         for fill, page in pages:
-            yield from scan_io.python_rows(scan, fill, page, plan.direct_columns)
+            yield scan_io.python_rows(scan, fill, page, plan.direct_columns)
     finally:
         pages.close()
 

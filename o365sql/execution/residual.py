@@ -190,9 +190,10 @@ def _subquery_values(db: sqlite3.Connection, sql: str, *, scalar: bool) -> list[
     return sorted((row[0] for row in rows if row[0] is not None), key=str)
 
 
-def stream_pages(plan: QueryPlan, context: Any) -> Iterator[tuple[Any, ...]]:
+def stream_pages(plan: QueryPlan, context: Any) -> Iterator[list[tuple[Any, ...]]]:
     """Run the per-page query over each Graph page in turn (constant memory), in a database
-    kept from an earlier statement with the same table where there is one (``page_tables``)."""
+    kept from an earlier statement with the same table where there is one (``page_tables``);
+    yields each page's result rows."""
     scan = plan.scans[0]
     create, insert = table_statements(scan)
     delete = f"DELETE FROM {_quote(scan.storage)}"
@@ -214,8 +215,7 @@ def stream_pages(plan: QueryPlan, context: Any) -> Iterator[tuple[Any, ...]]:
                     db.execute(delete)
                 db.executemany(insert, rows)
                 loaded = True
-                yield from convert_rows(_rows(_execute(db, plan.page_sql).fetchall),
-                                        plan.output)
+                yield convert_rows(_rows(_execute(db, plan.page_sql).fetchall), plan.output)
         finally:
             if scan.folder_names:
                 folders.register_default(db)  # the next statement resolves its own names
