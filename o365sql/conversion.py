@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import json
+from itertools import repeat
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -201,14 +202,19 @@ def _only(values: list[Any], types: frozenset[type]) -> bool:
 
 
 def _walk(path: tuple[str, ...], page: list[Any]) -> list[Any]:
-    """:func:`extract` of every entity of a page; ``AttributeError`` where an entity or an
-    inner step is no JSON object (the caller then takes :func:`extract`'s per-value path)."""
+    """:func:`extract` of every entity of a page; ``AttributeError`` or ``TypeError`` where an
+    entity or an inner step is no JSON object (the caller then takes :func:`extract`'s
+    per-value path)."""
     if not path:
         return list(page)  # the entity itself (a JSON column of the whole object)
-    first, *rest = path
-    values = [entity.get(first) for entity in page]
-    for step in rest:
-        values = [None if value is None else value.get(step) for value in values]
+    values = page
+    for step in path:
+        try:
+            # dict.get mapped over the page runs in C; any value that is not a dict (a null
+            # step, a scalar) raises TypeError, and the comprehension decides.
+            values = list(map(dict.get, values, repeat(step)))
+        except TypeError:
+            values = [None if value is None else value.get(step) for value in values]
     return values
 
 
