@@ -36,6 +36,7 @@ from o365sql.exceptions import (
     OperationalError,
     ProgrammingError,
 )
+from o365sql.graph.body import read_body
 from o365sql.graph.deadline import Deadline, DeadlineAdapter, deadline
 from o365sql.graph.errors import (
     GraphErrorInfo,
@@ -457,10 +458,10 @@ class GraphClient:
                         # Each wait (connect, each read) is cut to what is left of the call's
                         # Timeout, so a slow answer ends the call instead of being retried.
                         timeout=state.remaining(),
-                        stream=stream,
+                        stream=True,
                     )
                     if not stream:
-                        _ = response.content  # read now: a drop mid-body must be retried here
+                        read_body(response)  # read now: a drop mid-body must be retried here
             except requests.exceptions.SSLError as exc:
                 self.stats.add(requests=1)
                 if watch is not None and watch.passed:
