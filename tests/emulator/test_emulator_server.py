@@ -98,9 +98,11 @@ def test_bad_tokens_get_graphs_401(emu: Emulator, http: Any, case: str, message:
 
 
 def test_token_expiry_is_checked_on_every_request(emu: Emulator, http: Any) -> None:
-    token = emu.mint_token(emu.users[0], lifetime=1)
+    # exp is whole seconds (now, truncated, + lifetime): a lifetime of 1 s may leave 1 ms.
+    token = emu.mint_token(emu.users[0], lifetime=2)
     assert http.get(emu.graph_url + "/me", headers=bearer(token)).status_code == 200
-    time.sleep(1.1)
+    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+    time.sleep(max(0.0, exp - time.time()) + 0.05)
     resp = http.get(emu.graph_url + "/me", headers=bearer(token))
     assert resp.status_code == 401
     assert resp.json()["error"]["message"] == "Lifetime validation failed, the token is expired."
