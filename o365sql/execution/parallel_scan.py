@@ -14,13 +14,21 @@ converts the current one. Otherwise:
    beyond the page's last key (descending: ``floor(last) + 1 s``; ascending: ``floor(last)``),
    so every row not on the page is on the far side. Rows of the page at or past ``T0`` are
    dropped and read again with the rest.
-2. ``$skip`` probes (``$top=1``, the key alone) find the keys at evenly spaced positions of
-   the rest, at page multiples; each gives a cut that puts the probed row in the later range
-   (as ``T0`` does), so every range but the last holds whole pages, ties at its cut second
-   aside (no request for a last page of one row). The ranges between cuts are half-open
-   (``key lt T0 and key ge T1``, ... , the last one open: ``key lt Tn``), so each row falls in
-   exactly one, equal timestamps included, and rows that arrive while the scan runs (newer
-   than ``T0``) in none, as they would not be on the pages of a scan that had started.
+2. The rest is asked for as one range (``key lt T0``, ordered by the key), and the wait for
+   its first page decides whether splitting pays. When it came back within
+   ``SPLIT_WAIT_RATIO`` times what the caller spent on the first page (parsing it, converting
+   it, using its rows), one request keeps the caller busy: its next page is fetched by a
+   worker while the caller converts the current one, and nothing more is asked of Graph (on
+   a 2-core machine against the local emulator, 4 ranges cost more CPU in threads and GIL
+   hand-offs than the waits they save). Otherwise that page is cut at its own ``T1`` as in
+   step 1, and the rest beyond ``T1`` is split: ``$skip`` probes (``$top=1``, the key alone)
+   find the keys at evenly spaced positions of it, at page multiples; each gives a cut that
+   puts the probed row in the later range (as ``T0`` does), so every range but the last
+   holds whole pages, ties at its cut second aside (no request for a last page of one row).
+   The ranges between cuts are half-open (``key lt T1 and key ge T2``, ... , the last one
+   open: ``key lt Tn``), so each row falls in exactly one, equal timestamps included, and
+   rows that arrive while the scan runs (newer than ``T0``) in none, as they would not be on
+   the pages of a scan that had started.
 3. The ranges are read by up to 4 worker threads (Outlook's concurrent requests per mailbox,
    graph-semantics §6; fewer under ``MaxConcurrency``), each range's own pages in order
    (``graph/ranges.py``). Unordered, pages are handed on as they arrive; ordered, range after
@@ -37,6 +45,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import threading
+import time
 from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -60,6 +69,10 @@ __all__ = ["MIN_SPLIT_PAGES", "MIN_SPLIT_ROWS", "ORDERED_RANGE_PAGES", "indexed_
 #: page per range, and it reads ahead of the caller).
 MIN_SPLIT_PAGES = 4
 MIN_SPLIT_ROWS = 2000
+#: Split the rest only when its first page took longer than this many times what the caller
+#: spent on the first page: below it, one request with the next page fetched ahead keeps the
+#: caller busy (against Graph, whose pages take hundreds of milliseconds, the rest splits).
+SPLIT_WAIT_RATIO = 2.0
 #: Pages per range of an ordered scan (ranges are consumed in order, at most 4 started).
 ORDERED_RANGE_PAGES = 8
 #: Ranges of an ordered scan, at most (each costs one probe).
@@ -96,7 +109,10 @@ def pages(scan: Scan, graph: Any, query: ODataQuery) -> Generator[list[dict[str,
     payloads = graph.pending_pages(render(first or query), cancel)
     try:
         try:
-            payload = next(payloads).payload()
+            page = next(payloads)
+            started = time.monotonic()
+            payload = page.payload()
+            parsing = time.monotonic() - started
         except StopIteration:  # pragma: no cover - payloads always yields a first page
             return
         except Exception as exc:
@@ -130,16 +146,48 @@ def pages(scan: Scan, graph: Any, query: ODataQuery) -> Generator[list[dict[str,
         assert last is not None
         cut = _cut(last, ascending)
         kept = [row for row, k in zip(rows, keys) if k is not None and _before(k, cut, ascending)]
+        handed = time.monotonic()
         if kept:
             yield kept
+        reading = parsing + (time.monotonic() - handed)
+        # The rest is the one range beyond the cut, ordered by the key; the wait for its first
+        # page decides whether reading it as ranges at once pays (step 2 of the docstring).
+        tail = graph.pending_pages(render(range_queries(replace(first, count=False), key,
+                                                        ascending, [cut])[0]), cancel)
+        payloads = tail  # closed by the finally below
+        asked = time.monotonic()
+        second = next(tail, None)
+        waited = time.monotonic() - asked
+        if second is None:  # pragma: no cover - pending_pages always yields a first page
+            return
+        rows = second.rows()
+        keys = [_key_of(row, key) for row in rows]
+        if second.link is None or None in keys or waited <= SPLIT_WAIT_RATIO * reading:
+            # Graph answers about as fast as the caller reads (or the rest is one page): the
+            # one request, its next page fetched by a worker while this one is converted.
+            yield rows
+            if second.link is not None:
+                yield from concurrent_pages([lambda stop: tail], workers=1, ordered=True,
+                                            depth=DEPTH, cancel=cancel)
+            return
+        tail.close()
+        last = keys[-1]
+        assert last is not None
+        cut = _cut(last, ascending)
+        beyond = [row for row, k in zip(rows, keys) if k is not None and _before(k, cut, ascending)]
+        if beyond:
+            yield beyond
+        start = len(kept) + len(beyond)
+        rest = total - start
         ranges = workers
         if ordered:
             ranges = min(MAX_ORDERED_RANGES,
                          max(workers, math.ceil(rest / (ORDERED_RANGE_PAGES * size))))
-        # The rest starts with the page's dropped rows (position len(kept)): probing from
-        # there puts the boundaries at page multiples of every range but the last.
-        cuts = [cut] + _probe_cuts(graph, first, key, ascending, len(kept),
-                                   rest + len(rows) - len(kept), size, ranges, workers)
+        # The rest starts with the dropped rows of the range's first page (position
+        # ``start`` of the first request's order): probing from there puts the boundaries at
+        # page multiples of every range but the last.
+        cuts = [cut] + _probe_cuts(graph, first, key, ascending, start, rest, size, ranges,
+                                   workers)
         requests = [render(q) for q in range_queries(query, key, ascending, cuts)]
         sources = [_source(graph, request) for request in requests]
         yield from concurrent_pages(sources, workers=workers, ordered=ordered,

@@ -36,8 +36,9 @@ def mark_ranges(plan: QueryPlan, *, pushdown: bool) -> None:
             order = "in order, " if scan.queries[0].orderby else ""
             scan.notes.append(
                 f"parallel ranges: when Graph's $count shows at least a few pages beyond the "
-                f"first, the rest is read as up to {MAX_RANGES_AT_ONCE} disjoint {key} ranges "
-                f"at once ({order}balanced by $skip probes; MaxConcurrency caps it)")
+                f"first and Graph answers slower than the rows are read, the rest is read as "
+                f"up to {MAX_RANGES_AT_ONCE} disjoint {key} ranges at once ({order}balanced "
+                f"by $skip probes; MaxConcurrency caps it)")
 
 
 def range_key(scan: Scan, *, limited: bool) -> str:

@@ -50,6 +50,14 @@ class EmulatorProcess:
         body = answer.json()
         return str(body.get("access_token") or body.get("token"))
 
+    def slow_messages(self, delay: float) -> None:
+        """Every message request answered after ``delay`` seconds (the emulator's latency
+        fault): Graph slower than the caller reads, so both mailboxes are read as ranges."""
+        answer = requests.post(self.info["base_url"] + "/_emulator/faults",
+                               json={"kind": "latency", "delay": delay, "path": "/messages"},
+                               verify=self.info["ca_path"], timeout=30)
+        answer.raise_for_status()
+
     def connect(self) -> Any:
         return o365sql.connect(GraphURL=self.info["graph_url"], AuthorityURL=self.info["base_url"],
                                AzureTenant=self.info["tenant_id"],
@@ -73,6 +81,9 @@ def mailboxes() -> Iterator[dict[int, EmulatorProcess]]:
     try:
         for size in (10_000, 40_000):
             started[size] = EmulatorProcess(size)
+            # 0.1 s a request against a few tens of milliseconds to read a page under
+            # tracemalloc: the rest of each scan splits (parallel_scan.SPLIT_WAIT_RATIO).
+            started[size].slow_messages(0.1)
         yield started
     finally:
         for emulator in started.values():

@@ -17,6 +17,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -32,6 +33,17 @@ PAGE = 100  # Pagesize: 26 pages of one mailbox, enough to split (MIN_SPLIT_ROWS
 
 TENANT = {"seed": 12, "users": 1, "messages_per_user": MESSAGES, "events_per_user": 1}
 CONNECT = {"Pagesize": PAGE}  # the on/off connections of conftest.py
+
+
+@contextmanager
+def slow_graph(emulator: Emulator, delay: float = 0.02) -> Iterator[None]:
+    """Graph slower than the caller reads (20 ms a request against well under 1 ms to read a
+    page of 100): the rest of a long scan is split (``SPLIT_WAIT_RATIO``), deterministically."""
+    rule = emulator.faults.add(kind="latency", delay=delay, path="/messages")
+    try:
+        yield
+    finally:
+        emulator.faults.remove(rule.id)
 
 
 def _graph_log(emulator: Emulator) -> list[Any]:
@@ -52,36 +64,64 @@ def test_unordered_scan_is_read_as_four_ranges_with_the_same_rows(emulator: Emul
     sql = "SELECT Id, Subject, ReceivedDateTime, IsRead FROM Messages"
     emulator.clear_log()
     emulator.limits.reset()
-    emulator.faults.add(kind="latency", delay=0.02, path="/messages")  # requests overlap
-    try:
+    with slow_graph(emulator):  # requests overlap, and the rest splits
         got = rows(on, sql)
-    finally:
-        emulator.faults.clear()
     entries = _graph_log(emulator)
     peaks = emulator.counters["mailbox_concurrency"]
     expected = rows(off, sql)
     assert sorted(got) == sorted(expected) and len(got) >= MESSAGES
     assert len({r[0] for r in got}) == len(got)  # no duplicate at a range boundary
-    # One first page (ordered, counted), 3 probes, 4 ranges; the ranges start at page
-    # multiples and each probed row opens the next range, so each range but the last is whole
-    # pages (no timestamps tie here): one partial page in all.
+    # One first page (ordered, counted); the rest's first page (beyond the first cut,
+    # ordered); 3 probes; 4 ranges beyond the second cut. The ranges start at page multiples
+    # and each probed row opens the next range, so each range but the last is whole pages (no
+    # timestamps tie here): one partial page in all.
     assert "$count=true" in entries[0].query and "$orderby=receivedDateTime" in entries[0].query
+    assert "$orderby=receivedDateTime" in entries[1].query and "$count" not in entries[1].query
+    assert _ranged(entries[1:2]) and "$skip" not in entries[1].query
     assert len(_probes(entries)) == 3
-    starts = [e for e in _ranged(entries) if "$skip" not in e.query]
+    starts = [e for e in _ranged(entries[2:]) if "$skip" not in e.query]
     assert len(starts) == 4
-    # The first page keeps all but its last row (at the cut second): the rest, read again
-    # from that row, in whole pages but one.
-    assert len(_ranged(entries)) == -(-(len(got) - (PAGE - 1)) // PAGE), len(entries)
-    assert len(entries) == 1 + 3 + len(_ranged(entries))
+    # Each of the two first pages keeps all but its last row (at its cut second): the rest,
+    # read again from that row, in whole pages but one.
+    assert len(_ranged(entries[2:])) == -(-(len(got) - 2 * (PAGE - 1)) // PAGE), len(entries)
+    assert len(entries) == 2 + 3 + len(_ranged(entries[2:]))
     assert all(e.status == 200 for e in entries)  # never over 4 at once: no 429
     assert 2 <= peaks["peak"] <= 4 and peaks["refused"] == 0, peaks  # at once, within Outlook's
+
+
+def test_a_caller_slower_than_graph_reads_one_request(emulator: Emulator, on: Any,
+                                                      off: Any) -> None:
+    # The caller spends 0.3 s on the first page; the rest's first page comes back in a few
+    # milliseconds: splitting would not make the caller wait less, so the rest stays the one
+    # request (its next page fetched ahead), without probes or further ranges.
+    for sql in ("SELECT Id, ReceivedDateTime FROM Messages",
+                "SELECT Id, ReceivedDateTime FROM Messages ORDER BY ReceivedDateTime DESC",
+                "SELECT Id, ReceivedDateTime FROM Messages ORDER BY ReceivedDateTime ASC"):
+        emulator.clear_log()
+        cursor = on.cursor()
+        cursor.execute(sql)
+        got = cursor.fetchmany(PAGE // 2)
+        time.sleep(0.3)
+        got += cursor.fetchall()
+        entries = _graph_log(emulator)
+        assert not _probes(entries), sql
+        assert "$count=true" in entries[0].query and _ranged(entries[1:2]), sql
+        # The first page keeps all but its last row (no timestamps tie here); the one request
+        # for the rest reads the others in whole pages but its last.
+        assert len(entries) == 1 + -(-(len(got) - (PAGE - 1)) // PAGE), sql
+        expected = rows(off, sql)
+        assert len(got) == len({r[0] for r in got}) == len(expected), sql
+        if "ORDER" in sql:
+            assert [r[1] for r in got] == [r[1] for r in expected], sql
+        assert sorted(got) == sorted(expected), sql
 
 
 def test_ordered_scans_come_out_in_order(emulator: Emulator, on: Any, off: Any) -> None:
     for direction in ("DESC", "ASC", ""):
         sql = f"SELECT ReceivedDateTime, Id FROM Messages ORDER BY ReceivedDateTime {direction}"
         emulator.clear_log()
-        got = rows(on, sql)
+        with slow_graph(emulator):
+            got = rows(on, sql)
         assert _probes(_graph_log(emulator)), sql  # it did split
         expected = rows(off, sql)
         assert [r[0] for r in got] == [r[0] for r in expected], sql
@@ -147,7 +187,8 @@ def test_generated_statements_equal_the_one_request_scan(emulator: Emulator, on:
     for _ in range(24):
         sql = _statement(rng, anchor)
         emulator.clear_log()
-        got = rows(on, sql)
+        with slow_graph(emulator):
+            got = rows(on, sql)
         split += bool(_probes(_graph_log(emulator)))
         expected = rows(off, sql)
         if "ORDER BY" in sql:
@@ -182,7 +223,8 @@ def test_equal_timestamps_at_every_boundary(tied: Emulator) -> None:
                     "SELECT Id, ReceivedDateTime FROM Messages ORDER BY ReceivedDateTime",
                     "SELECT Id, ReceivedDateTime FROM Messages ORDER BY ReceivedDateTime DESC"):
             tied.clear_log()
-            got = rows(on, sql)
+            with slow_graph(tied):
+                got = rows(on, sql)
             assert _probes(_graph_log(tied)), sql
             expected = rows(off, sql)
             assert len(got) == len({r[0] for r in got}) == len(expected), sql
@@ -217,17 +259,27 @@ def test_closing_early_stops_every_worker(emulator: Emulator, on: Any) -> None:
         emulator.faults.clear()
 
 
-def test_rows_arriving_during_the_scan_never_duplicate(emulator: Emulator) -> None:
+@pytest.mark.parametrize("split", [True, False], ids=["ranges", "one request"])
+def test_rows_arriving_during_the_scan_never_duplicate(emulator: Emulator, split: bool) -> None:
     token = emulator.mint_token(user=emulator.users[0], scopes=SCOPES + ["Mail.ReadWrite"])
     connection = connect(emulator, token, Pagesize=PAGE)
     try:
+        emulator.clear_log()
         cursor = connection.cursor()
         cursor.execute("SELECT Id FROM Messages ORDER BY ReceivedDateTime DESC")
         before = {r[0] for r in cursor.fetchmany(5)}
         poster = connection.cursor()
         for n in range(3):
             poster.execute("INSERT INTO Messages (Subject) VALUES (?)", (f"arrived {n}",))
-        seen = [r[0] for r in cursor.fetchall()]
+        if split:
+            # 0.1 s: more than twice what the caller spent on the first page, three INSERTs
+            # included.
+            with slow_graph(emulator, 0.1):
+                seen = [r[0] for r in cursor.fetchall()]
+        else:
+            time.sleep(0.3)  # a caller slower than Graph: the rest stays one request
+            seen = [r[0] for r in cursor.fetchall()]
+        assert bool(_probes(_graph_log(emulator))) == split
         assert len(seen) == len(set(seen)) and not before & set(seen)
         assert len(before) + len(seen) >= MESSAGES
     finally:
@@ -243,10 +295,12 @@ def test_throttled_and_failing_ranges_are_retried(emulator: Emulator, on: Any, o
                    fraction=0.3)
     try:
         emulator.clear_log()
-        got = rows(on, sql)
+        with slow_graph(emulator):
+            got = rows(on, sql)
     finally:
         emulator.faults.clear()
     assert got == expected
+    assert _probes(_graph_log(emulator))  # the ranges were read
     assert any(e.status in (429, 503) for e in _graph_log(emulator))
 
 
@@ -258,7 +312,8 @@ def test_max_concurrency_bounds_the_ranges(emulator: Emulator) -> None:
         assert len(rows(one, "SELECT Id FROM Messages")) >= MESSAGES
         assert not _probes(_graph_log(emulator))  # one request at a time: no split
         emulator.clear_log()
-        assert len(rows(two, "SELECT Id FROM Messages")) >= MESSAGES
+        with slow_graph(emulator):
+            assert len(rows(two, "SELECT Id FROM Messages")) >= MESSAGES
         entries = _graph_log(emulator)
         assert len(_probes(entries)) == 1  # two ranges
     finally:
