@@ -17,7 +17,8 @@ converts the current one. Otherwise:
 2. The rest is asked for as one range (``key lt T0``, ordered by the key), and the wait for
    its first page decides whether splitting pays. When it came back within
    ``SPLIT_WAIT_RATIO`` times what the caller spent on the first page (parsing it, converting
-   it, using its rows), one request keeps the caller busy: its next page is fetched by a
+   it, using its rows; only the parse when the whole page lay at its cut second and none of
+   it was handed on), one request keeps the caller busy: its next page is fetched by a
    worker while the caller converts the current one, and nothing more is asked of Graph (on
    a 2-core machine against the local emulator, 4 ranges cost more CPU in threads and GIL
    hand-offs than the waits they save). Otherwise that page is cut at its own ``T1`` as in
