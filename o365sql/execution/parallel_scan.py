@@ -14,11 +14,11 @@ converts the current one. Otherwise:
    beyond the page's last key (descending: ``floor(last) + 1 s``; ascending: ``floor(last)``),
    so every row not on the page is on the far side. Rows of the page at or past ``T0`` are
    dropped and read again with the rest.
-2. The rest is asked for as one range (``key lt T0``, ordered by the key), and the wait for
-   its first page decides whether splitting pays. When it came back within
-   ``SPLIT_WAIT_RATIO`` times what the caller spent on the first page (parsing it, converting
-   it, using its rows; only the parse when the whole page lay at its cut second and none of
-   it was handed on), one request keeps the caller busy: its next page is fetched by a
+2. The rest is asked for as one range (``key lt T0``, ordered by the key), and the waits for
+   its first page and for the first page decide whether splitting pays. When either came
+   back within ``SPLIT_WAIT_RATIO`` times what the caller spent on the first page (parsing
+   it, converting it, using its rows; only the parse when the whole page lay at its cut
+   second and none of it was handed on), one request keeps the caller busy: its next page is fetched by a
    worker while the caller converts the current one, and nothing more is asked of Graph (on
    a 2-core machine against the local emulator, 4 ranges cost more CPU in threads and GIL
    hand-offs than the waits they save). Otherwise that page is cut at its own ``T1`` as in
@@ -70,8 +70,9 @@ __all__ = ["MIN_SPLIT_PAGES", "MIN_SPLIT_ROWS", "ORDERED_RANGE_PAGES", "indexed_
 #: page per range, and it reads ahead of the caller).
 MIN_SPLIT_PAGES = 4
 MIN_SPLIT_ROWS = 2000
-#: Split the rest only when its first page took longer than this many times what the caller
-#: spent on the first page: below it, one request with the next page fetched ahead keeps the
+#: Split the rest only when the first page and the rest's first page each took longer than
+#: this many times what the caller spent on the first page (two observations, so one slow
+#: answer does not split a scan whose server keeps up with its caller): below it, one request with the next page fetched ahead keeps the
 #: caller busy (against Graph, whose pages take hundreds of milliseconds, the rest splits).
 SPLIT_WAIT_RATIO = 2.0
 #: Pages per range of an ordered scan (ranges are consumed in order, at most 4 started).
@@ -110,8 +111,10 @@ def pages(scan: Scan, graph: Any, query: ODataQuery) -> Generator[list[dict[str,
     payloads = graph.pending_pages(render(first or query), cancel)
     try:
         try:
+            asked = time.monotonic()
             page = next(payloads)
             started = time.monotonic()
+            fetched = started - asked
             payload = page.payload()
             parsing = time.monotonic() - started
         except StopIteration:  # pragma: no cover - payloads always yields a first page
@@ -163,7 +166,8 @@ def pages(scan: Scan, graph: Any, query: ODataQuery) -> Generator[list[dict[str,
             return
         rows = second.rows()
         keys = [_key_of(row, key) for row in rows]
-        if second.link is None or None in keys or waited <= SPLIT_WAIT_RATIO * reading:
+        if second.link is None or None in keys or \
+                min(fetched, waited) <= SPLIT_WAIT_RATIO * reading:
             # Graph answers about as fast as the caller reads (or the rest is one page): the
             # one request, its next page fetched by a worker while this one is converted.
             yield rows

@@ -39,7 +39,7 @@ CONNECT = {"Pagesize": PAGE}  # the on/off connections of conftest.py
 def slow_graph(emulator: Emulator, delay: float = 0.02) -> Iterator[None]:
     """Graph slower than the caller reads (20 ms a request against well under 1 ms to read a
     page of 100): the rest of a long scan is split (``SPLIT_WAIT_RATIO``), deterministically."""
-    rule = emulator.faults.add(kind="latency", delay=delay, path="/messages")
+    rule = emulator.faults.add(kind="latency", delay=delay, path="/messages", method="GET")
     try:
         yield
     finally:
@@ -277,19 +277,17 @@ def test_rows_arriving_during_the_scan_never_duplicate(emulator: Emulator, split
     connection = connect(emulator, token, Pagesize=PAGE)
     try:
         emulator.clear_log()
-        cursor = connection.cursor()
-        cursor.execute("SELECT Id FROM Messages ORDER BY ReceivedDateTime DESC")
-        before = {r[0] for r in cursor.fetchmany(5)}
-        poster = connection.cursor()
-        for n in range(3):
-            poster.execute("INSERT INTO Messages (Subject) VALUES (?)", (f"arrived {n}",))
-        if split:
-            # 0.1 s: more than twice what the caller spent on the first page, three INSERTs
-            # included.
-            with slow_graph(emulator, 0.1):
-                seen = [r[0] for r in cursor.fetchall()]
-        else:
-            time.sleep(0.3)  # a caller slower than Graph: the rest stays one request
+        # Ranges: every GET 0.1 s, more than twice what the caller spends on the first page
+        # (its three INSERTs, POSTs, included). One request: a caller slower than Graph.
+        with slow_graph(emulator, 0.1 if split else 0.0):
+            cursor = connection.cursor()
+            cursor.execute("SELECT Id FROM Messages ORDER BY ReceivedDateTime DESC")
+            before = {r[0] for r in cursor.fetchmany(5)}
+            poster = connection.cursor()
+            for n in range(3):
+                poster.execute("INSERT INTO Messages (Subject) VALUES (?)", (f"arrived {n}",))
+            if not split:
+                time.sleep(0.3)
             seen = [r[0] for r in cursor.fetchall()]
         assert bool(_probes(_graph_log(emulator))) == split
         assert len(seen) == len(set(seen)) and not before & set(seen)
