@@ -140,9 +140,9 @@ def pages(scan: Scan, graph: Any, query: ODataQuery) -> Generator[list[dict[str,
             return
         if first is None or workers < 2 or None in keys:
             # Long but not split: the next page fetched by a worker while this one is
-            # converted.
-            yield rows
-            yield from concurrent_pages([lambda stop: payloads],
+            # converted. The worker hands this page on first (``_ahead``): yielding it here
+            # before starting the worker left Graph idle while the caller read it.
+            yield from concurrent_pages([_ahead(rows, payloads)],
                                         workers=1, ordered=True, depth=DEPTH, cancel=cancel)
             return
         payloads.close()
@@ -169,10 +169,12 @@ def pages(scan: Scan, graph: Any, query: ODataQuery) -> Generator[list[dict[str,
         if second.link is None or None in keys or \
                 min(fetched, waited) <= SPLIT_WAIT_RATIO * reading:
             # Graph answers about as fast as the caller reads (or the rest is one page): the
-            # one request, its next page fetched by a worker while this one is converted.
-            yield rows
-            if second.link is not None:
-                yield from concurrent_pages([lambda stop: tail], workers=1, ordered=True,
+            # one request, its next page fetched by a worker while this one is converted (the
+            # worker hands this page on first, as above).
+            if second.link is None:
+                yield rows
+            else:
+                yield from concurrent_pages([_ahead(rows, tail)], workers=1, ordered=True,
                                             depth=DEPTH, cancel=cancel)
             return
         tail.close()
@@ -200,6 +202,16 @@ def pages(scan: Scan, graph: Any, query: ODataQuery) -> Generator[list[dict[str,
     finally:
         cancel.set()
         payloads.close()
+
+
+def _ahead(rows: list[dict[str, Any]], rest: Iterator[Any]) -> Source:
+    """A worker's source that hands on ``rows`` (a page the caller already has) and then
+    ``rest``'s pages: the worker asks for the next page as soon as this one is queued, while
+    the caller reads it. ``rest`` is closed by :func:`pages` once the worker is joined."""
+    def source(stop: threading.Event) -> Iterator[Any]:
+        yield rows
+        yield from rest
+    return source
 
 
 def _source(graph: Any, request: GraphRequest) -> Source:

@@ -358,3 +358,33 @@ def test_range_queries_partition_the_key() -> None:
          "lt 2026-01-09T00:00:00Z&$orderby=receivedDateTime"),
         ("GET /me/messages?$filter=receivedDateTime ge 2026-01-09T00:00:00Z"
          "&$orderby=receivedDateTime")]
+
+
+@pytest.mark.parametrize("concurrency", [4, 1], ids=["rest as one request", "MaxConcurrency=1"])
+def test_the_next_page_is_fetched_while_the_caller_reads_the_current_one(
+        emulator: Emulator, concurrency: int) -> None:
+    # A caller slower than Graph reads the rest as one request (MaxConcurrency=1: the whole
+    # scan), and the module docstring promises its next page is fetched while the caller
+    # converts the current one. The caller holds a page for 0.3 s: Graph must have been asked
+    # for the page after it meanwhile, not only once the caller has finished the page (which
+    # costs the caller a page's wait each time the one request goes on).
+    connection = connect(emulator, Pagesize=PAGE, MaxConcurrency=concurrency)
+    try:
+        emulator.clear_log()
+        cursor = connection.cursor()
+        cursor.execute("SELECT Id FROM Messages ORDER BY ReceivedDateTime DESC")
+        got = cursor.fetchmany(PAGE // 2)  # mid-way through the first page
+        if concurrency > 1:
+            # Slower than Graph on the first page (no split); then mid-way through the rest's
+            # first page, handed on after the first page's kept rows (all but its last).
+            time.sleep(0.3)
+            got += cursor.fetchmany(PAGE)
+        served = len(_graph_log(emulator))
+        time.sleep(0.3)
+        ahead = len(_graph_log(emulator))
+        got += cursor.fetchall()
+        assert not _probes(_graph_log(emulator))
+        assert ahead > served, (served, ahead)
+        assert len(got) == len({r[0] for r in got}) >= MESSAGES
+    finally:
+        connection.close()
