@@ -277,9 +277,11 @@ def test_rows_arriving_during_the_scan_never_duplicate(emulator: Emulator, split
     connection = connect(emulator, token, Pagesize=PAGE)
     try:
         emulator.clear_log()
-        # Ranges: every GET 0.1 s, more than twice what the caller spends on the first page
-        # (its three INSERTs, POSTs, included). One request: a caller slower than Graph.
-        with slow_graph(emulator, 0.1 if split else 0.0):
+        # Ranges: every GET 0.4 s, more than twice what the caller spends on the first page
+        # (its three INSERTs, POSTs, included: with 0.1 s, three POSTs over 50 ms on a busy
+        # machine kept the scan one request and failed the split case). One request: a
+        # caller slower than Graph.
+        with slow_graph(emulator, 0.4 if split else 0.0):
             cursor = connection.cursor()
             cursor.execute("SELECT Id FROM Messages ORDER BY ReceivedDateTime DESC")
             before = {r[0] for r in cursor.fetchmany(5)}
