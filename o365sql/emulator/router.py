@@ -179,6 +179,8 @@ class Router:
                     faults=_InnerFaults(self.faults), segments=segments,
                 )
                 response = self.graph.handle(emu_req)
+                if decision.empty:
+                    response = self._emptied(response, req, sub_path, entry)
             finally:
                 if entered:
                     self.throttle.leave(principal.client_id, mailbox or "")
@@ -188,6 +190,22 @@ class Router:
         if entry.kind == "batch":
             entry.inner = _batch_inner(req.body, response)
         return self._graph_response(response, request_id, client_request_id)
+
+    def _emptied(self, response: EmuResponse, req: HttpRequest, sub_path: str,
+                 entry: LogEntry) -> EmuResponse:
+        """The ``empty`` fault: a collection page without its entities and with a nextLink to
+        the same page (Graph may send a page of zero results that still has a nextLink;
+        concepts/paging.md). Anything but a 200 collection answer is left as it is."""
+        body = response.body if response.status == 200 and req.method == "GET" else None
+        if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+            return response
+        page = {k: v for k, v in body.items() if k not in ("value", "@odata.nextLink")}
+        query = f"?{req.query}" if req.query else ""
+        page["@odata.nextLink"] = f"{req.base_url}{entry.raw_path or '/v1.0' + sub_path}{query}"
+        page["value"] = []
+        entry.fault = "empty"
+        return EmuResponse(200, page, {k: v for k, v in response.headers.items()
+                                       if k.lower() != "content-length"})
 
     def _upload(self, req: HttpRequest, token: str, decision: Decision,
                 entry: LogEntry) -> Outcome:

@@ -138,9 +138,10 @@ def pages(scan: Scan, graph: Any, query: ODataQuery) -> Generator[list[dict[str,
             yield rows
             yield from (p.rows() for p in payloads)
             return
-        if first is None or workers < 2 or None in keys:
-            # Long but not split: the next page fetched by a worker while this one is
-            # converted. The worker hands this page on first (``_ahead``): yielding it here
+        if first is None or workers < 2 or not keys or None in keys:
+            # Long but not split (one request at a time, no key order, or a first page of
+            # zero results: no key to cut at): the next page fetched by a worker while this
+            # one is converted. The worker hands this page on first (``_ahead``): yielding it here
             # before starting the worker left Graph idle while the caller read it.
             yield from concurrent_pages([_ahead(rows, payloads)],
                                         workers=1, ordered=True, depth=DEPTH, cancel=cancel)
@@ -166,7 +167,7 @@ def pages(scan: Scan, graph: Any, query: ODataQuery) -> Generator[list[dict[str,
             return
         rows = second.rows()
         keys = [_key_of(row, key) for row in rows]
-        if second.link is None or None in keys or \
+        if second.link is None or not keys or None in keys or \
                 min(fetched, waited) <= SPLIT_WAIT_RATIO * reading:
             # Graph answers about as fast as the caller reads (or the rest is one page): the
             # one request, its next page fetched by a worker while this one is converted (the

@@ -298,6 +298,31 @@ def test_rows_arriving_during_the_scan_never_duplicate(emulator: Emulator, split
         connection.close()
 
 
+@pytest.mark.parametrize("slow", [True, False], ids=["graph slower", "graph as fast"])
+def test_pages_of_zero_results_lose_and_double_nothing(emulator: Emulator, on: Any, off: Any,
+                                                       slow: bool) -> None:
+    # Graph may answer a page with no entities and an @odata.nextLink (concepts/paging.md):
+    # the first page (no key to cut at), the rest's first page, any later one.
+    for sql in ("SELECT Id, ReceivedDateTime FROM Messages",
+                "SELECT Id, ReceivedDateTime FROM Messages ORDER BY ReceivedDateTime DESC"):
+        expected = rows(off, sql)
+        for count, fraction in ((1, 1.0), (2, 1.0), (8, 0.3)):
+            emulator.clear_log()
+            rule = emulator.faults.add(kind="empty", path="/messages", method="GET",
+                                       count=count, fraction=fraction)
+            try:
+                with slow_graph(emulator, 0.02 if slow else 0.0):
+                    got = rows(on, sql)
+            finally:
+                emulator.faults.remove(rule.id)
+            emptied = [e for e in _graph_log(emulator) if e.fault == "empty"]
+            assert emptied, (sql, count)
+            assert len(got) == len({r[0] for r in got}) == len(expected), (sql, count)
+            assert sorted(got) == sorted(expected), (sql, count)
+            if "ORDER" in sql:
+                assert [r[1] for r in got] == [r[1] for r in expected], (sql, count)
+
+
 def test_throttled_and_failing_ranges_are_retried(emulator: Emulator, on: Any, off: Any) -> None:
     sql = "SELECT Id, ReceivedDateTime FROM Messages ORDER BY ReceivedDateTime DESC"
     expected = rows(off, sql)

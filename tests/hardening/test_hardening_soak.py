@@ -83,7 +83,8 @@ def _answer(connection: Any, sql: str, ordered: bool) -> list[tuple[Any, ...]]:
 
 def _inject(emu: Emulator) -> None:
     """About 10% of Graph requests and of token requests fail, in every way the policy
-    retries; 2% of Graph answers are 0.4 s late."""
+    retries; 2% of Graph answers are 0.4 s late; 3% of collection pages come without their
+    entities."""
     faults = emu.faults
     faults.reseed(SEED)
     faults.status(503, retry_after=0.05, path="/v1.0/", fraction=0.03)
@@ -91,6 +92,8 @@ def _inject(emu: Emulator) -> None:
     faults.status(504, path="/v1.0/", fraction=0.02)
     faults.drop(path="/v1.0/", fraction=0.02)
     faults.latency(0.4, path="/v1.0/", fraction=0.02)
+    # A page of zero results that still has a nextLink (Graph may send one, concepts/paging.md).
+    faults.add(kind="empty", path="/v1.0/", method="GET", fraction=0.03)
     faults.status(503, retry_after=0.05, path="/token", fraction=0.06)
     faults.status(429, retry_after=0.05, path="/token", fraction=0.02)
     faults.drop(path="/token", fraction=0.02)
@@ -133,4 +136,5 @@ def test_fault_soak(soak: Emulator) -> None:
     # The faults really happened, on both sides, and tokens were refreshed after 401s.
     assert sum(1 for e in faulted if e.kind == "identity") >= 3, f"seed {SEED}"
     assert sum(1 for e in faulted if e.kind in ("graph", "batch")) >= 20, f"seed {SEED}"
+    assert sum(1 for e in faulted if e.fault == "empty") >= 3, f"seed {SEED}"
     assert counters["by_status"].get(401, 0) + inner >= 1, f"seed {SEED}: {counters}"

@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-_KINDS = ("latency", "status", "drop", "hold", "trickle")
+_KINDS = ("latency", "status", "drop", "hold", "trickle", "empty")
 HOLD_CAP = 30.0  # seconds a hold keeps a request at most when the rule gives no ``delay``
 TRICKLE_CAP = 120.0  # seconds a trickled answer takes at most; the rest then goes at once
 
@@ -32,7 +32,9 @@ class FaultRule:
     503/504, with ``retry_after``), ``drop`` (send headers and part of the body, then close),
     ``hold`` (wait until the rule is released, at most ``delay`` s or ``HOLD_CAP``),
     ``trickle`` (send the answer, status line and headers included, one byte every ``delay``
-    s, for at most ``TRICKLE_CAP`` s, then the rest at once).
+    s, for at most ``TRICKLE_CAP`` s, then the rest at once), ``empty`` (a collection page
+    answered with no entities and an ``@odata.nextLink`` to the same page, which Graph may
+    send: "a page may contain zero results", graph-semantics §2, concepts/paging.md).
     ``path``: substring the request path must contain (None = all); ``method``: only this
     method; ``fraction``: probability a matching request is hit (seeded); ``count``: how many
     more times it fires (None = unlimited). ``fired`` counts the hits, ``held`` the requests a
@@ -79,10 +81,11 @@ class Decision:
     rule_ids: tuple[int, ...] = ()
     holds: tuple[int, ...] = ()
     trickle: float = 0.0  # seconds between the bytes of the answer (0: sent at once)
+    empty: bool = False  # a collection page sent without its entities (FaultRule "empty")
 
     @property
     def active(self) -> bool:
-        return bool(self.delay or self.status or self.drop or self.holds)
+        return bool(self.delay or self.status or self.drop or self.holds or self.empty)
 
 
 NO_FAULT = Decision()
@@ -184,6 +187,7 @@ class FaultInjector:
         status: int | None = None
         retry_after: float | None = None
         drop = False
+        empty = False
         trickle = 0.0
         ids: list[int] = []
         holds: list[int] = []
@@ -207,6 +211,9 @@ class FaultInjector:
                 if rule.kind == "trickle":
                     trickle = max(trickle, float(rule.delay))
                     continue
+                if rule.kind == "empty":
+                    empty = True
+                    continue
                 delay += float(rule.delay)
                 if rule.kind == "status":
                     status, retry_after = int(rule.status), rule.retry_after
@@ -214,7 +221,8 @@ class FaultInjector:
                     drop = True
         if not ids:
             return NO_FAULT
-        return Decision(delay, status, retry_after, drop, tuple(ids), tuple(holds), trickle)
+        return Decision(delay, status, retry_after, drop, tuple(ids), tuple(holds), trickle,
+                        empty)
 
     def wait_at_holds(self, decision: Decision) -> None:
         """Where a request caught by hold rules waits (called by the server after the mailbox

@@ -29,7 +29,7 @@ class LogEntry:
     request_id: str | None = None
     grant_type: str | None = None
     error: str | None = None  # Graph error code or OAuth error
-    fault: str | None = None  # "latency", "hold", "status", "drop"
+    fault: str | None = None  # "latency", "hold", "status", "drop", "trickle", "empty"
     inner: list[dict[str, Any]] = field(default_factory=list)  # $batch: id, method, url, status
     extra: dict[str, Any] = field(default_factory=dict)
     raw_path: str = ""  # the path as sent, still percent-encoded (``path`` is decoded)
