@@ -454,10 +454,10 @@ def measure(emu: Emulator, name: str, work: Callable[[], int], runs: int,
 def measure_all(emu: Emulator, cells: list[tuple[str, Callable[[], int], int, bool]]
                 ) -> list[Measure]:
     """``measure`` of each ``(name, work, runs, memory)`` cell, listed in the order given but
-    run floor first, then o365sql, then the peers: the peers leave their modules, caches and
-    fragmented heap in this process (python-o365's scan alone allocates ~20 s of objects), and
-    a client measured after them runs slower than on a clean heap even from a frozen one, so
-    the two clients the goals compare both run before them."""
+    run floor first, then o365sql, then the peers: the two clients the goals compare then run
+    in the same conditions, before the peers have filled this process with their modules,
+    caches and objects (python-o365's 100,000-message scan alone allocates for ~20 s; one
+    earlier sitting measured that heap costing a client measured after it up to ~10 %)."""
     def rank(index: int) -> int:
         name = cells[index][0]
         return 0 if name.startswith("floor") else 1 if name.startswith("o365sql") else 2
