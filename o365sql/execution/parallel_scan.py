@@ -147,10 +147,7 @@ def pages(scan: Scan, graph: Any, query: ODataQuery) -> Generator[list[dict[str,
                                         workers=1, ordered=True, depth=DEPTH, cancel=cancel)
             return
         payloads.close()
-        last = keys[-1]
-        assert last is not None
-        cut = _cut(last, ascending)
-        kept = [row for row, k in zip(rows, keys) if k is not None and _before(k, cut, ascending)]
+        cut, kept = _cut_page(rows, keys, ascending)
         handed = time.monotonic()
         if kept:
             yield kept
@@ -179,10 +176,7 @@ def pages(scan: Scan, graph: Any, query: ODataQuery) -> Generator[list[dict[str,
                                             depth=DEPTH, cancel=cancel)
             return
         tail.close()
-        last = keys[-1]
-        assert last is not None
-        cut = _cut(last, ascending)
-        beyond = [row for row, k in zip(rows, keys) if k is not None and _before(k, cut, ascending)]
+        cut, beyond = _cut_page(rows, keys, ascending)
         if beyond:
             yield beyond
         start = len(kept) + len(beyond)
@@ -244,6 +238,16 @@ def _key_of(row: dict[str, Any], key: str) -> _dt.datetime | None:
         return parse_datetime(value)
     except ValueError:
         return None
+
+
+def _cut_page(rows: list[dict[str, Any]], keys: list[_dt.datetime | None], ascending: bool
+              ) -> tuple[_dt.datetime, list[dict[str, Any]]]:
+    """The cut just beyond a page's last key (step 1 of the module docstring) and the page's
+    rows before it, which are handed on; the others are read again beyond the cut."""
+    last = keys[-1]
+    assert last is not None
+    cut = _cut(last, ascending)
+    return cut, [row for row, k in zip(rows, keys) if k is not None and _before(k, cut, ascending)]
 
 
 def _cut(value: _dt.datetime, ascending: bool) -> _dt.datetime:
