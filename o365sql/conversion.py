@@ -25,8 +25,8 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import json
-from itertools import repeat
 from collections.abc import Callable, Mapping, Sequence
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import DataError

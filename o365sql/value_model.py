@@ -253,10 +253,8 @@ def from_storage_values(values: list[Any], sql_type: str | None) -> list[Any]:
     form = FORMS.get(sql_type)
     try:
         if sql_type in ("DATETIME", NAIVE_DATETIME) and kinds == {str}:
-            aware = [None if v is None else _storage_utc(v) for v in values]
-            if sql_type == "DATETIME":
-                return aware
-            return [None if v is None else v.replace(tzinfo=None) for v in aware]
+            read = _storage_utc if sql_type == "DATETIME" else _storage_naive
+            return [None if v is None else read(v) for v in values]
         if sql_type == "BOOLEAN" and kinds == {int} and set(values) <= {0, 1, None}:
             return [None if v is None else v == 1 for v in values]
         if form is not None and kinds == {form.python} and sql_type not in _CONVERTED:
@@ -281,6 +279,16 @@ def _storage_utc(text: str) -> _dt.datetime:
         except ValueError:
             pass  # text of this length that carries its own offset: parse_datetime reads it
     return parse_datetime(text)
+
+
+def _storage_naive(text: str) -> _dt.datetime:
+    """:func:`_storage_utc` without the time zone: the storage form read as it is (appending
+    the offset only to drop it again would cost a ``replace`` per value)."""
+    if len(text) in (19, 26) and text[10] == " ":
+        value = _dt.datetime.fromisoformat(text)
+        if value.tzinfo is None:
+            return value
+    return _storage_utc(text).replace(tzinfo=None)
 
 
 # --------------------------------------------------------------------------- Python → OData

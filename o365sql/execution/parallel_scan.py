@@ -141,10 +141,8 @@ def pages(scan: Scan, graph: Any, query: ODataQuery) -> Generator[list[dict[str,
         if first is None or workers < 2 or not keys or None in keys:
             # Long but not split (one request at a time, no key order, or a first page of
             # zero results: no key to cut at): the next page fetched by a worker while this
-            # one is converted. The worker hands this page on first (``_ahead``): yielding it here
-            # before starting the worker left Graph idle while the caller read it.
-            yield from concurrent_pages([_ahead(rows, payloads)],
-                                        workers=1, ordered=True, depth=DEPTH, cancel=cancel)
+            # one is converted.
+            yield from _read_ahead(rows, payloads, cancel)
             return
         payloads.close()
         cut, kept = _cut_page(rows, keys, ascending)
@@ -167,13 +165,8 @@ def pages(scan: Scan, graph: Any, query: ODataQuery) -> Generator[list[dict[str,
         if second.link is None or not keys or None in keys or \
                 min(fetched, waited) <= SPLIT_WAIT_RATIO * reading:
             # Graph answers about as fast as the caller reads (or the rest is one page): the
-            # one request, its next page fetched by a worker while this one is converted (the
-            # worker hands this page on first, as above).
-            if second.link is None:
-                yield rows
-            else:
-                yield from concurrent_pages([_ahead(rows, tail)], workers=1, ordered=True,
-                                            depth=DEPTH, cancel=cancel)
+            # one request, its next page fetched by a worker while this one is converted.
+            yield from _read_ahead(rows, tail, cancel)
             return
         tail.close()
         cut, beyond = _cut_page(rows, keys, ascending)
@@ -199,14 +192,16 @@ def pages(scan: Scan, graph: Any, query: ODataQuery) -> Generator[list[dict[str,
         payloads.close()
 
 
-def _ahead(rows: list[dict[str, Any]], rest: Iterator[Any]) -> Source:
-    """A worker's source that hands on ``rows`` (a page the caller already has) and then
-    ``rest``'s pages: the worker asks for the next page as soon as this one is queued, while
-    the caller reads it. ``rest`` is closed by :func:`pages` once the worker is joined."""
+def _read_ahead(rows: list[dict[str, Any]], rest: Iterator[Any], cancel: threading.Event
+                ) -> Generator[list[dict[str, Any]], None, None]:
+    """``rows`` (a page already here), then ``rest``'s pages, fetched by one worker thread:
+    the worker hands ``rows`` on and asks for the next page at once, while the caller reads
+    (yielding ``rows`` before starting the worker left Graph idle meanwhile). ``rest`` is
+    closed by :func:`pages` once the worker is joined."""
     def source(stop: threading.Event) -> Iterator[Any]:
         yield rows
         yield from rest
-    return source
+    return concurrent_pages([source], workers=1, ordered=True, depth=DEPTH, cancel=cancel)
 
 
 def _source(graph: Any, request: GraphRequest) -> Source:
